@@ -1,0 +1,38 @@
+# qbo-elt: the two commands that matter are `make demo` and `make test`; both bootstrap from nothing.
+SHELL := /bin/bash
+# resolved by the shell at run time, after `setup` may have installed it
+UV := $$(command -v uv 2>/dev/null || echo "python3 -m uv")
+export UV_LINK_MODE ?= copy
+export RUNTIME__DLTHUB_TELEMETRY ?= false
+export DO_NOT_TRACK ?= 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS ?= false
+export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
+
+.PHONY: setup demo test lint format sandbox bench clean
+
+setup: ## install uv if missing, then the locked environment (idempotent, seconds when up to date)
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	@$(UV) sync --frozen --quiet
+
+demo: setup ## the whole product against an embedded sandbox, no credentials
+	$(UV) run --frozen qbo demo
+
+test: setup ## the test suite (offline: sandbox on loopback, temp dirs)
+	$(UV) run --frozen pytest
+
+lint: setup ## ruff, lint and format check
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+
+format: setup
+	$(UV) run --frozen ruff format .
+	$(UV) run --frozen ruff check --fix .
+
+sandbox: setup ## serve the local QBO sandbox on 127.0.0.1:8765 with the demo company
+	$(UV) run --frozen qbo sandbox --host 127.0.0.1 --port 8765 --company demo
+
+bench: setup ## performance figures (prints, never asserts)
+	$(UV) run --frozen python bench/sandbox_query_bench.py
+
+clean:
+	rm -rf var/ .pytest_cache .ruff_cache

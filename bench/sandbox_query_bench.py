@@ -1,0 +1,153 @@
+"""How fast the sandbox serves a 1000-row page from an entity with 1,000,000 rows, and its memory.
+
+    uv run python bench/sandbox_query_bench.py [--rounds 5] [--db var/bench/sandbox-large.db]
+
+The large company (1,000,000 invoices) is generated once into an SQLite file under var/bench/ and
+reused. The sandbox then runs as its own process (`qbo sandbox --db ...`), so the memory figure is
+the server's alone. Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sandbox.generator import populate
+from sandbox.serve import FIRST_REALM
+from sandbox.server import connect, free_port
+from sandbox.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from sandbox.store import Realm, Store
+
+TARGET_MS = 100.0
+
+
+def ensure_large(db: Path, seed: int) -> None:
+    store = Store(db)
+    realm_id = str(FIRST_REALM)
+    if store.realm(realm_id) is None:
+        print(f"generating the large company into {db} (once) ...", flush=True)
+        started = time.perf_counter()
+        realm = Realm(realm_id, "large", seed, "America/Los_Angeles")
+        store.add_realm(realm, time.time())
+        counts = populate(store, realm, "large", seed, progress=lambda m: print(f"  {m}", flush=True))
+        print(f"  generated {sum(counts.values()):,} records in {time.perf_counter() - started:.1f} s")
+    store.close()
+
+
+def rss_kib(pid: int) -> tuple[int, int]:
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+    return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
+
+
+def timed(session: requests.Session, url: str, query: str, rounds: int) -> tuple[float, float, int]:
+    times, rows = [], 0
+    for _ in range(rounds):
+        started = time.perf_counter()
+        response = session.get(url, params={"query": query, "minorversion": 75}, timeout=60)
+        body = response.json()
+        times.append((time.perf_counter() - started) * 1000)
+        response.raise_for_status()
+        rows = len(body["QueryResponse"].get("Invoice", []))
+    return statistics.median(times), max(times), rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", type=Path, default=ROOT / "var" / "bench" / "sandbox-large.db")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    ensure_large(args.db, args.seed)
+
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pipelines.cli",
+            "sandbox",
+            "--port",
+            str(port),
+            "--db",
+            str(args.db),
+            "--company",
+            "large",
+            "--seed",
+            str(args.seed),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                requests.get(f"{base}/_sandbox/realms", timeout=1)
+                break
+            except requests.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise SystemExit("the sandbox did not start") from None
+                time.sleep(0.2)
+        realm_id = str(FIRST_REALM)
+        tokens = connect(base, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, realm_id)
+        session = requests.Session()
+        session.headers.update(
+            {"Authorization": f"Bearer {tokens['access_token']}", "Accept": "application/json"}
+        )
+        url = f"{base}/v3/company/{realm_id}/query"
+        total = session.get(url, params={"query": "SELECT COUNT(*) FROM Invoice"}, timeout=60).json()
+        count = total["QueryResponse"]["totalCount"]
+        order = "ORDERBY MetaData.LastUpdatedTime"
+        probe = session.get(
+            url,
+            params={"query": f"SELECT * FROM Invoice {order} STARTPOSITION {count // 2} MAXRESULTS 1"},
+            timeout=60,
+        ).json()
+        middle = probe["QueryResponse"]["Invoice"][0]["MetaData"]["LastUpdatedTime"]
+
+        print(
+            f"\nsandbox query bench: Invoice has {count:,} rows; {args.rounds} rounds each, "
+            "client-observed HTTP time on loopback (median / max)"
+        )
+        cases = [
+            ("cursor, first page", f"SELECT * FROM Invoice {order} MAXRESULTS 1000"),
+            (
+                "cursor, from the middle",
+                f"SELECT * FROM Invoice WHERE MetaData.LastUpdatedTime >= '{middle}' {order} MAXRESULTS 1000",
+            ),
+            ("STARTPOSITION 1", f"SELECT * FROM Invoice {order} STARTPOSITION 1 MAXRESULTS 1000"),
+            ("STARTPOSITION 500,001", f"SELECT * FROM Invoice {order} STARTPOSITION 500001 MAXRESULTS 1000"),
+            ("STARTPOSITION 999,001", f"SELECT * FROM Invoice {order} STARTPOSITION 999001 MAXRESULTS 1000"),
+            ("COUNT(*)", "SELECT COUNT(*) FROM Invoice"),
+        ]
+        worst = 0.0
+        for label, query in cases:
+            median, peak, rows = timed(session, url, query, args.rounds)
+            worst = max(worst, median)
+            print(f"  {label:<26} {median:8.1f} ms  {peak:8.1f} ms  {rows:>5} rows")
+        rss, hwm = rss_kib(server.pid)
+        print(
+            f"\n  worst median page {worst:.1f} ms = {worst / TARGET_MS:.2f} x the {TARGET_MS:.0f} ms target"
+        )
+        print(
+            f"  sandbox memory: RSS {rss / 1024:.0f} MiB, peak {hwm / 1024:.0f} MiB "
+            f"(database file {args.db.stat().st_size / 2**20:.0f} MiB on disk)"
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()

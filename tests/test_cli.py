@@ -1,0 +1,105 @@
+"""The README's commands, run as a user runs them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from sandbox.server import connect, free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_qbo_sandbox_prints_what_it_serves_and_serves_it() -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pipelines.cli",
+            "sandbox",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--company",
+            "tiny",
+            "--realms",
+            "2",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        banner: list[str] = []
+        assert process.stdout is not None
+        while not any("Ctrl+C" in line for line in banner):
+            line = process.stdout.readline()
+            assert line, "".join(banner)
+            banner.append(line)
+        text = "".join(banner)
+        base = f"http://127.0.0.1:{port}"
+        for expected in (
+            base,
+            "client id",
+            "qbo-sandbox-client",
+            "client secret",
+            "webhook verifier",
+            "9341450000000001",
+            "9341450000000002",
+        ):
+            assert expected in text
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                realms = requests.get(f"{base}/_sandbox/realms", timeout=1).json()
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        assert [r["realm_id"] for r in realms] == ["9341450000000001", "9341450000000002"]
+        tokens = connect(base, "qbo-sandbox-client", "qbo-sandbox-secret", "9341450000000002")
+        info = requests.get(
+            f"{base}/v3/company/9341450000000002/companyinfo/9341450000000002",
+            headers={"Authorization": f"Bearer {tokens['access_token']}"},
+            timeout=10,
+        )
+        assert info.status_code == 200 and info.json()["CompanyInfo"]["CompanyName"]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_bad_cli_arguments_name_the_option() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "sandbox", "--company", "huge"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "huge" in result.stderr and "empty, tiny, demo, large" in result.stderr
+
+
+@pytest.mark.slow
+def test_make_demo_runs_end_to_end() -> None:
+    result = subprocess.run(["make", "demo"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    out = result.stdout
+    assert "connected to realm 9341450000000001 through OAuth" in out
+    counts = {
+        line.split()[0]: int(line.split()[1].replace(",", ""))
+        for line in out.splitlines()
+        if line.startswith("  ") and len(line.split()) == 2 and line.split()[1].replace(",", "").isdigit()
+    }
+    for entity in ("Customer", "Invoice", "Payment", "Bill", "Item", "Account"):
+        assert counts[entity] > 0, entity
+    assert counts["total"] == sum(v for k, v in counts.items() if k != "total")
