@@ -67,10 +67,12 @@ def router(sb: Sandbox) -> APIRouter:
             raise faults.authorization_failed()
         return realm
 
-    def run_query(realm: Realm, text: str) -> str:
+    def run_query(realm: Realm, text: str) -> tuple[str, float]:
         q = parse(text)
+        started = time.perf_counter()
         docs, count = sb.store.query(realm, q)
-        return query_response_text(q.entity, docs, count, q.start_position)
+        db_ms = (time.perf_counter() - started) * 1000
+        return query_response_text(q.entity, docs, count, q.start_position), db_ms
 
     @api.get("/query")
     @api.post("/query")
@@ -81,8 +83,12 @@ def router(sb: Sandbox) -> APIRouter:
             text = (await request.body()).decode("utf-8", "replace")
         if not text or not text.strip():
             raise faults.query_parse('Encountered "<EOF>" at line 1, column 1.')
-        body = await run_in_threadpool(run_query, realm, text)
-        return ok(f'{{"QueryResponse":{body},"time":"{format_server_time(realm.tz)}"}}')
+        started = time.perf_counter()
+        body, db_ms = await run_in_threadpool(run_query, realm, text)
+        response = ok(f'{{"QueryResponse":{body},"time":"{format_server_time(realm.tz)}"}}')
+        total_ms = (time.perf_counter() - started) * 1000
+        response.headers["Service-Time"] = f"total={total_ms:.0f}, db={db_ms:.0f}"  # as QBO reports it
+        return response
 
     @api.get("/cdc")
     async def cdc(request: Request, realm_id: str) -> Response:

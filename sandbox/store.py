@@ -10,9 +10,11 @@ the bottleneck of what it tests (see bench/sandbox_query_bench.py).
 
 from __future__ import annotations
 
+import bisect
 import json
 import sqlite3
 import threading
+from array import array
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,7 +23,7 @@ from typing import Any
 
 from sandbox import faults
 from sandbox.clock import parse_instant
-from sandbox.query import Condition, Literal, Query
+from sandbox.query import Condition, Literal, Order, Query
 from sources.quickbooks.catalog import ENTITIES
 
 SCHEMA = """
@@ -131,6 +133,8 @@ class Store:
         self._conn.execute("PRAGMA cache_size=-65536")  # 64 MiB
         self._conn.executescript(SCHEMA)
         self.lock = threading.RLock()
+        self._versions: dict[tuple[str, str], int] = {}
+        self._positions: dict[tuple[str, str, bool, str], _Positions] = {}
 
     def close(self) -> None:
         with self.lock:
@@ -177,11 +181,13 @@ class Store:
         with self.transaction() as db:
             for table in REALM_TABLES:
                 db.execute(f"DELETE FROM {table} WHERE realm_id = ?", (realm_id,))  # noqa: S608 - constant names
+            self._positions.clear()
 
     def reset(self) -> None:
         with self.transaction() as db:
             for table in REALM_TABLES:
                 db.execute(f"DELETE FROM {table}")  # noqa: S608 - constant names
+            self._positions.clear()
 
     # ids and names ----------------------------------------------------------------------------
     def next_id(self, realm_id: str, entity: str) -> int:
@@ -250,13 +256,15 @@ class Store:
         active: bool | None,
         deleted: bool = False,
     ) -> None:
-        self.execute(
-            "INSERT INTO entities (realm_id, entity, id, lut, ct, active, deleted, doc) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (realm_id, entity, id) DO UPDATE SET "
-            "lut = excluded.lut, ct = excluded.ct, active = excluded.active, deleted = excluded.deleted, "
-            "doc = excluded.doc",
-            (realm_id, entity, int(doc["Id"]), lut, ct, _flag(active), int(deleted), dumps(doc)),
-        )
+        with self.lock:
+            self._conn.execute(
+                "INSERT INTO entities (realm_id, entity, id, lut, ct, active, deleted, doc) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (realm_id, entity, id) DO UPDATE SET "
+                "lut = excluded.lut, ct = excluded.ct, active = excluded.active, deleted = excluded.deleted, "
+                "doc = excluded.doc",
+                (realm_id, entity, int(doc["Id"]), lut, ct, _flag(active), int(deleted), dumps(doc)),
+            )
+            self._changed(realm_id, entity)
 
     def bulk_put(
         self, realm_id: str, entity: str, rows: Iterable[tuple[int, float, float, bool | None, str]]
@@ -268,6 +276,11 @@ class Store:
                 "VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
                 ((realm_id, entity, i, lut, ct, _flag(active), doc) for i, lut, ct, active, doc in rows),
             )
+            self._changed(realm_id, entity)
+
+    def _changed(self, realm_id: str, entity: str) -> None:
+        key = (realm_id, entity)
+        self._versions[key] = self._versions.get(key, 0) + 1
 
     def docs_by_ids(self, realm_id: str, entity: str, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
         ids = list(ids)
@@ -288,9 +301,13 @@ class Store:
             if q.count:
                 sql = f"SELECT COUNT(*) FROM entities WHERE {where}"  # noqa: S608 - values are bound parameters
                 return [], self._conn.execute(sql, params).fetchone()[0]
-            order = self._order_by(q)
-            sql = f"SELECT rowid FROM entities WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?"  # noqa: S608
-            rowids = [r[0] for r in self._conn.execute(sql, (*params, q.max_results, q.start_position - 1))]
+            rowids = self._positioned(realm, q)
+            if rowids is None:
+                order = self._order_by(q)
+                sql = f"SELECT rowid FROM entities WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?"  # noqa: S608
+                rowids = [
+                    r[0] for r in self._conn.execute(sql, (*params, q.max_results, q.start_position - 1))
+                ]
             if not rowids:
                 return [], None
             marks = ",".join("?" * len(rowids))
@@ -299,10 +316,12 @@ class Store:
         return [docs[r] for r in rowids], None
 
     def changed_since(self, realm_id: str, entity: str, since: float, limit: int) -> list[str]:
-        """CDC: live rows by last update, then the deleted ones (as QBO orders them)."""
+        """CDC: the earliest `limit` changes since `since`, live rows first, then deleted ones (as QBO
+        orders them). Capping by time rather than by kind lets a client narrow its window: the next
+        call starts where the last change it received happened, and no delete falls in between."""
         rows = self.execute(
-            "SELECT doc FROM entities WHERE realm_id = ? AND entity = ? AND lut >= ? "
-            "ORDER BY deleted, lut, id LIMIT ?",
+            "SELECT doc FROM (SELECT doc, deleted, lut, id FROM entities WHERE realm_id = ? AND entity = ? "
+            "AND lut >= ? ORDER BY lut, id LIMIT ?) ORDER BY deleted, lut, id",
             (realm_id, entity, since, limit),
         )
         return [r[0] for r in rows.fetchall()]
@@ -316,6 +335,37 @@ class Store:
             (realm_id,),
         )
         return {e: {"active": a, "inactive": i, "deleted": d} for e, a, i, d in rows.fetchall()}
+
+    def _positioned(self, realm: Realm, q: Query) -> list[int] | None:
+        """Deep STARTPOSITION pages of the common shapes (whole entity or `LastUpdatedTime >= t`, by
+        LastUpdatedTime or by Id) from an in-memory position index, instead of SQLite stepping over
+        every skipped row. Rebuilt lazily after the entity changes; None when it does not apply."""
+        if q.start_position <= POSITION_INDEX_MIN_OFFSET or len(q.where) > 1:
+            return None
+        if q.order == () or q.order == (Order("Id"),):
+            order = "id"
+        elif q.order == (Order("MetaData.LastUpdatedTime"),):
+            order = "lut"
+        else:
+            return None
+        cond = q.where[0] if q.where else None
+        if cond is not None and (
+            cond.prop != "MetaData.LastUpdatedTime" or cond.op not in (">=", ">") or order != "lut"
+        ):
+            return None
+        active_only = ENTITIES[q.entity].has_active
+        key = (realm.realm_id, q.entity, active_only, order)
+        version = self._versions.get((realm.realm_id, q.entity), 0)
+        positions = self._positions.get(key)
+        if positions is None or positions.version != version:
+            positions = _Positions.build(self._conn, key, version)
+            self._positions[key] = positions
+        first = 0
+        if cond is not None:
+            since = _coerce_for_column("lut", cond.values[0], realm.tz)
+            first = (bisect.bisect_left if cond.op == ">=" else bisect.bisect_right)(positions.luts, since)
+        start = first + q.start_position - 1
+        return positions.rowids[start : start + q.max_results].tolist()
 
     def _where(self, realm: Realm, q: Query) -> tuple[str, list[Any]]:
         clauses = ["realm_id = ?", "entity = ?", "deleted = 0"]
@@ -337,6 +387,30 @@ class Store:
             parts.append(f"{column} {'DESC' if order.descending else 'ASC'}")
         parts.append("id DESC" if q.order and q.order[-1].descending else "id")  # stable paging among ties
         return ", ".join(parts)
+
+
+POSITION_INDEX_MIN_OFFSET = 20_000  # below this SQLite's own OFFSET is as fast
+
+
+@dataclass
+class _Positions:
+    version: int
+    luts: array  # sorted, parallel to rowids
+    rowids: array
+
+    @classmethod
+    def build(cls, conn: sqlite3.Connection, key: tuple[str, str, bool, str], version: int) -> _Positions:
+        realm_id, entity, active_only, order = key
+        active = " AND active = 1" if active_only else ""
+        sql = (
+            f"SELECT lut, rowid FROM entities WHERE realm_id = ? AND entity = ? AND deleted = 0{active} "  # noqa: S608
+            f"ORDER BY {'lut, id' if order == 'lut' else 'id'}"
+        )
+        luts, rowids = array("d"), array("q")
+        for lut, rowid in conn.execute(sql, (realm_id, entity)):
+            luts.append(lut)
+            rowids.append(rowid)
+        return cls(version, luts, rowids)
 
 
 def _flag(value: bool | None) -> int | None:
