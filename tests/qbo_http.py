@@ -91,6 +91,20 @@ class QboHttp:
         return self.session.request(method, f"{self.server.base_url}/_sandbox/{path}", timeout=120, **kwargs)
 
 
+def invoice_body(customer_id: str, item_id: str, amount: float, **detail: Any) -> dict[str, Any]:
+    """The smallest valid invoice: one sales line of `amount` for `item_id`."""
+    return {
+        "CustomerRef": {"value": customer_id},
+        "Line": [
+            {
+                "Amount": amount,
+                "DetailType": "SalesItemLineDetail",
+                "SalesItemLineDetail": {"ItemRef": {"value": item_id}, **detail},
+            }
+        ],
+    }
+
+
 def fault_code(response: requests.Response) -> str:
     body = response.json()
     fault = body.get("Fault") or body.get("fault")

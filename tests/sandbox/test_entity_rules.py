@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sandbox.clock import format_meta
-from tests.qbo_http import QboHttp, fault_code
+from tests.qbo_http import QboHttp, fault_code, invoice_body
 
 
 def test_sync_token_increments_and_stale_token_is_5010_with_nothing_written(tiny: QboHttp) -> None:
@@ -71,19 +71,7 @@ def test_reference_to_an_inactive_record_is_610(tiny: QboHttp) -> None:
     customer = tiny.ok("customer", {"DisplayName": "Soon Gone"})
     tiny.ok("customer", {"Id": customer["Id"], "SyncToken": "0", "sparse": True, "Active": False})
     item = tiny.rows("SELECT * FROM Item MAXRESULTS 1")[0]
-    response = tiny.post(
-        "invoice",
-        {
-            "CustomerRef": {"value": customer["Id"]},
-            "Line": [
-                {
-                    "Amount": 5,
-                    "DetailType": "SalesItemLineDetail",
-                    "SalesItemLineDetail": {"ItemRef": {"value": item["Id"]}},
-                }
-            ],
-        },
-    )
+    response = tiny.post("invoice", invoice_body(customer["Id"], item["Id"], 5))
     assert fault_code(response) == "610"
 
 
@@ -153,19 +141,7 @@ def test_invoice_arithmetic_discount_tax_and_doc_numbers(tiny: QboHttp) -> None:
         {"CustomerRef": {"value": customer["Id"]}, "Line": [lines[1]], "DocNumber": invoice["DocNumber"]},
     )
     assert fault_code(clash) == "6140"
-    wrong = tiny.post(
-        "invoice",
-        {
-            "CustomerRef": {"value": customer["Id"]},
-            "Line": [
-                {
-                    "Amount": 10,
-                    "DetailType": "SalesItemLineDetail",
-                    "SalesItemLineDetail": {"ItemRef": {"value": item["Id"]}, "Qty": 2, "UnitPrice": 4},
-                }
-            ],
-        },
-    )
+    wrong = tiny.post("invoice", invoice_body(customer["Id"], item["Id"], 10, Qty=2, UnitPrice=4))
     assert fault_code(wrong) == "6000"
 
 
