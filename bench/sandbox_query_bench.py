@@ -1,6 +1,6 @@
 """How fast the sandbox serves a 1000-row page from an entity with 1,000,000 rows, and its memory.
 
-    uv run python bench/sandbox_query_bench.py [--rounds 5] [--db var/bench/sandbox-large.db]
+    uv run python bench/sandbox_query_bench.py [--rounds 5] [--company large] [--db FILE]
 
 The large company (1,000,000 invoices) is generated once into an SQLite file under var/bench/ and
 reused. The sandbox then runs as its own process (`qbo sandbox --db ...`), so the memory figure is
@@ -30,15 +30,15 @@ from sandbox.store import Realm, Store
 TARGET_MS = 100.0
 
 
-def ensure_large(db: Path, seed: int) -> None:
+def ensure_company(db: Path, company: str, seed: int) -> None:
     store = Store(db)
     realm_id = str(FIRST_REALM)
     if store.realm(realm_id) is None:
-        print(f"generating the large company into {db} (once) ...", flush=True)
+        print(f"generating the {company} company into {db} (once) ...", flush=True)
         started = time.perf_counter()
-        realm = Realm(realm_id, "large", seed, "America/Los_Angeles")
+        realm = Realm(realm_id, company, seed, "America/Los_Angeles")
         store.add_realm(realm, time.time())
-        counts = populate(store, realm, "large", seed, progress=lambda m: print(f"  {m}", flush=True))
+        counts = populate(store, realm, company, seed, progress=lambda m: print(f"  {m}", flush=True))
         print(f"  generated {sum(counts.values()):,} records in {time.perf_counter() - started:.1f} s")
     store.close()
 
@@ -69,11 +69,13 @@ def timed(session: requests.Session, url: str, query: str, rounds: int) -> dict[
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", type=Path, default=ROOT / "var" / "bench" / "sandbox-large.db")
+    parser.add_argument("--company", default="large", choices=("tiny", "demo", "large"))
+    parser.add_argument("--db", type=Path, help="default: var/bench/sandbox-<company>.db")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    ensure_large(args.db, args.seed)
+    args.db = args.db or ROOT / "var" / "bench" / f"sandbox-{args.company}.db"
+    ensure_company(args.db, args.company, args.seed)
 
     port = free_port()
     server = subprocess.Popen(
@@ -87,7 +89,7 @@ def main() -> None:
             "--db",
             str(args.db),
             "--company",
-            "large",
+            args.company,
             "--seed",
             str(args.seed),
         ],
@@ -141,8 +143,10 @@ def main() -> None:
             t = timed(session, url, query, args.rounds)
             if t["rows"]:
                 worst = max(worst, t["client"])
-            client, server, first = t["client"], t["server"], t["first"]
-            print(f"  {label:<26} {client:6.1f} ms {server:6.0f} ms {first:6.1f} ms  {t['rows']:>5.0f}")
+            client_ms, server_ms, first_ms = t["client"], t["server"], t["first"]
+            print(
+                f"  {label:<26} {client_ms:6.1f} ms {server_ms:6.0f} ms {first_ms:6.1f} ms  {t['rows']:>5.0f}"
+            )
         print("  client: HTTP time on loopback to the last byte (JSON parsing excluded);")
         print("  server: its Service-Time header; first: the first call, which may build the position")
         print("  index that deep STARTPOSITION pages are served from")

@@ -103,3 +103,26 @@ def test_make_demo_runs_end_to_end() -> None:
     for entity in ("Customer", "Invoice", "Payment", "Bill", "Item", "Account"):
         assert counts[entity] > 0, entity
     assert counts["total"] == sum(v for k, v in counts.items() if k != "total")
+
+
+def test_bench_script_runs_and_prints_its_figures(tmp_path: Path) -> None:
+    """`make bench` runs the same script on the large company; here it runs on the tiny one."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "bench/sandbox_query_bench.py",
+            "--company",
+            "tiny",
+            "--rounds",
+            "1",
+            "--db",
+            str(tmp_path / "bench.db"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "sandbox query bench: Invoice has" in result.stdout
+    assert "worst median page" in result.stdout and "sandbox memory: RSS" in result.stdout
