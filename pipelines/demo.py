@@ -38,7 +38,7 @@ def run(company: str = "demo", seed: int = 1, out: TextIO | None = None) -> dict
             where = " WHERE Active IN (true, false)" if spec.has_active else ""
             response = session.get(
                 f"{server.api_url(realm_id)}/query",
-                params={"query": f"SELECT COUNT(*) FROM {name}{where}", "minorversion": 75},  # noqa: S608 - a QBO query, not SQL
+                params={"query": f"SELECT COUNT(*) FROM {name}{where}", "minorversion": 75},
                 timeout=30,
             )
             response.raise_for_status()

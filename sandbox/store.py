@@ -180,13 +180,13 @@ class Store:
     def drop_realm(self, realm_id: str) -> None:
         with self.transaction() as db:
             for table in REALM_TABLES:
-                db.execute(f"DELETE FROM {table} WHERE realm_id = ?", (realm_id,))  # noqa: S608 - constant names
+                db.execute(f"DELETE FROM {table} WHERE realm_id = ?", (realm_id,))
             self._positions.clear()
 
     def reset(self) -> None:
         with self.transaction() as db:
             for table in REALM_TABLES:
-                db.execute(f"DELETE FROM {table}")  # noqa: S608 - constant names
+                db.execute(f"DELETE FROM {table}")
             self._positions.clear()
 
     # ids and names ----------------------------------------------------------------------------
@@ -288,7 +288,7 @@ class Store:
         for chunk in range(0, len(ids), 500):
             part = ids[chunk : chunk + 500]
             marks = ",".join("?" * len(part))
-            sql = f"SELECT id, doc FROM entities WHERE realm_id = ? AND entity = ? AND deleted = 0 AND id IN ({marks})"  # noqa: S608, E501
+            sql = f"SELECT id, doc FROM entities WHERE realm_id = ? AND entity = ? AND deleted = 0 AND id IN ({marks})"  # noqa: E501
             rows = self.execute(sql, (realm_id, entity, *part)).fetchall()
             found.update((row[0], json.loads(row[1])) for row in rows)
         return found
@@ -299,19 +299,19 @@ class Store:
         where, params = self._where(realm, q)
         with self.lock:
             if q.count:
-                sql = f"SELECT COUNT(*) FROM entities WHERE {where}"  # noqa: S608 - values are bound parameters
+                sql = f"SELECT COUNT(*) FROM entities WHERE {where}"
                 return [], self._conn.execute(sql, params).fetchone()[0]
             rowids = self._positioned(realm, q)
             if rowids is None:
                 order = self._order_by(q)
-                sql = f"SELECT rowid FROM entities WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?"  # noqa: S608
+                sql = f"SELECT rowid FROM entities WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?"
                 rowids = [
                     r[0] for r in self._conn.execute(sql, (*params, q.max_results, q.start_position - 1))
                 ]
             if not rowids:
                 return [], None
             marks = ",".join("?" * len(rowids))
-            sql = f"SELECT rowid, doc FROM entities WHERE rowid IN ({marks})"  # noqa: S608
+            sql = f"SELECT rowid, doc FROM entities WHERE rowid IN ({marks})"
             docs = dict(self._conn.execute(sql, rowids))
         return [docs[r] for r in rowids], None
 
@@ -403,7 +403,7 @@ class _Positions:
         realm_id, entity, active_only, order = key
         active = " AND active = 1" if active_only else ""
         sql = (
-            f"SELECT lut, rowid FROM entities WHERE realm_id = ? AND entity = ? AND deleted = 0{active} "  # noqa: S608
+            f"SELECT lut, rowid FROM entities WHERE realm_id = ? AND entity = ? AND deleted = 0{active} "
             f"ORDER BY {'lut, id' if order == 'lut' else 'id'}"
         )
         luts, rowids = array("d"), array("q")

@@ -1,0 +1,372 @@
+"""How one realm's entities are read: full scans, CDC increments, targeted fetches, deletes.
+
+The cost model (issue 3): a first run pages every entity by cursor (ceil(rows/1000) requests plus
+the closing short page); a later run asks CDC once for every CDC entity and sends one batch of
+queries for the rest, so an idle run costs 2 requests per realm. CDC answers are capped at 1000
+objects: a capped answer is narrowed entity by entity, each window starting where the last
+change received happened. A realm not swept for 30 days is re-scanned, and ids the warehouse has
+that QBO no longer returns are marked deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sources.quickbooks import errors, settings
+from sources.quickbooks.catalog import ENTITIES, EntitySpec
+from sources.quickbooks.client import QboClient
+
+log = logging.getLogger("qbo.extract")
+
+DATE_KEYS = frozenset(
+    {
+        "TxnDate",
+        "DueDate",
+        "ShipDate",
+        "InvStartDate",
+        "StartDate",
+        "EndDate",
+        "ExpirationDate",
+        "AcceptedDate",
+        "BirthDate",
+        "HiredDate",
+        "ReleasedDate",
+        "OpenBalanceDate",
+        "CompanyStartDate",
+        "BookCloseDate",
+        "EffectiveDate",
+        "ServiceDate",
+    }
+)
+INTEGER_KEYS = frozenset(
+    {
+        "LineNum",
+        "Level",
+        "DueDays",
+        "DiscountDays",
+        "DayOfMonthDue",
+        "DueNextMonthDays",
+        "DiscountDayOfMonth",
+        "Size",
+        "Hours",
+        "Minutes",
+        "BreakHours",
+        "BreakMinutes",
+        "FiscalYearStartMonth",
+        "startPosition",
+        "maxResults",
+        "totalCount",
+    }
+)
+DELETED = "_deleted"
+DELETED_AT = "_deleted_at"
+
+
+def parse_time(value: str) -> datetime:
+    """A QBO timestamp (any offset, `Z`, or the older `-0700`) as an aware UTC datetime."""
+    text = value.strip().replace("z", "Z")
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    if len(text) > 5 and text[-5] in "+-" and text[-3] != ":":
+        text = text[:-2] + ":" + text[-2:]
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        raise ValueError(f"timestamp without offset: {value!r}")
+    return parsed.astimezone(UTC)
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def quote(value: str) -> str:
+    """A QBO query string literal: backslash-escaped (`'Amy\\'s Bird Sanctuary'`)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def normalise(entity: str, doc: dict[str, Any], realm_id: str) -> dict[str, Any]:
+    """A QBO document as a warehouse row: realm_id, UTC timestamps, dates, decimals, delete marks."""
+    if doc.get("status") == "Deleted":
+        return deletion(doc["Id"], realm_id, _last_updated(doc))
+    row = {key: _typed(key, value) for key, value in doc.items()}
+    meta = row.get("MetaData")
+    if isinstance(meta, dict):
+        for key in ("CreateTime", "LastUpdatedTime"):
+            if isinstance(meta.get(key), str):
+                meta[key] = parse_time(meta[key])
+    row["realm_id"] = realm_id
+    row[DELETED] = False
+    row[DELETED_AT] = None
+    return row
+
+
+def deletion(
+    entity_id: str, realm_id: str, when: datetime | None, merged_into: str | None = None
+) -> dict[str, Any]:
+    """The row that marks a record deleted: keys, the flag and the time (the content is gone from QBO)."""
+    row: dict[str, Any] = {
+        "Id": str(entity_id),
+        "realm_id": realm_id,
+        DELETED: True,
+        DELETED_AT: when or datetime.now(UTC),
+    }
+    if when is not None:
+        row["MetaData"] = {"LastUpdatedTime": when}
+    if merged_into:
+        row["_merged_into"] = merged_into
+    return row
+
+
+def _last_updated(doc: dict[str, Any]) -> datetime | None:
+    value = (doc.get("MetaData") or {}).get("LastUpdatedTime")
+    return parse_time(value) if isinstance(value, str) else None
+
+
+def _typed(key: str, value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _typed(k, v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_typed(key, item) for item in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int | float | Decimal):
+        if key in INTEGER_KEYS and value == int(value):
+            return int(value)
+        return Decimal(str(value)) if not isinstance(value, Decimal) else value
+    if key in DATE_KEYS and isinstance(value, str) and len(value) == 10:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
+
+
+def select(spec: EntitySpec, conditions: Iterable[str] = ()) -> str:
+    where = list(conditions)
+    if spec.has_active:
+        where.append("Active IN (true, false)")  # name lists hide inactive rows otherwise (PEERS.md §4)
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    return f"SELECT * FROM {spec.name}{clause}"
+
+
+def cursor_pages(
+    client: QboClient,
+    spec: EntitySpec,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    page_size: int = settings.MAX_RESULTS,
+) -> Iterator[list[dict]]:
+    """Every row with `since <= LastUpdatedTime < until`, in pages, by cursor.
+
+    Each page restarts at the last LastUpdatedTime seen and skips the rows of that second already
+    read, so a row updated mid-run cannot shift an offset and hide another row (STACK_NOTES §7.15),
+    and a second holding more rows than a page is still read whole.
+    """
+    anchor, skip = since, 0
+    while True:
+        conditions = []
+        if anchor is not None:
+            conditions.append(f"MetaData.LastUpdatedTime >= '{iso(anchor)}'")
+        if until is not None:
+            conditions.append(f"MetaData.LastUpdatedTime < '{iso(until)}'")
+        text = (
+            f"{select(spec, conditions)} ORDERBY MetaData.LastUpdatedTime "
+            f"STARTPOSITION {skip + 1} MAXRESULTS {page_size}"
+        )
+        rows = client.query(text).get(spec.name) or []
+        if rows:
+            yield rows
+        if len(rows) < page_size:
+            return
+        last = max(parse_time(r["MetaData"]["LastUpdatedTime"]) for r in rows)
+        ties = sum(1 for r in rows if parse_time(r["MetaData"]["LastUpdatedTime"]) == last)
+        if anchor is not None and last == anchor:
+            skip += len(rows)
+        else:
+            anchor, skip = last, ties
+
+
+def fetch_ids(client: QboClient, spec: EntitySpec, ids: Iterable[str]) -> tuple[list[dict], set[str]]:
+    """Exactly these records (targeted fetch, e.g. for webhooks); and the ids QBO no longer has."""
+    wanted = sorted({str(i) for i in ids}, key=lambda v: (len(v), v))
+    found: list[dict] = []
+    for start in range(0, len(wanted), settings.MAX_RESULTS):
+        chunk = wanted[start : start + settings.MAX_RESULTS]
+        id_list = ", ".join(quote(i) for i in chunk)
+        text = f"{select(spec, [f'Id IN ({id_list})'])} MAXRESULTS {settings.MAX_RESULTS}"
+        found.extend(client.query(text).get(spec.name) or [])
+    return found, set(wanted) - {doc["Id"] for doc in found}
+
+
+def cdc_changes(client: QboClient, entities: list[str], since: datetime) -> tuple[dict[str, list[dict]], str]:
+    """Everything CDC reports for `entities` since `since`, narrowing windows when an answer is capped.
+
+    Returns the newest version of each object per entity and the server time of the first answer.
+    """
+    found, server_time = client.cdc(entities, iso(since))
+    if sum(len(v) for v in found.values()) < settings.CDC_MAX_OBJECTS:
+        return found, server_time
+    narrowed: dict[str, list[dict]] = {}
+    for entity in entities:
+        newest: dict[str, dict] = {}
+        window = since
+        while True:
+            part = client.cdc([entity], iso(window))[0][entity]
+            for doc in part:
+                if doc["Id"] not in newest or _lut(doc) >= _lut(newest[doc["Id"]]):
+                    newest[doc["Id"]] = doc
+            if len(part) < settings.CDC_MAX_OBJECTS:
+                break
+            last = max(_lut(doc) for doc in part)
+            if last <= window:
+                raise CdcWindowTooNarrow(entity, window)
+            window = last
+        narrowed[entity] = list(newest.values())
+    return narrowed, server_time
+
+
+def _lut(doc: dict[str, Any]) -> datetime:
+    return parse_time(doc["MetaData"]["LastUpdatedTime"])
+
+
+class CdcWindowTooNarrow(RuntimeError):
+    """More than 1000 changes of one entity in one second: CDC cannot be narrowed further."""
+
+    def __init__(self, entity: str, at: datetime) -> None:
+        super().__init__(f"{entity}: over {settings.CDC_MAX_OBJECTS} changes at {iso(at)}; re-scanning it")
+        self.entity = entity
+
+
+@dataclass
+class EntityState:
+    checkpoint: datetime | None  # server time at the start of the last successful run
+
+
+@dataclass
+class Extraction:
+    """One realm's run, shared by the entity resources: plans once, fetches lazily, counts.
+
+    `existing_ids(entity)` reads the live ids the warehouse holds; it is only called on a re-scan,
+    to find the deletions CDC can no longer tell about.
+    """
+
+    client: QboClient
+    realm_id: str
+    entities: list[str]
+    state: dict[str, EntityState]
+    full_refresh: bool = False
+    existing_ids: Callable[[str], set[str]] | None = None
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    counts: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    _incremental: dict[str, list[dict]] | None = None
+    _run_started: datetime | None = None
+
+    @property
+    def run_started(self) -> datetime | None:
+        return self._run_started
+
+    def mode(self, entity: str) -> str:
+        checkpoint = self.state.get(entity, EntityState(None)).checkpoint
+        if self.full_refresh or checkpoint is None:
+            return "rescan" if self.full_refresh else "full"
+        if self.now() - checkpoint > timedelta(days=settings.CDC_SAFETY_DAYS):
+            return "rescan"
+        return "incremental"
+
+    def rows(self, entity: str) -> Iterator[dict[str, Any]]:
+        spec = ENTITIES[entity]
+        mode = self.mode(entity)
+        if mode == "incremental":
+            docs: Iterable[dict] = self._incremental_docs()[entity]
+            yield from self._emit(entity, docs)
+            return
+        if mode == "rescan" and not self.full_refresh:
+            days = (self.now() - self.state[entity].checkpoint).days  # type: ignore[operator]
+            note = (
+                f"realm {self.realm_id} {entity}: last sweep {days} days ago, beyond CDC's "
+                f"{settings.CDC_LOOKBACK_DAYS}-day window; re-scanning to find deletes"
+            )
+            log.warning(note)
+            self.notes.append(note)
+        seen: set[str] = set()
+        for page in cursor_pages(self.client, spec):
+            self._mark_start()
+            seen.update(doc["Id"] for doc in page)
+            yield from self._emit(entity, page)
+        self._mark_start()
+        if mode == "rescan" and self.existing_ids is not None:
+            gone = self.existing_ids(entity) - seen
+            for entity_id in sorted(gone):
+                yield deletion(entity_id, self.realm_id, None)
+            self.counts[f"{entity}:deleted"] = len(gone)
+
+    def _emit(self, entity: str, docs: Iterable[dict]) -> Iterator[dict[str, Any]]:
+        for doc in docs:
+            self.counts[entity] = self.counts.get(entity, 0) + 1
+            yield normalise(entity, doc, self.realm_id)
+
+    def _mark_start(self) -> None:
+        """The run's checkpoint is QBO's clock at its first answer (no client clock involved)."""
+        if self._run_started is None:
+            server = self.client.last_server_time
+            self._run_started = parse_time(server) if server else self.now()
+
+    def _incremental_docs(self) -> dict[str, list[dict]]:
+        """One CDC call for every CDC entity due, one batch of queries for the others."""
+        if self._incremental is not None:
+            return self._incremental
+        due = [e for e in self.entities if self.mode(e) == "incremental"]
+        overlap = timedelta(seconds=settings.CURSOR_OVERLAP_SECONDS)
+        since = {e: self.state[e].checkpoint - overlap for e in due}  # type: ignore[operator]
+        result: dict[str, list[dict]] = {e: [] for e in due}
+        cdc_entities = [e for e in due if ENTITIES[e].cdc]
+        if cdc_entities:
+            start = min(since[e] for e in cdc_entities)
+            try:
+                found, _ = cdc_changes(self.client, cdc_entities, start)
+                self._mark_start()
+                result.update(found)
+            except CdcWindowTooNarrow as exc:
+                self.notes.append(str(exc))
+                found_rest = {
+                    e: [d for page in cursor_pages(self.client, ENTITIES[e], since[e]) for d in page]
+                    for e in cdc_entities
+                }
+                self._mark_start()
+                result.update(found_rest)
+        others = [e for e in due if not ENTITIES[e].cdc]
+        for start in range(0, len(others), settings.MAX_BATCH_ITEMS):
+            chunk = others[start : start + settings.MAX_BATCH_ITEMS]
+            items = [
+                {
+                    "bId": str(n),
+                    "Query": f"{select(ENTITIES[e], [_since(since[e])])} "
+                    f"ORDERBY MetaData.LastUpdatedTime MAXRESULTS {settings.MAX_RESULTS}",
+                }
+                for n, e in enumerate(chunk)
+            ]
+            answers = {a["bId"]: a for a in self.client.batch(items)}
+            self._mark_start()
+            for answer in answers.values():
+                fault = errors.parse_fault(answer)
+                if fault is not None:
+                    raise fault
+            for n, entity in enumerate(chunk):
+                rows = (answers.get(str(n), {}).get("QueryResponse") or {}).get(entity) or []
+                if len(rows) >= settings.MAX_RESULTS:  # more than a page changed: page the rest by cursor
+                    rows = [
+                        d for page in cursor_pages(self.client, ENTITIES[entity], since[entity]) for d in page
+                    ]
+                result[entity] = rows
+        self._incremental = result
+        return result
+
+
+def _since(moment: datetime) -> str:
+    return f"MetaData.LastUpdatedTime >= '{iso(moment)}'"

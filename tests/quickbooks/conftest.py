@@ -1,0 +1,95 @@
+"""Fixtures for the source: a sandbox realm, a client on it, a warehouse in a temp dir."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+import requests
+
+from pipelines.sync import DATASET, SyncResult, sync_realm
+from sandbox.server import RunningSandbox
+from sources.quickbooks import table_name
+from sources.quickbooks.catalog import ENTITIES
+from sources.quickbooks.client import QboClient, RetryPolicy, StaticTokens
+
+
+@dataclass
+class Realm:
+    """A sandbox company, a client connected to it, and the warehouse it syncs into."""
+
+    server: RunningSandbox
+    realm_id: str
+    client: QboClient
+    warehouse: Path
+    pipelines_dir: Path
+
+    def sync(self, **kwargs: Any) -> SyncResult:
+        return sync_realm(self.client, warehouse=self.warehouse, pipelines_dir=self.pipelines_dir, **kwargs)
+
+    def admin(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        return requests.request(method, f"{self.server.base_url}/_sandbox/{path}", timeout=60, **kwargs)
+
+    def mutate(self, **body: Any) -> dict[str, Any]:
+        response = self.admin("POST", f"realms/{self.realm_id}/mutate", json=body)
+        assert response.status_code == 200, response.text
+        return response.json()[body["entity"]]
+
+    def doc(self, entity: str, entity_id: str) -> dict[str, Any]:
+        realm = self.server.sandbox.store.realm(self.realm_id)
+        assert realm is not None
+        return self.server.sandbox.books.read(realm, entity, entity_id)
+
+    def truth(self, entity: str) -> dict[str, tuple[str | None, bool]]:
+        """The sandbox's own view: Id -> (SyncToken, deleted), inactive rows included."""
+        rows = self.server.sandbox.store.execute(
+            "SELECT id, json_extract(doc, '$.SyncToken'), deleted FROM entities "
+            "WHERE realm_id = ? AND entity = ?",
+            (self.realm_id, entity),
+        ).fetchall()
+        return {str(i): (None if deleted else token, bool(deleted)) for i, token, deleted in rows}
+
+    def warehouse_rows(self, entity: str) -> dict[str, tuple[str | None, bool]]:
+        with duckdb.connect(str(self.warehouse), read_only=True) as db:
+            tables = {
+                t[0]
+                for t in db.execute(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = ?", [DATASET]
+                ).fetchall()
+            }
+            if table_name(entity) not in tables:
+                return {}
+            rows = db.execute(
+                f"SELECT id, sync_token, _deleted FROM {DATASET}.{table_name(entity)} WHERE realm_id = ?",
+                [self.realm_id],
+            ).fetchall()
+        return {i: (None if deleted else token, bool(deleted)) for i, token, deleted in rows}
+
+    def assert_warehouse_equals_sandbox(self) -> None:
+        for entity in ENTITIES:
+            assert self.warehouse_rows(entity) == self.truth(entity), entity
+
+
+@pytest.fixture
+def make_realm(server: RunningSandbox, tmp_path: Path) -> Callable[..., Realm]:
+    def make(company: str = "demo", realm_id: str = "7001", seed: int = 1) -> Realm:
+        created = requests.post(
+            f"{server.base_url}/_sandbox/realms",
+            json={"realm_id": realm_id, "company": company, "seed": seed},
+            timeout=120,
+        )
+        assert created.status_code == 201, created.text
+        tokens = server.connect(realm_id)
+        client = QboClient(
+            realm_id,
+            server.base_url,
+            StaticTokens(tokens["access_token"]),
+            retry=RetryPolicy(max_attempts=12, base_seconds=0.01, cap_seconds=0.05),
+        )
+        return Realm(server, realm_id, client, tmp_path / "warehouse.duckdb", tmp_path / "pipelines")
+
+    return make

@@ -1,0 +1,153 @@
+"""The source against the sandbox: full, incremental, deletes, ties, faults, cost in HTTP requests."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from sources.quickbooks import extract, settings
+from sources.quickbooks.catalog import ENTITIES
+from sources.quickbooks.extract import EntityState, Extraction
+from tests.quickbooks.conftest import Realm
+
+
+def test_full_sync_loads_every_entity_inactive_included_at_page_cost(
+    make_realm: Callable[..., Realm],
+) -> None:
+    realm = make_realm("demo")
+    result = realm.sync()
+    realm.assert_warehouse_equals_sandbox()
+    inactive = [i for i, (_, deleted) in realm.truth("Customer").items() if not deleted]
+    assert len(realm.warehouse_rows("Customer")) == len(inactive)
+    stats = realm.admin("GET", f"realms/{realm.realm_id}/stats").json()
+    assert stats["entities"]["Customer"]["inactive"] > 0
+    bound = sum(
+        math.ceil(n / settings.MAX_RESULTS) or 1
+        for n in (sum(c.values()) for c in stats["entities"].values())
+    ) + len(ENTITIES)
+    assert result.requests <= bound
+    assert sum(result.rows.values()) == sum(c["active"] + c["inactive"] for c in stats["entities"].values())
+
+
+def test_incremental_after_back_office_edits_deletes_voids_and_merges(
+    make_realm: Callable[..., Realm],
+) -> None:
+    realm = make_realm("demo")
+    realm.sync()
+    realm.mutate(entity="Customer", id="3", op="update", changes={"Notes": "called twice"})
+    realm.mutate(entity="Customer", id="4", op="deactivate")
+    realm.mutate(entity="Vendor", id="2", op="merge", merge_into="3")
+    invoices = (realm.doc("Invoice", i) for i in sorted(realm.truth("Invoice"), key=int))
+    unpaid = [d["Id"] for d in invoices if d["Balance"] == d["TotalAmt"] > 0]
+    realm.mutate(entity="Invoice", id=unpaid[0], op="delete")
+    realm.mutate(entity="Invoice", id=unpaid[1], op="void")
+    result = realm.sync()
+    realm.assert_warehouse_equals_sandbox()
+    assert result.requests <= 4, result.requests  # one CDC, one batch (+ nothing else for a few changes)
+    idle = realm.sync()
+    assert idle.requests == 2
+    realm.assert_warehouse_equals_sandbox()
+
+
+def test_same_second_ties_across_page_boundaries_are_not_lost(make_realm: Callable[..., Realm]) -> None:
+    realm = make_realm("empty")
+    stamp = "2024-05-01T10:00:00-07:00"
+    docs = [
+        {"DisplayName": f"Tie {n:04d}", "MetaData": {"CreateTime": stamp, "LastUpdatedTime": stamp}}
+        for n in range(2300)
+    ]
+    loaded = realm.admin("POST", f"realms/{realm.realm_id}/entities", json={"Customer": docs})
+    assert loaded.status_code == 200
+    result = realm.sync(entities=["Customer"])
+    assert len(realm.warehouse_rows("Customer")) == 2300
+    assert result.requests <= math.ceil(2300 / 1000) + 1
+
+
+def test_faults_on_one_request_in_five_change_nothing_in_the_result(make_realm: Callable[..., Realm]) -> None:
+    realm = make_realm("demo")
+    realm.admin(
+        "POST",
+        "config",
+        json={
+            "faults": {
+                "seed": 11,
+                "rate_429": 0.05,
+                "rate_500": 0.04,
+                "rate_503": 0.04,
+                "rate_reset": 0.04,
+                "rate_truncated": 0.03,
+            }
+        },
+    )
+    result = realm.sync()
+    assert result.retries > 0
+    realm.admin(
+        "POST",
+        "config",
+        json={"faults": {"rate_429": 0, "rate_500": 0, "rate_503": 0, "rate_reset": 0, "rate_truncated": 0}},
+    )
+    realm.assert_warehouse_equals_sandbox()
+
+
+def test_cdc_answers_over_the_cap_are_narrowed_without_losing_deletes(
+    make_realm: Callable[..., Realm], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    realm = make_realm("tiny")
+    realm.sync()
+    monkeypatch.setattr("sandbox.api.MAX_CDC_OBJECTS", 4)
+    monkeypatch.setattr(settings, "CDC_MAX_OBJECTS", 4)
+    sandbox_realm = realm.server.sandbox.store.realm(realm.realm_id)
+    books = realm.server.sandbox.books
+    victim = books.create(
+        sandbox_realm,
+        "Invoice",
+        {
+            "CustomerRef": {"value": "1"},
+            "Line": [
+                {
+                    "Amount": 5,
+                    "DetailType": "SalesItemLineDetail",
+                    "SalesItemLineDetail": {"ItemRef": {"value": "1"}},
+                }
+            ],
+        },
+    )
+    books.delete_by_id(sandbox_realm, "Invoice", victim["Id"])
+    for n in range(9):
+        if n % 3 == 0:
+            time.sleep(1.05)  # three changes a second: fewer than the cap, so windows can advance
+        books.create(sandbox_realm, "Customer", {"DisplayName": f"Window {n}"})
+    result = realm.sync()
+    assert result.requests > 2  # the first CDC answer was capped and had to be narrowed
+    realm.assert_warehouse_equals_sandbox()
+    assert realm.warehouse_rows("Invoice")[victim["Id"]] == (None, True)
+
+
+def test_a_realm_not_swept_for_30_days_is_rescanned_and_deletions_found(
+    make_realm: Callable[..., Realm],
+) -> None:
+    realm = make_realm("tiny")
+    now = datetime.now(UTC)
+    stale = {e: EntityState(now - timedelta(days=40)) for e in ("Customer",)}
+    warehouse_ids = {"1", "2", "999"}  # 999 is gone from QBO
+    run = Extraction(realm.client, realm.realm_id, ["Customer"], stale, existing_ids=lambda _: warehouse_ids)
+    rows = list(run.rows("Customer"))
+    assert run.mode("Customer") == "rescan"
+    assert any("re-scanning" in note for note in run.notes)
+    deleted = [r for r in rows if r[extract.DELETED]]
+    assert [r["Id"] for r in deleted] == ["999"]
+    assert {r["Id"] for r in rows if not r[extract.DELETED]} >= {"1", "2"}
+
+
+def test_targeted_fetch_returns_exactly_the_ids_and_names_the_missing(
+    make_realm: Callable[..., Realm],
+) -> None:
+    realm = make_realm("tiny")
+    found, missing = extract.fetch_ids(realm.client, ENTITIES["Customer"], ["1", "2", "424242"])
+    assert sorted(d["Id"] for d in found) == ["1", "2"]
+    assert missing == {"424242"}
+    assert realm.client.stats.requests == 1
