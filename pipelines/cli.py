@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from cryptography.fernet import Fernet
 
-from pipelines import demo as demo_job
-from sandbox.serve import serve_forever
+from pipelines.config import ConfigError, Settings
+from pipelines.connector import Connector
+from pipelines.sync import SyncFailed, backfill_realm, sync_all
+from sources.quickbooks.catalog import ENTITIES
+from sources.quickbooks.errors import QboError
 
 app = typer.Typer(
     name="qbo",
@@ -28,6 +33,52 @@ def _company(value: str) -> str:
     return value
 
 
+def _entities(values: list[str] | None) -> list[str] | None:
+    if not values:
+        return None
+    names = [n.strip() for v in values for n in v.split(",") if n.strip()]
+    unknown = [n for n in names if n not in ENTITIES]
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown entities {', '.join(unknown)}; choose from {', '.join(ENTITIES)}",
+            param_hint="--entities",
+        )
+    return names
+
+
+def _connector(ctx: typer.Context) -> Connector:
+    return Connector(ctx.obj)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    warehouse: Annotated[
+        Path | None, typer.Option(help="DuckDB warehouse file [default: var/warehouse.duckdb]")
+    ] = None,
+    store: Annotated[
+        str | None, typer.Option(help="integration store URL (sqlite:///... or postgresql://...)")
+    ] = None,
+    qbo_base_url: Annotated[
+        str | None,
+        typer.Option(help="QBO API base URL [default: production]; the sandbox's URL for local runs"),
+    ] = None,
+) -> None:
+    """Global options; each also comes from .dlt/config.toml, .dlt/secrets.toml or the environment."""
+    try:
+        settings = Settings.resolve(warehouse=warehouse, store_url=store)
+        if qbo_base_url:
+            settings = settings.with_sandbox(qbo_base_url.rstrip("/"))
+    except ConfigError as exc:
+        _fail(str(exc), 2)
+    ctx.obj = settings
+
+
 @app.command()
 def sandbox(
     host: Annotated[
@@ -44,6 +95,8 @@ def sandbox(
     webhook_format: Annotated[str, typer.Option(help="cloudevents | legacy")] = "cloudevents",
 ) -> None:
     """Serve a local QuickBooks Online lookalike: API v3, OAuth 2.0, webhooks, limits and faults."""
+    from sandbox.serve import serve_forever  # the web stack loads only for the commands that serve
+
     if webhook_format not in ("cloudevents", "legacy"):
         raise typer.BadParameter(
             "webhook format must be cloudevents or legacy", param_hint="--webhook-format"
@@ -69,7 +122,133 @@ def demo(
     seed: Annotated[int, typer.Option()] = 1,
 ) -> None:
     """Run the product end to end against an embedded sandbox, with no credentials."""
+    from pipelines import demo as demo_job
+
     demo_job.run(company=company, seed=seed, out=sys.stdout)
+
+
+@app.command()
+def connect(
+    ctx: typer.Context,
+    code: Annotated[str | None, typer.Option(help="an authorization code you already have")] = None,
+    realm: Annotated[str | None, typer.Option(help="the realm id that came with --code")] = None,
+    tenant: Annotated[str | None, typer.Option(help="the platform tenant this company belongs to")] = None,
+    timeout: Annotated[int, typer.Option(help="seconds to wait for the browser's redirect")] = 300,
+) -> None:
+    """Connect a QuickBooks company: print the consent URL and take the redirect on a loopback port,
+    or finish with --code C --realm R."""
+    connector = _connector(ctx)
+    tenant_id = tenant or connector.settings.tenant_id
+    try:
+        if code or realm:
+            if not (code and realm):
+                _fail("--code and --realm go together (both come back on the redirect URL)", 2)
+            record = connector.tokens.connect(tenant_id, code, realm)  # type: ignore[arg-type]
+        else:
+            from pipelines.connect import connect_interactively
+
+            record = connect_interactively(connector, tenant_id, timeout, echo=typer.echo)
+    except (ConfigError, QboError, ValueError, TimeoutError) as exc:
+        _fail(str(exc))
+    typer.echo(
+        f"connected realm {record.realm_id} for tenant {record.tenant_id}; refresh token valid until "
+        f"{record.refresh_token_expires_at:%Y-%m-%d}"
+    )
+
+
+@app.command()
+def disconnect(
+    ctx: typer.Context,
+    realm: Annotated[str, typer.Option(help="the realm to disconnect")],
+) -> None:
+    """Revoke the realm's tokens at Intuit and delete them here."""
+    try:
+        removed = _connector(ctx).tokens.disconnect(realm)
+    except (ConfigError, QboError) as exc:
+        _fail(str(exc))
+    if not removed:
+        _fail(f"realm {realm} is not connected", 1)
+    typer.echo(f"disconnected realm {realm}: tokens revoked and deleted")
+
+
+@app.command()
+def sync(
+    ctx: typer.Context,
+    realm: Annotated[
+        list[str] | None, typer.Option(help="realm(s) to sync [default: every connected one]")
+    ] = None,
+    entities: Annotated[
+        list[str] | None, typer.Option(help="entity names, repeated or comma-separated")
+    ] = None,
+    full_refresh: Annotated[
+        bool, typer.Option(help="re-read everything and mark what QBO no longer has")
+    ] = False,
+) -> None:
+    """Extract and load QBO into the warehouse, incrementally (CDC), deletes included."""
+    selected = _entities(entities)
+    try:
+        sync_all(_connector(ctx), realm, selected, full_refresh, echo=typer.echo)
+    except (ConfigError, LookupError) as exc:
+        _fail(str(exc), 2)
+    except SyncFailed as exc:
+        _fail(str(exc))
+
+
+def _day(value: str, option: str) -> datetime:
+    try:
+        return datetime.combine(date.fromisoformat(value), time(), UTC)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=option) from None
+
+
+@app.command()
+def backfill(
+    ctx: typer.Context,
+    realm: Annotated[str, typer.Option(help="the realm to backfill")],
+    since: Annotated[str, typer.Option(help="first day, YYYY-MM-DD (UTC)")],
+    until: Annotated[str | None, typer.Option(help="day after the last, YYYY-MM-DD [default: now]")] = None,
+    entities: Annotated[
+        list[str] | None, typer.Option(help="entity names, repeated or comma-separated")
+    ] = None,
+) -> None:
+    """Reload a past period in 30-day windows without moving the live checkpoint; resumable."""
+    start = _day(since, "--since")
+    end = _day(until, "--until") if until else datetime.now(UTC)
+    if end <= start:
+        raise typer.BadParameter("--until must be after --since", param_hint="--until")
+    connector = _connector(ctx)
+    try:
+        connector.realms([realm])
+        loaded = backfill_realm(
+            connector.client(realm),
+            start,
+            end,
+            warehouse=connector.settings.warehouse,
+            pipelines_dir=connector.settings.pipelines_path,
+            entities=_entities(entities),
+            echo=typer.echo,
+        )
+    except (ConfigError, LookupError, QboError) as exc:
+        _fail(str(exc))
+    typer.echo(f"realm {realm}: backfilled {sum(loaded.values()):,} rows")
+
+
+@app.command()
+def status(ctx: typer.Context) -> None:
+    """Per realm: connection and token expiry, last successful sync and its rows, last error."""
+    from pipelines.status import status_lines
+
+    try:
+        for line in status_lines(_connector(ctx)):
+            typer.echo(line)
+    except ConfigError as exc:
+        _fail(str(exc), 2)
+
+
+@app.command()
+def keygen() -> None:
+    """Print a new token-encryption key (put it first in token_encryption_keys to rotate)."""
+    typer.echo(Fernet.generate_key().decode())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,51 +1,97 @@
 """`qbo demo` / `make demo`: the product end to end on an embedded sandbox, no credentials needed.
 
-Today it serves the demo company, connects through the OAuth flow and reads every entity over the
-API; each issue that lands extends it (sync, transform, push, report).
+Sandbox with the demo company -> connect through the real OAuth flow (the demo plays the browser)
+-> full sync into a DuckDB warehouse -> an idle incremental sync -> rows per entity. Everything it
+writes is under var/demo/, so the warehouse can be explored afterwards.
 """
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import TextIO
 
+import duckdb
 import requests
+from cryptography.fernet import Fernet
 
+from pipelines.config import Settings
+from pipelines.connect import connect_interactively
+from pipelines.connector import Connector
+from pipelines.sync import DATASET, sync_all
 from sandbox.app import Sandbox
 from sandbox.serve import FIRST_REALM, describe
-from sandbox.server import running
-from sources.quickbooks.catalog import ENTITIES, Kind
+from sandbox.server import free_port, running
+from sources.quickbooks import table_name
+from sources.quickbooks.catalog import ENTITIES
+
+DEMO_DIR = Path("var/demo")
 
 
-def run(company: str = "demo", seed: int = 1, out: TextIO | None = None) -> dict[str, int]:
-    """Serve, connect, count; returns the per-entity counts it printed."""
-    write = out.write if out else lambda _: None
+def run(
+    company: str = "demo", seed: int = 1, out: TextIO | None = None, workdir: Path = DEMO_DIR
+) -> dict[str, int]:
+    """Serve, connect, sync twice, summarise; returns the warehouse's rows per entity."""
+
+    def write(text: str) -> None:
+        if out:
+            out.write(text + "\n")
+            out.flush()
+
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
     sb = Sandbox()
     realm_id = str(FIRST_REALM)
-    write(f"generating the {company} company (seed {seed}) ...\n")
+    write(f"generating the {company} company (seed {seed}) ...")
     sb.add_realm(realm_id, company, seed)
     with running(sb) as server:
-        write(describe(sb, server.base_url))
-        tokens = server.connect(realm_id)
-        write(f"connected to realm {realm_id} through OAuth (access token valid {tokens['expires_in']} s)\n")
-        session = requests.Session()
-        session.headers.update(
-            {"Authorization": f"Bearer {tokens['access_token']}", "Accept": "application/json"}
+        write(describe(sb, server.base_url).rstrip())
+        settings = Settings(
+            client_id=server.client_id,
+            client_secret=server.client_secret,
+            redirect_uri=f"http://127.0.0.1:{free_port()}/callback",
+            token_encryption_keys=(Fernet.generate_key().decode(),),
+            store_url=f"sqlite:///{workdir / 'integration.sqlite'}",
+            budget_url=f"sqlite:///{workdir / 'budget.sqlite'}",
+            warehouse=workdir / "warehouse.duckdb",
+            pipelines_dir=workdir / "pipelines",
+        ).with_sandbox(server.base_url)
+        connector = Connector(settings)
+        record = connect_interactively(
+            connector,
+            "demo-tenant",
+            timeout=30,
+            echo=lambda line: None if line.startswith("http") else write(line),
+            browse=lambda url: requests.get(url, timeout=30).raise_for_status(),
         )
-        counts: dict[str, int] = {}
-        for name, spec in sorted(ENTITIES.items()):
-            if spec.kind is Kind.SINGLETON:
-                continue
-            where = " WHERE Active IN (true, false)" if spec.has_active else ""
-            response = session.get(
-                f"{server.api_url(realm_id)}/query",
-                params={"query": f"SELECT COUNT(*) FROM {name}{where}", "minorversion": 75},
-                timeout=30,
-            )
-            response.raise_for_status()
-            counts[name] = int(response.json()["QueryResponse"].get("totalCount", 0))
-        info = session.get(f"{server.api_url(realm_id)}/companyinfo/{realm_id}", timeout=30).json()
-    write(f"\n{info['CompanyInfo']['CompanyName']}: records served over the API\n")
-    for name, count in counts.items():
-        write(f"  {name:<16}{count:>10,}\n")
-    write(f"  {'total':<16}{sum(counts.values()):>10,}\n")
+        where = settings.store_url
+        write(f"connected realm {record.realm_id} through OAuth; tokens stored encrypted in {where}")
+        first = sync_all(connector, echo=write)[0]
+        idle = sync_all(connector, echo=lambda _: None)[0]
+        write(f"incremental sync with nothing changed: {idle.requests} HTTP requests")
+    counts = warehouse_counts(settings.warehouse, realm_id)
+    write(f"\nwarehouse {settings.warehouse} (dataset {DATASET}), rows per entity:")
+    for entity, count in counts.items():
+        write(f"  {entity:<16}{count:>10,}")
+    write(f"  {'total':<16}{sum(counts.values()):>10,}   ({first.requests} HTTP requests for the full sync)")
+    return counts
+
+
+def warehouse_counts(warehouse: Path, realm_id: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    with duckdb.connect(str(warehouse), read_only=True) as db:
+        tables = {
+            r[0]
+            for r in db.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = ?", [DATASET]
+            ).fetchall()
+        }
+        for entity in sorted(ENTITIES):
+            table = table_name(entity)
+            if table in tables:
+                counts[entity] = db.execute(
+                    f"SELECT COUNT(*) FROM {DATASET}.{table} WHERE realm_id = ?", [realm_id]
+                ).fetchone()[0]
+            else:
+                counts[entity] = 0
     return counts

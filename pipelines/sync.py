@@ -8,18 +8,23 @@ decision 10). A load interrupted earlier is finished before new data is extracte
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dlt
 from dlt.common.pipeline import LoadInfo
 from dlt.pipeline.pipeline import Pipeline
 
-from sources.quickbooks import quickbooks, table_name
+from sources.quickbooks import quickbooks, quickbooks_window, table_name
+from sources.quickbooks.catalog import ENTITIES, Kind
 from sources.quickbooks.client import QboClient
-from sources.quickbooks.extract import DELETED
+from sources.quickbooks.extract import DELETED, iso
+
+if TYPE_CHECKING:
+    from pipelines.connector import Connector
 
 log = logging.getLogger("qbo.sync")
 
@@ -92,3 +97,110 @@ def sync_realm(
     return SyncResult(
         realm_id, rows, client.stats.requests - before[0], client.stats.retries - before[1], notes, info
     )
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """dlt wraps what a source raised in PipelineStepFailed; the typed QBO error is underneath."""
+    seen = exc
+    while True:
+        inner = getattr(seen, "exception", None) or seen.__cause__
+        if inner is None or inner is seen:
+            return seen
+        seen = inner
+
+
+def sync_all(
+    connector: Connector,
+    realm_ids: list[str] | None = None,
+    entities: Sequence[str] | None = None,
+    full_refresh: bool = False,
+    echo: Callable[[str], None] = print,
+) -> list[SyncResult]:
+    """Every connected realm (or those asked for), one after the other; one realm's failure is
+    recorded and reported, and the others still run. Raises at the end if any realm failed."""
+    results, failed = [], []
+    for realm_id in connector.realms(realm_ids):
+        started = datetime.now(UTC)
+        echo(f"realm {realm_id}: syncing ...")
+        try:
+            result = sync_realm(
+                connector.client(realm_id),
+                warehouse=connector.settings.warehouse,
+                pipelines_dir=connector.settings.pipelines_path,
+                entities=entities,
+                full_refresh=full_refresh,
+            )
+        except Exception as exc:
+            cause = _root_cause(exc)
+            connector.store.record_error(cause, realm_id, operation="sync")
+            connector.store.record_run(realm_id, "sync", started, "failed", {}, None, [str(cause)])
+            echo(f"realm {realm_id}: FAILED: {cause}")
+            failed.append(realm_id)
+            continue
+        connector.store.record_run(
+            realm_id, "sync", started, "ok", result.rows, result.requests, result.notes
+        )
+        for note in result.notes:
+            echo(f"realm {realm_id}: {note}")
+        echo(
+            f"realm {realm_id}: {sum(result.rows.values()):,} rows in {result.requests} requests "
+            f"({result.retries} retried)"
+        )
+        results.append(result)
+    if failed:
+        raise SyncFailed(failed)
+    return results
+
+
+class SyncFailed(RuntimeError):
+    def __init__(self, realms: list[str]) -> None:
+        super().__init__(f"sync failed for realm(s) {', '.join(realms)}; see `qbo status` for the errors")
+        self.realms = realms
+
+
+def backfill_realm(
+    client: QboClient,
+    since: datetime,
+    until: datetime,
+    *,
+    warehouse: Path,
+    pipelines_dir: Path,
+    entities: Sequence[str] | None = None,
+    window_days: int = 30,
+    echo: Callable[[str], None] = print,
+) -> dict[str, int]:
+    """Reload [since, until) in windows; finished windows are remembered, so a re-run resumes.
+
+    A pipeline of its own keeps the backfill's progress apart from the realm's live checkpoint.
+    """
+    realm_id = client.realm_id
+    pipeline = dlt.pipeline(
+        pipeline_name=f"qbo_{realm_id}_backfill",
+        destination=dlt.destinations.duckdb(str(warehouse)),
+        dataset_name=DATASET,
+        pipelines_dir=str(pipelines_dir),
+    )
+    if pipeline.has_pending_data:
+        pipeline.load()
+    selected = list(entities or [e for e in ENTITIES if ENTITIES[e].kind is not Kind.SINGLETON])
+    done: set[str] = set(pipeline.state.get("_local", {}).get("backfill_windows", []))
+    loaded: dict[str, int] = {}
+    start = since
+    while start < until:
+        end = min(start + timedelta(days=window_days), until)
+        key = f"{iso(start)}/{iso(end)}/{','.join(sorted(selected))}"
+        if key in done:
+            echo(f"realm {realm_id}: window {iso(start)} .. {iso(end)} already loaded, skipped")
+        else:
+            info = pipeline.run(quickbooks_window(realm_id, client, selected, start, end))
+            counts = pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace else {}
+            for table, count in counts.items():
+                if not table.startswith("_dlt") and "__" not in table:
+                    loaded[table] = loaded.get(table, 0) + count
+            done.add(key)
+            pipeline.set_local_state_val("backfill_windows", sorted(done))
+            echo(
+                f"realm {realm_id}: window {iso(start)} .. {iso(end)} loaded ({len(info.loads_ids)} package)"
+            )
+        start = end
+    return loaded

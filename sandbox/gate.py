@@ -79,12 +79,18 @@ class RateLimiter:
         self._in_flight: Counter[tuple[str, str]] = Counter()
 
     def enter(
-        self, key: tuple[str, str], is_batch: bool, per_minute: int, batch_per_minute: int, concurrent: int
+        self,
+        key: tuple[str, str],
+        is_batch: bool,
+        per_minute: int,
+        batch_per_minute: int,
+        concurrent: int,
+        window: float = 60.0,
     ) -> bool:
         now = time.monotonic()
         with self._lock:
-            calls = _trim(self._calls[key], now)
-            batches = _trim(self._batches[key], now)
+            calls = _trim(self._calls[key], now, window)
+            batches = _trim(self._batches[key], now, window)
             if (
                 len(calls) >= per_minute
                 or self._in_flight[key] >= concurrent
@@ -108,8 +114,8 @@ class RateLimiter:
             self._in_flight.clear()
 
 
-def _trim(window: deque[float], now: float) -> deque[float]:
-    while window and now - window[0] >= 60:
+def _trim(window: deque[float], now: float, seconds: float) -> deque[float]:
+    while window and now - window[0] >= seconds:
         window.popleft()
     return window
 
@@ -209,8 +215,14 @@ class Gate:
         key = (client, realm)
         is_batch = path.rstrip("/").endswith("/batch")
         limited = config.limits.enabled
+        limits = config.limits
         if limited and not self.limiter.enter(
-            key, is_batch, config.limits.per_minute, config.limits.batch_per_minute, config.limits.concurrent
+            key,
+            is_batch,
+            limits.per_minute,
+            limits.batch_per_minute,
+            limits.concurrent,
+            limits.window_seconds,
         ):
             self.stats.count_throttled(realm)
             await _send_fault(send_with_tid, faults.throttled())

@@ -3,7 +3,9 @@
 The connector is tested against this data, so it must look like a real company to an extractor (QBO's
 shapes, references that resolve, balances that add up) and carry the traps real companies have:
 same-second LastUpdatedTime ties larger than a page, inactive "(deleted)" names, unicode, voids,
-partial and multi-invoice payments, unapplied money, tax-exempt customers, overdue invoices.
+partial and multi-invoice payments, unapplied money, tax-exempt customers, overdue invoices. Every
+entity of the catalog appears in every profile but "empty" (purchase orders closed by the bills entered
+from them, vendor credits, refund receipts, notes and files attached to existing records).
 
 Sales forms go through the API's own arithmetic (`normalise_lines` + `sales_totals`), so a generated
 invoice and one created through the API cannot disagree; the "large" profile (1,000,000 invoices) uses
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 import gc
+import json
 import random
 import unicodedata
 from collections import deque
@@ -69,14 +72,18 @@ class Profile:
     estimates: int = 0  # standalone; invoices converted from estimates bring their own
     estimate_share: float = 0.0  # share of invoices converted from an estimate
     bills: int = 0
+    purchase_orders: int = 0  # a quarter still open; the rest were received, each closed by its bill
     sales_receipts: int = 0
     credit_memos: int = 0
+    refund_receipts: int = 0
+    vendor_credits: int = 0
     journal_entries: int = 0
     deposits: int = 0
     purchases: int = 0
     transfers: int = 0
     time_activities: int = 0
     budgets: int = 0
+    attachables: int = 0  # notes and files attached to transactions, customers and vendors
     edge_cases: bool = False  # unicode / ~100-character names, an inactive item, ...
     fast_sales: bool = False  # integer-cents totals instead of the API's Decimal path (same bytes)
     chunk: int = 10_000  # documents per bulk_put
@@ -88,19 +95,23 @@ class Profile:
 PROFILES: dict[str, Profile] = {p.name: p for p in (
     Profile("empty"),
     Profile("tiny", customers=4, jobs=1, inactive_customers=1, vendors=3, services=5, inventory=5,
-            non_inventory=5, employees=2, invoices=10, estimates=1, bills=5, sales_receipts=1, credit_memos=1,
-            journal_entries=1),
+            non_inventory=5, employees=2, classes=1, departments=1, customer_types=1, invoices=10,
+            estimates=1, bills=5, purchase_orders=2, sales_receipts=1, credit_memos=1, refund_receipts=1,
+            vendor_credits=1, journal_entries=1, deposits=1, purchases=2, transfers=1, time_activities=3,
+            budgets=1, attachables=3),
     Profile("demo", customers=48, jobs=12, inactive_customers=6, vendors=25, inactive_vendors=2, services=12,
             inventory=10, non_inventory=8, item_category=True, employees=8, classes=4, departments=3,
-            customer_types=4, invoices=600, estimates=15, estimate_share=0.05, bills=250, sales_receipts=40,
-            credit_memos=12, journal_entries=24, deposits=30, purchases=80, transfers=12, time_activities=150,
-            budgets=1, edge_cases=True),
+            customer_types=4, invoices=600, estimates=15, estimate_share=0.05, bills=250, purchase_orders=30,
+            sales_receipts=40, credit_memos=12, refund_receipts=8, vendor_credits=10, journal_entries=24,
+            deposits=30, purchases=80, transfers=12, time_activities=150, budgets=1, attachables=25,
+            edge_cases=True),
     Profile("large", customers=1700, jobs=300, inactive_customers=150, vendors=300, inactive_vendors=20,
             services=80, inventory=70, non_inventory=50, item_category=True, employees=40, classes=8,
             departments=6, customer_types=5, invoices=1_000_000, estimates=10_000, estimate_share=0.02,
-            bills=100_000, sales_receipts=20_000, credit_memos=5_000, journal_entries=3_000, deposits=5_000,
-            purchases=20_000, transfers=1_000, time_activities=20_000, budgets=3, edge_cases=True,
-            fast_sales=True),
+            bills=100_000, purchase_orders=6_000, sales_receipts=20_000, credit_memos=5_000,
+            refund_receipts=2_000, vendor_credits=2_000, journal_entries=3_000, deposits=5_000,
+            purchases=20_000, transfers=1_000, time_activities=20_000, budgets=3, attachables=5_000,
+            edge_cases=True, fast_sales=True),
 )}
 
 
@@ -284,6 +295,8 @@ VENDORS = (
 )
 SUPPLY_TRADES = ("Supply", "Wholesale", "Materials", "Equipment Rental", "Services", "Hardware", "Nursery")
 NOTES = ("Customer asked for itemized copy", "Updated per phone call", "Corrected quantity", "PO on file")
+REFUND_NOTES = ("Returned merchandise", "Refund for cancelled service", "Damaged on delivery", "Overcharged")
+VENDOR_CREDIT_NOTES = ("Returned damaged stock", "Credit for overbilling", "Short shipment", "Rebate")
 JOURNALS = (  # (memo, debit accounts, credit account)
     ("Monthly depreciation", ("Depreciation",), ("Accumulated Depreciation",)),
     ("Payroll accrual", ("Payroll Expenses",), ("Payroll Liabilities",)),
@@ -1496,8 +1509,8 @@ def _sale_tail(sale: Sale, doc: Doc) -> None:
 
 
 def sales_doc(ctx: Context, entity: str, sale: Sale, fast: bool, **extra: Any) -> Doc:
-    """An Invoice / Estimate / SalesReceipt / CreditMemo with the sale's totals; SyncToken and MetaData
-    are placeholders the caller settles once it knows the document's history."""
+    """An Invoice / Estimate / SalesReceipt / CreditMemo / RefundReceipt with the sale's totals; SyncToken
+    and MetaData are placeholders the caller settles once it knows the document's history."""
     clock = ctx.clock
     emailed = sale.customer.email is not None and sale.customer.doc["PreferredDeliveryMethod"] == "Email"
     doc: Doc = {}
@@ -1516,7 +1529,7 @@ def sales_doc(ctx: Context, entity: str, sale: Sale, fast: bool, **extra: Any) -
     }
     if entity == "Estimate":
         doc["TxnStatus"] = extra.pop("TxnStatus")
-    if entity != "CreditMemo":
+    if entity not in ("CreditMemo", "RefundReceipt"):
         doc["LinkedTxn"] = []
     doc |= {
         "Line": sale_lines(ctx, sale),
@@ -1532,9 +1545,10 @@ def sales_doc(ctx: Context, entity: str, sale: Sale, fast: bool, **extra: Any) -
         "TotalAmt": 0,
         "ApplyTaxAfterDiscount": False,
         "PrintStatus": "NotSet" if emailed else "NeedToPrint",
-        "EmailStatus": "EmailSent" if emailed else "NotSet",
     }
-    if entity in ("Invoice", "SalesReceipt", "CreditMemo"):
+    if entity != "RefundReceipt":  # a refund is not e-mailed: QBO's RefundReceipt has no EmailStatus
+        doc["EmailStatus"] = "EmailSent" if emailed else "NotSet"
+    if entity in ("Invoice", "SalesReceipt", "CreditMemo", "RefundReceipt"):
         doc["Balance"] = 0
     doc |= extra
     _sale_tail(sale, doc)
@@ -1979,11 +1993,12 @@ def _expense_total(entity: str, doc: Doc, cents: int, fast: bool) -> None:
 
 def _bills(ctx: Context) -> None:
     p = ctx.profile
-    if not p.bills or not ctx.vendor_pool:
+    if not (p.bills or p.purchase_orders) or not ctx.vendor_pool:
         return
     rng, clock = ctx.rng("bills"), ctx.clock
     counts = clock.daily_counts(p.bills)
     vendors = Sticky(ctx.vendor_pool, 0.5)
+    orders = _order_run(ctx)
     pending: list[Purchase] = []
     made = 0
     for day in range(1, clock.last + 1):
@@ -1992,19 +2007,24 @@ def _bills(ctx: Context) -> None:
             stock = vendor.expense_account is None and bool(ctx.stock_pool)
             lines, total = _expense_lines(ctx, rng, vendor, day, stock and rng.random() < 0.8)
             pending.append(Purchase(vendor, day, ct, lines, total))
-        if len(pending) >= p.chunk or (day == clock.last and pending):
-            _flush_bills(ctx, rng, pending)
+        if len(pending) >= p.chunk or day == clock.last:  # the last flush also places the open orders left
+            _flush_bills(ctx, rng, pending, orders, day)
             made += len(pending)
-            ctx.progress(f"Bill {made:,}/{p.bills:,}")
+            if pending:
+                ctx.progress(f"Bill {made:,}/{p.bills:,}")
             pending = []
 
 
-def _flush_bills(ctx: Context, rng: random.Random, bills: list[Purchase]) -> None:
+def _flush_bills(
+    ctx: Context, rng: random.Random, bills: list[Purchase], orders: OrderRun, upto: int
+) -> None:
     clock = ctx.clock
     first = ctx.take_ids("Bill", len(bills))
-    dues = []
     for n, bill in enumerate(bills):
         bill.id = first + n
+    ordered = _purchase_orders(ctx, orders, bills, upto)
+    dues = []
+    for n, bill in enumerate(bills):
         bound = bill.vendor.until + 1 if bill.vendor.until < clock.last else None
         dues.append(
             Due(
@@ -2024,12 +2044,19 @@ def _flush_bills(ctx: Context, rng: random.Random, bills: list[Purchase]) -> Non
     for payment in payments:
         for due, amount in payment.applied:
             paid_by.setdefault(due.index, []).append((payment, amount))
-    ctx.write("Bill", (_bill_doc(ctx, rng, bill, paid_by.get(n, [])) for n, bill in enumerate(bills)))
+    ctx.write(
+        "Bill",
+        (_bill_doc(ctx, rng, bill, paid_by.get(n, []), ordered.get(n)) for n, bill in enumerate(bills)),
+    )
     ctx.write("BillPayment", (_bill_payment_doc(ctx, rng, payment) for payment in payments))
 
 
 def _bill_doc(
-    ctx: Context, rng: random.Random, bill: Purchase, paid_by: list[tuple[Settlement, int]]
+    ctx: Context,
+    rng: random.Random,
+    bill: Purchase,
+    paid_by: list[tuple[Settlement, int]],
+    order_id: int | None = None,
 ) -> tuple[Doc, int, int]:
     clock = ctx.clock
     vendor = bill.vendor
@@ -2044,7 +2071,7 @@ def _bill_doc(
     doc |= {
         "TxnDate": clock.iso(bill.day),
         "CurrencyRef": USD,
-        "LinkedTxn": [],
+        "LinkedTxn": [] if order_id is None else [{"TxnId": str(order_id), "TxnType": "PurchaseOrder"}],
         "Line": bill.lines,
         "VendorRef": vendor.ref,
         "APAccountRef": ctx.account("Accounts Payable (A/P)"),
@@ -2093,6 +2120,129 @@ def _bill_payment_doc(ctx: Context, rng: random.Random, payment: Settlement) -> 
         ],
     }
     return doc, payment.ct, lut
+
+
+# purchase orders ------------------------------------------------------------------------------------
+PO_MEMOS = (
+    "Please deliver to the side gate",
+    "Call the office before delivery",
+    "Deliver to the job site",
+    "Partial shipments OK",
+)
+
+
+@dataclass(slots=True)
+class OrderRun:
+    """Purchase orders across bill chunks: bills still to enter from an order, open orders still to place."""
+
+    rng: random.Random
+    converted: int  # bills entered from a purchase order (which that bill closed), over the whole history
+    open_days: deque[int]  # days of the orders nothing has been received for yet, in order
+    vendors: Pool  # who an open order goes to: vendors still active
+    since: dict[tuple[str, str], int]  # (entity, Id) -> first day it exists, for the lines an order copies
+    bills_seen: int = 0
+    converted_made: int = 0
+
+
+def _order_run(ctx: Context) -> OrderRun:
+    p, clock = ctx.profile, ctx.clock
+    rng = ctx.rng("purchase_orders")
+    converted = min(p.purchase_orders - (p.purchase_orders + 2) // 4, p.bills)
+    recent = max(1, clock.last - 59)
+    days = sorted(  # mostly awaiting delivery; a few were forgotten long ago
+        rng.randint(recent, clock.last) if rng.random() < 0.75 else rng.randint(1, clock.last)
+        for _ in range(p.purchase_orders - converted)
+    )
+    active = [v for v in ctx.vendors if v.until == clock.last]
+    since = {("Item", i.ref["value"]): i.since for i in ctx.items}
+    since |= {("Customer", c.ref["value"]): c.since for c in ctx.customers}
+    return OrderRun(rng, converted, deque(days), Pool(active, skew=1.3) if active else ctx.vendor_pool, since)
+
+
+def _purchase_orders(ctx: Context, orders: OrderRun, bills: list[Purchase], upto: int) -> dict[int, int]:
+    """This chunk's purchase orders, ids in creation order: the ones its bills were entered from (closed by
+    them, linked both ways) and the open ones dated up to `upto`. Returns the order Id per bill index."""
+    p, clock, rng = ctx.profile, ctx.clock, orders.rng
+    orders.bills_seen += len(bills)
+    quota = orders.converted * orders.bills_seen // max(1, p.bills) - orders.converted_made
+    quota = min(quota, len(bills))
+    orders.converted_made += quota
+    goods = [
+        n
+        for n, bill in enumerate(bills)
+        if all(line["DetailType"] == "ItemBasedExpenseLineDetail" for line in bill.lines)
+    ]
+    chosen = rng.sample(goods, min(quota, len(goods)))  # orders are mostly for stock...
+    if len(chosen) < quota:  # ... and otherwise for services and supplies billed to an account
+        taken = set(goods)
+        chosen += rng.sample([n for n in range(len(bills)) if n not in taken], quota - len(chosen))
+    plans: list[tuple[Purchase, Purchase | None, int]] = []  # (order, the bill that closed it, its index)
+    for n in sorted(chosen):
+        bill = bills[n]
+        day = max(_first_day(orders, bill), bill.day - rng.randint(2, 30))
+        ct = clock.business(rng, day)
+        if ct >= bill.ct:
+            ct = bill.ct - rng.randint(60, HOUR)
+        plans.append((Purchase(bill.vendor, clock.day_of(ct), ct, bill.lines, bill.total), bill, n))
+    while orders.open_days and orders.open_days[0] <= upto:
+        day = orders.open_days.popleft()
+        vendor = orders.vendors.pick(rng, day)
+        stock = vendor.expense_account is None and bool(ctx.stock_pool)
+        lines, total = _expense_lines(ctx, rng, vendor, day, stock)
+        plans.append((Purchase(vendor, day, clock.business(rng, day), lines, total), None, -1))
+    plans.sort(key=lambda plan: plan[0].ct)
+    first = ctx.take_ids("PurchaseOrder", len(plans))
+    linked: dict[int, int] = {}
+    docs = []
+    for k, (order, bill, n) in enumerate(plans):
+        order.id = first + k
+        docs.append(_purchase_order_doc(ctx, rng, order, bill))
+        if bill is not None:
+            linked[n] = order.id
+    ctx.write("PurchaseOrder", docs)
+    return linked
+
+
+def _first_day(orders: OrderRun, bill: Purchase) -> int:
+    """The first day everything on the bill existed: its order cannot be older."""
+    day = bill.vendor.since
+    for line in bill.lines:
+        detail = line.get("ItemBasedExpenseLineDetail") or line.get("AccountBasedExpenseLineDetail") or {}
+        for key, entity in (("ItemRef", "Item"), ("CustomerRef", "Customer")):
+            if key in detail:
+                day = max(day, orders.since[entity, detail[key]["value"]])
+    return day
+
+
+def _purchase_order_doc(
+    ctx: Context, rng: random.Random, order: Purchase, bill: Purchase | None
+) -> tuple[Doc, int, int]:
+    """An order as it stands: open, or closed by the bill entered from it (that bill's creation is its
+    last update)."""
+    clock = ctx.clock
+    vendor = order.vendor
+    events = clock.later(rng, order.ct, 0.08, 1, clock.end if bill is None else bill.ct - 1)
+    if bill is not None:
+        events.append(bill.ct)
+    lut, sync = _stamp(order.ct, events)
+    doc: Doc = {
+        "APAccountRef": ctx.account("Accounts Payable (A/P)"),
+        **ctx.head(order.id, order.ct, lut, sync),
+        "DocNumber": str(1000 + order.id),
+        "TxnDate": clock.iso(order.day),
+        "CurrencyRef": USD,
+        "POStatus": "Open" if bill is None else "Closed",
+    }
+    if bill is not None:
+        doc["LinkedTxn"] = [{"TxnId": str(bill.id), "TxnType": "Bill"}]
+    doc |= {"Line": order.lines, "VendorRef": vendor.ref}
+    if vendor.bill_addr:
+        doc["VendorAddr"] = vendor.bill_addr
+    if rng.random() < 0.3:
+        doc["Memo"] = rng.choice(PO_MEMOS)
+    doc["TotalAmt"] = 0
+    _expense_total("PurchaseOrder", doc, order.total, ctx.profile.fast_sales)
+    return doc, order.ct, lut
 
 
 # the other transactions: one document per draw, streamed --------------------------------------------
@@ -2150,6 +2300,25 @@ def _credit_memo(ctx: Context) -> Builder:
         doc = sales_doc(
             ctx, "CreditMemo", sale, ctx.profile.fast_sales, PrivateNote="Returned goods / service credit"
         )
+        lut, sync = _edited(ctx, rng, ct)
+        doc |= {"SyncToken": str(sync), "MetaData": ctx.clock.meta(ct, lut)}
+        return doc, lut
+
+    return build
+
+
+def _refund_receipt(ctx: Context) -> Builder:
+    """Money paid back over the counter: a sales form whose total leaves the bank account."""
+
+    def build(rng: random.Random, id_: int, day: int, ct: int) -> tuple[Doc, int]:
+        sale = plan_sale(ctx, rng, ctx.customer_pool.pick(rng, day), day, ct)
+        sale.id = id_
+        method = _draw(rng, ctx.method_table)
+        extra: Doc = {"PaymentMethodRef": method, "DepositToAccountRef": ctx.account("Checking")}
+        if method["name"] == "Check":
+            extra["PaymentRefNum"] = "To Print"
+        extra["PrivateNote"] = rng.choice(REFUND_NOTES)
+        doc = sales_doc(ctx, "RefundReceipt", sale, ctx.profile.fast_sales, **extra)
         lut, sync = _edited(ctx, rng, ct)
         doc |= {"SyncToken": str(sync), "MetaData": ctx.clock.meta(ct, lut)}
         return doc, lut
@@ -2251,6 +2420,34 @@ def _purchase(ctx: Context) -> Builder:
     return build
 
 
+def _vendor_credit(ctx: Context) -> Builder:
+    """Credit a vendor owes back (returned stock, an overcharge): expense lines, nothing applied yet."""
+
+    def build(rng: random.Random, id_: int, day: int, ct: int) -> tuple[Doc, int]:
+        vendor = ctx.vendor_pool.pick(rng, day)
+        stock = vendor.expense_account is None and bool(ctx.stock_pool)
+        lines, total = _expense_lines(ctx, rng, vendor, day, stock and rng.random() < 0.8)
+        lut, sync = _edited(ctx, rng, ct)
+        doc: Doc = {"APAccountRef": ctx.account("Accounts Payable (A/P)"), **ctx.head(id_, ct, lut, sync)}
+        if rng.random() < 0.6:
+            doc["DocNumber"] = f"CM-{rng.randint(100, 9999)}"
+        doc |= {
+            "TxnDate": ctx.clock.iso(day),
+            "CurrencyRef": USD,
+            "PrivateNote": rng.choice(VENDOR_CREDIT_NOTES),
+            "Line": lines,
+            "VendorRef": vendor.ref,
+            "TotalAmt": 0,
+        }
+        if ctx.departments and rng.random() < 0.3:
+            doc["DepartmentRef"] = rng.choice(ctx.departments)
+        _expense_total("VendorCredit", doc, total, ctx.profile.fast_sales)
+        doc["Balance"] = doc["TotalAmt"]
+        return doc, lut
+
+    return build
+
+
 def _transfer(ctx: Context) -> Builder:
     def build(rng: random.Random, id_: int, day: int, ct: int) -> tuple[Doc, int]:
         source, target = ("Checking", "Savings") if rng.random() < 0.7 else ("Savings", "Checking")
@@ -2341,6 +2538,122 @@ def _budgets(ctx: Context) -> None:
     ctx.write("Budget", docs)
 
 
+# attachments ----------------------------------------------------------------------------------------
+JPEG, PNG, PDF, CSV = "image/jpeg", "image/png", "application/pdf", "text/csv"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# content type -> (Category, smallest and largest Size in bytes)
+FILE_KINDS = {
+    JPEG: ("Image", 80_000, 4_500_000),
+    PNG: ("Image", 40_000, 2_500_000),
+    PDF: ("Document", 25_000, 1_200_000),
+    XLSX: ("Document", 9_000, 250_000),
+    CSV: ("Other", 400, 40_000),
+}
+ATTACHED_TO = _table(
+    ("Invoice", "Bill", "Purchase", "Customer", "Estimate", "PurchaseOrder", "Vendor", "SalesReceipt"),
+    (30, 18, 14, 10, 6, 6, 6, 4),
+)
+# what gets attached to each: (FileName pattern, ContentType)
+ATTACHED_FILES: dict[str, tuple[tuple[str, str], ...]] = {
+    "Invoice": (("signed_work_order_{num}.pdf", PDF), ("site_photo_{n}.jpg", JPEG)),
+    "Bill": (("{party}_invoice_{num}.pdf", PDF), ("receipt_{date}.jpg", JPEG)),
+    "Purchase": (("receipt_{date}.jpg", JPEG), ("IMG_{n}.png", PNG)),
+    "Customer": (("service_agreement_{party}.pdf", PDF), ("property_layout_{party}.png", PNG)),
+    "Estimate": (("design_concept_{num}.pdf", PDF), ("plant_list_{num}.xlsx", XLSX)),
+    "PurchaseOrder": (("spec_sheet_{num}.pdf", PDF), ("order_lines_{num}.csv", CSV)),
+    "Vendor": (("W-9_{party}.pdf", PDF), ("price_list_{year}.xlsx", XLSX), ("delivery_log_{party}.csv", CSV)),
+    "SalesReceipt": (("receipt_{num}.pdf", PDF),),
+}
+SALES_NOTES = (
+    "Customer approved the plan on site",
+    "Discussed the schedule by phone",
+    "Gate code is in the customer notes",
+    "Photos from the walkthrough to follow",
+)
+PURCHASE_NOTES = (
+    "Checked against the packing slip",
+    "Vendor confirmed the price by e-mail",
+    "Receipt is in the office binder",
+    "Disputed one line; credit promised",
+)
+ATTACHED_NOTES = {
+    entity: SALES_NOTES if entity in ("Invoice", "Customer", "Estimate", "SalesReceipt") else PURCHASE_NOTES
+    for entity in ATTACHED_FILES
+}
+ATTACH_DELAYS = _table((0, 1, 2, 3, 7), (10, 4, 2, 1, 1))  # days between a record and its attachment
+
+
+def _attachables(ctx: Context) -> None:
+    """Notes and files attached to records that exist (after they were made): receipts on bills and
+    expenses, signed work orders and site photos on invoices, W-9s on vendors. Ids in creation order."""
+    p, clock = ctx.profile, ctx.clock
+    targets = [e for e in ATTACHED_TO if ctx.counts.get(e)]
+    if not p.attachables or not targets:
+        return
+    rng = ctx.rng("attachables")
+    table = tuple(targets)
+    plans = []
+    for _ in range(p.attachables):
+        entity, id_, target_ct, target = _attachment_target(ctx, rng, table)
+        day = min(clock.last, clock.day_of(target_ct) + _draw(rng, ATTACH_DELAYS))
+        ct = clock.business(rng, day)  # uploaded in office hours, the same day or a few days later
+        ct = ct if ct > target_ct else min(clock.end, target_ct + rng.randint(30, HOUR))
+        plans.append((ct, entity, id_, target))
+    plans.sort(key=lambda plan: plan[0])
+    first = ctx.take_ids("Attachable", len(plans))
+    docs = []
+    for n, (ct, entity, target_id, target) in enumerate(plans):
+        id_ = first + n
+        doc: Doc = {
+            "AttachableRef": [
+                {"EntityRef": {"type": entity, "value": str(target_id)}, "IncludeOnSend": False}
+            ]
+        }
+        if rng.random() < 0.7:
+            pattern, content_type = rng.choice(ATTACHED_FILES[entity])
+            category, smallest, largest = FILE_KINDS[content_type]
+            ref = target.get("VendorRef") or target.get("EntityRef") or {}
+            party = target.get("DisplayName") or ref.get("name", "")
+            name = pattern.format(
+                num=target.get("DocNumber") or target["Id"],
+                n=rng.randint(1000, 9999),
+                party=_slug(party) or entity.lower(),
+                date=target.get("TxnDate", clock.iso(clock.day_of(ct))).replace("-", ""),
+                year=clock.date(clock.day_of(ct)).year,
+            )
+            doc |= {
+                "FileName": name,
+                "FileAccessUri": f"/v3/company/{ctx.realm.realm_id}/download/{id_}",
+                "Size": rng.randint(smallest, largest),
+                "ContentType": content_type,
+                "Category": category,
+            }
+            if content_type == PDF and entity in ("Invoice", "Estimate", "PurchaseOrder"):
+                doc["AttachableRef"][0]["IncludeOnSend"] = rng.random() < 0.4
+            if rng.random() < 0.2:
+                doc["Note"] = rng.choice(ATTACHED_NOTES[entity])
+        else:
+            doc["Note"] = rng.choice(ATTACHED_NOTES[entity])
+        lut, sync = _edited(ctx, rng, ct)
+        doc |= ctx.head(id_, ct, lut, sync)
+        docs.append((doc, ct, lut))
+    ctx.write("Attachable", docs)
+
+
+def _attachment_target(ctx: Context, rng: random.Random, table: tuple[str, ...]) -> tuple[str, int, int, Doc]:
+    """A stored record to attach something to: (entity, Id, CreateTime, document); parties still active."""
+    for _ in range(100):
+        entity = _draw(rng, table)
+        id_ = rng.randint(1, ctx.counts[entity])
+        ct, active, text = ctx.store.execute(
+            "SELECT ct, active, doc FROM entities WHERE realm_id = ? AND entity = ? AND id = ?",
+            (ctx.realm.realm_id, entity, id_),
+        ).fetchone()
+        if active != 0:
+            return entity, id_, int(ct), json.loads(text)
+    raise RuntimeError("no active record to attach a file to")
+
+
 # entry point ----------------------------------------------------------------------------------------
 def _pools(ctx: Context) -> None:
     """Who may appear on a transaction of a given day; customers trading longer trade more."""
@@ -2392,14 +2705,17 @@ def _generate(ctx: Context) -> None:
     if ctx.customer_pool and ctx.item_pool:
         _stream(ctx, "SalesReceipt", p.sales_receipts, _sales_receipt(ctx))
         _stream(ctx, "CreditMemo", p.credit_memos, _credit_memo(ctx))
+        _stream(ctx, "RefundReceipt", p.refund_receipts, _refund_receipt(ctx))
     _stream(ctx, "JournalEntry", p.journal_entries, _journal_entry(ctx))
     _stream(ctx, "Deposit", p.deposits, _deposit(ctx))
     if ctx.vendor_pool:
         _stream(ctx, "Purchase", p.purchases, _purchase(ctx))
+        _stream(ctx, "VendorCredit", p.vendor_credits, _vendor_credit(ctx))
     _stream(ctx, "Transfer", p.transfers, _transfer(ctx))
     if ctx.employee_pool and ctx.customer_pool:
         _stream(ctx, "TimeActivity", p.time_activities, _time_activity(ctx))
     _budgets(ctx)
     _write_parties(ctx)
     _write_accounts(ctx)
+    _attachables(ctx)  # last: they point at records of every kind
     ctx.progress("done")

@@ -625,6 +625,7 @@ KNOWN: dict[str, frozenset[str]] = {
     "VendorCredit": frozenset(
         [
             "APAccountRef",
+            "Balance",
             "CurrencyRef",
             "DepartmentRef",
             "DocNumber",

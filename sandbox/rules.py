@@ -619,7 +619,8 @@ class Books:
         doc.setdefault("CurrencyRef", dict(USD))
         doc.setdefault("ApplyTaxAfterDiscount", False)
         doc.setdefault("PrintStatus", "NotSet")
-        doc.setdefault("EmailStatus", "NotSet")
+        if entity != "RefundReceipt":  # QBO's RefundReceipt has no EmailStatus (fault 2010 if sent)
+            doc.setdefault("EmailStatus", "NotSet")
         if entity in ("Invoice", "Estimate", "SalesReceipt"):
             doc.setdefault("LinkedTxn", [])
         percent, rate_id = self._tax_rate(realm, doc, customer.doc)
@@ -829,7 +830,7 @@ class Books:
     def _open_total(self, realm: Realm, entity: str, key: str, party_ids: list[int]) -> Decimal:
         marks = ",".join("?" * len(party_ids))
         ref = f"json_extract(doc, '$.{key}.value')"  # key is CustomerRef or VendorRef: indexed expressions
-        sql = f"SELECT json_extract(doc, '$.Balance') FROM entities WHERE realm_id = ? AND entity = ? AND deleted = 0 AND {ref} IN ({marks})"  # noqa: E501, S608
+        sql = f"SELECT json_extract(doc, '$.Balance') FROM entities WHERE realm_id = ? AND entity = ? AND deleted = 0 AND {ref} IN ({marks})"  # noqa: E501
         rows = self.store.execute(sql, (realm.realm_id, entity, *map(str, party_ids))).fetchall()
         return sum((to_decimal(row[0]) for row in rows), Decimal(0))
 

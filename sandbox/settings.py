@@ -36,6 +36,12 @@ class LimitSettings(_Section):
     per_minute: int = Field(500, ge=1, description="requests per minute per (client, realm), batch included")
     concurrent: int = Field(10, ge=1, description="requests in flight per (client, realm)")
     batch_per_minute: int = Field(40, ge=1)
+    window_seconds: float = Field(
+        60,
+        gt=0,
+        description="the 'minute' of the two per-minute limits; shorter "
+        "windows let tests exercise throttling quickly",
+    )
 
 
 class LatencySettings(_Section):

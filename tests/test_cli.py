@@ -94,13 +94,11 @@ def test_make_demo_runs_end_to_end() -> None:
     result = subprocess.run(["make", "demo"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     out = result.stdout
-    assert "connected to realm 9341450000000001 through OAuth" in out
-    counts = {
-        line.split()[0]: int(line.split()[1].replace(",", ""))
-        for line in out.splitlines()
-        if line.startswith("  ") and len(line.split()) == 2 and line.split()[1].replace(",", "").isdigit()
-    }
-    for entity in ("Customer", "Invoice", "Payment", "Bill", "Item", "Account"):
+    assert "connected realm 9341450000000001 through OAuth" in out
+    assert "incremental sync with nothing changed: 2 HTTP requests" in out
+    rows = [line.split() for line in out.split("rows per entity:")[1].splitlines() if line.startswith("  ")]
+    counts = {parts[0]: int(parts[1].replace(",", "")) for parts in rows}
+    for entity in ("Customer", "Invoice", "Payment", "Bill", "Item", "Account", "VendorCredit", "Attachable"):
         assert counts[entity] > 0, entity
     assert counts["total"] == sum(v for k, v in counts.items() if k != "total")
 
@@ -126,3 +124,17 @@ def test_bench_script_runs_and_prints_its_figures(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     assert "sandbox query bench: Invoice has" in result.stdout
     assert "worst median page" in result.stdout and "sandbox memory: RSS" in result.stdout
+
+
+def test_sync_bench_runs_and_prints_its_figures(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "bench/sync_bench.py", "--company", "tiny", "--db", str(tmp_path / "bench.db")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "records/s" in result.stdout and "peak memory of the syncing process" in result.stdout
+    idle = next(line for line in result.stdout.splitlines() if line.strip().startswith("idle"))
+    assert " 2 HTTP requests" in idle

@@ -10,6 +10,7 @@ commits with the loaded data: a run killed before its load leaves the checkpoint
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 import dlt
@@ -17,7 +18,16 @@ from dlt.extract.resource import DltResource
 
 from sources.quickbooks.catalog import ENTITIES
 from sources.quickbooks.client import QboClient
-from sources.quickbooks.extract import DELETED, DELETED_AT, EntityState, Extraction, iso, parse_time
+from sources.quickbooks.extract import (
+    DELETED,
+    DELETED_AT,
+    EntityState,
+    Extraction,
+    cursor_pages,
+    iso,
+    normalise,
+    parse_time,
+)
 
 COLUMNS: dict[str, dict[str, Any]] = {
     "realm_id": {"data_type": "text", "nullable": False},
@@ -85,3 +95,29 @@ def quickbooks(
         )
 
     return [resource(entity) for entity in selected]
+
+
+@dlt.source(name="quickbooks", max_table_nesting=3)
+def quickbooks_window(
+    realm_id: str, client: QboClient, entities: Sequence[str], since: datetime, until: datetime
+) -> Iterable[DltResource]:
+    """The rows of `entities` last updated in [since, until): a backfill window.
+
+    It keeps no checkpoint (the live cursor is not touched) and merges into the same tables.
+    """
+
+    def resource(entity: str) -> DltResource:
+        def rows() -> Iterator[dict[str, Any]]:
+            for page in cursor_pages(client, ENTITIES[entity], since, until):
+                for doc in page:
+                    yield normalise(entity, doc, realm_id)
+
+        return dlt.resource(
+            rows,
+            name=table_name(entity),
+            primary_key=("realm_id", "id"),
+            write_disposition="merge",
+            columns=COLUMNS,
+        )
+
+    return [resource(entity) for entity in entities]

@@ -123,8 +123,11 @@ def test_tiny_company_is_a_handful_of_each() -> None:
     assert counts["Customer"] == 5 and counts["Vendor"] == 3 and counts["Employee"] == 2
     assert counts["Invoice"] == 10 and counts["Bill"] == 5
     assert 1 <= counts["Payment"] <= 10 and 1 <= counts["BillPayment"] <= 5
-    for entity in ("SalesReceipt", "Estimate", "CreditMemo", "JournalEntry"):
+    for entity in ("SalesReceipt", "Estimate", "CreditMemo", "JournalEntry", "RefundReceipt", "VendorCredit"):
         assert counts[entity] == 1, entity
+    assert counts["PurchaseOrder"] == 2 and counts["Attachable"] == 3
+    assert set(counts) == set(ENTITIES)  # at least one of every entity the connector extracts
+    assert {po["POStatus"] for po in docs["PurchaseOrder"].values()} == {"Open", "Closed"}
     types = collections.Counter(item["Type"] for item in docs["Item"].values())
     assert types == {"Service": 5, "Inventory": 5, "NonInventory": 5}
     customers = docs["Customer"].values()
@@ -153,6 +156,9 @@ def test_demo_company_is_a_realistic_small_business(demo: tuple[Store, Realm, di
         "CustomerType",
     ):
         assert counts.get(entity, 0) >= 1, entity
+    assert counts["PurchaseOrder"] == 30 and counts["VendorCredit"] == 10
+    assert counts["RefundReceipt"] == 8 and counts["Attachable"] == 25
+    assert set(counts) == set(ENTITIES)
 
 
 def test_large_profile_is_a_million_invoices_streamed_in_chunks() -> None:
@@ -161,6 +167,8 @@ def test_large_profile_is_a_million_invoices_streamed_in_chunks() -> None:
     assert large.customers + large.jobs >= 2000 and large.vendors >= 300
     assert large.services + large.inventory + large.non_inventory >= 200
     assert large.chunk <= 10_000
+    for field in ("purchase_orders", "vendor_credits", "refund_receipts", "attachables", "budgets"):
+        assert getattr(large, field) > 0, field
 
 
 def test_large_profile_runs_scaled_down(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -177,17 +185,26 @@ def test_large_profile_runs_scaled_down(monkeypatch: pytest.MonkeyPatch) -> None
         purchases=50,
         transfers=10,
         time_activities=50,
-        chunk=700,
+        purchase_orders=90,
+        refund_receipts=15,
+        vendor_credits=15,
+        attachables=40,
+        chunk=250,
     )
     monkeypatch.setitem(generator.PROFILES, "large", small)
     messages: list[str] = []
     store, realm, counts = generate("large", progress=messages.append)
     assert counts["Invoice"] == 3000 and counts["Customer"] == 2000
+    assert counts["PurchaseOrder"] == 90 and counts["Attachable"] == 40
+    assert set(counts) == set(ENTITIES)
     assert sum(m.startswith("Invoice ") for m in messages) >= 4  # one progress message per chunk
+    assert sum(m.startswith("Bill ") for m in messages) >= 2  # purchase orders span bill chunks
     assert messages[-1] == "done"
     docs = load(store, realm)
     assert_invoices_add_up(docs)
     assert_references_resolve(docs)
+    assert_links_point_both_ways(docs)
+    assert_purchase_orders(docs)
     assert sorted(int(d["Id"]) for d in docs["Invoice"].values()) == list(range(1, 3001))
 
 
@@ -290,15 +307,24 @@ def test_every_reference_resolves_to_a_record_of_the_right_entity(docs: Docs) ->
     assert_references_resolve(docs)
 
 
+LINKS = {
+    ("Invoice", "Payment"),
+    ("Payment", "Invoice"),
+    ("Bill", "BillPayment"),
+    ("BillPayment", "Bill"),
+    ("Invoice", "Estimate"),
+    ("Estimate", "Invoice"),
+    ("Bill", "PurchaseOrder"),
+    ("PurchaseOrder", "Bill"),
+}
+
+
 def test_linked_transactions_point_both_ways(docs: Docs) -> None:
-    pairs = {
-        ("Invoice", "Payment"),
-        ("Payment", "Invoice"),
-        ("Bill", "BillPayment"),
-        ("BillPayment", "Bill"),
-        ("Invoice", "Estimate"),
-        ("Estimate", "Invoice"),
-    }
+    assert_links_point_both_ways(docs)
+
+
+def assert_links_point_both_ways(docs: Docs) -> None:
+    pairs = LINKS
     for entity, by_id in docs.items():
         for doc in by_id.values():
             links = list(doc.get("LinkedTxn", []))
@@ -453,6 +479,74 @@ def test_bill_balance_is_total_less_bill_payments(docs: Docs) -> None:
     assert kinds == {"ItemBasedExpenseLineDetail", "AccountBasedExpenseLineDetail"}
 
 
+def assert_purchase_orders(docs: Docs) -> None:
+    """Open orders await delivery; a closed one was received as one bill (same vendor and lines) entered
+    after it, linked both ways, and that bill's creation is the order's last update: it closed it."""
+    orders = list(docs["PurchaseOrder"].values())
+    assert {order["POStatus"] for order in orders} == {"Open", "Closed"}
+    bills = set()
+    for order in orders:
+        assert order["APAccountRef"]["name"] == "Accounts Payable (A/P)"
+        assert cents(order["TotalAmt"]) == sum(cents(line["Amount"]) for line in order["Line"]) > 0
+        if order["POStatus"] == "Open":
+            assert "LinkedTxn" not in order
+            continue
+        (link,) = order["LinkedTxn"]
+        bill = docs["Bill"][int(link["TxnId"])]
+        assert link["TxnType"] == "Bill" and bill["LinkedTxn"][0] == {
+            "TxnId": order["Id"],
+            "TxnType": "PurchaseOrder",
+        }
+        assert bill["VendorRef"] == order["VendorRef"] and bill["Line"] == order["Line"]
+        assert bill["TotalAmt"] == order["TotalAmt"] and order["TxnDate"] <= bill["TxnDate"]
+        assert parse_instant(order["MetaData"]["CreateTime"], TZ) < parse_instant(
+            bill["MetaData"]["CreateTime"], TZ
+        )
+        assert order["MetaData"]["LastUpdatedTime"] == bill["MetaData"]["CreateTime"]
+        bills.add(link["TxnId"])
+    assert len(bills) == sum(order["POStatus"] == "Closed" for order in orders)
+    kinds = {line["DetailType"] for order in orders for line in order["Line"]}
+    assert "ItemBasedExpenseLineDetail" in kinds  # orders are mostly for stock
+
+
+def test_purchase_orders_are_open_or_closed_by_their_bill(docs: Docs) -> None:
+    assert_purchase_orders(docs)
+    open_orders = [o for o in docs["PurchaseOrder"].values() if o["POStatus"] == "Open"]
+    assert 5 <= len(open_orders) <= 10
+    assert sum(o["TxnDate"] >= (ANCHOR - timedelta(days=60)).isoformat() for o in open_orders) >= 3
+
+
+def test_refund_receipts_pay_money_back_from_the_bank(docs: Docs) -> None:
+    for refund in docs["RefundReceipt"].values():
+        account = docs["Account"][int(refund["DepositToAccountRef"]["value"])]
+        assert account["AccountType"] == "Bank"
+        assert refund["Balance"] == 0 and refund["TotalAmt"] > 0 and "PaymentMethodRef" in refund
+        assert "EmailStatus" not in refund and "LinkedTxn" not in refund  # QBO's RefundReceipt has neither
+
+
+def test_attachments_point_at_records_made_before_them(docs: Docs) -> None:
+    attachables = list(docs["Attachable"].values())
+    kinds: dict[str, int] = collections.Counter()
+    for attachable in attachables:
+        assert attachable.get("Note") or attachable.get("FileName")
+        (ref,) = attachable["AttachableRef"]
+        assert set(ref) == {"EntityRef", "IncludeOnSend"} and set(ref["EntityRef"]) == {"type", "value"}
+        target = docs[ref["EntityRef"]["type"]][int(ref["EntityRef"]["value"])]
+        assert target.get("Active", True)
+        made = parse_instant(attachable["MetaData"]["CreateTime"], TZ)
+        assert parse_instant(target["MetaData"]["CreateTime"], TZ) <= made
+        if "FileName" in attachable:
+            assert attachable["Category"] in ("Image", "Document", "Other") and attachable["Size"] > 0
+            assert attachable["ContentType"].startswith("image/") == (attachable["Category"] == "Image")
+            assert attachable["FileAccessUri"].endswith(f"/download/{attachable['Id']}")
+            kinds[attachable["Category"]] += 1
+        else:
+            assert "Category" not in attachable and "ContentType" not in attachable
+            kinds["Note"] += 1
+    assert kinds["Note"] and kinds["Image"] and kinds["Document"]
+    assert len({a["AttachableRef"][0]["EntityRef"]["type"] for a in attachables}) >= 4
+
+
 def test_party_balances_are_their_open_documents(docs: Docs) -> None:
     open_invoices: dict[str, int] = collections.Counter()
     for invoice in docs["Invoice"].values():
@@ -484,7 +578,7 @@ def test_sales_forms_add_up_exactly_as_the_api_computes(docs: Docs) -> None:
     """Re-running each form's lines through the API's arithmetic reproduces it byte for byte."""
     percent, rate_id = tax_rate(docs)
     exempt = {c["Id"] for c in docs["Customer"].values() if c["Taxable"] is False}
-    for entity in ("Invoice", "Estimate", "SalesReceipt", "CreditMemo"):
+    for entity in ("Invoice", "Estimate", "SalesReceipt", "CreditMemo", "RefundReceipt"):
         for doc in docs[entity].values():
             if doc.get("PrivateNote") == "Voided":
                 continue
@@ -521,7 +615,7 @@ def test_invoices_have_realistic_lines_discounts_and_tax(docs: Docs) -> None:
 
 
 def test_doc_numbers_are_unique_per_sales_form(docs: Docs) -> None:
-    for entity in ("Invoice", "Estimate", "SalesReceipt", "CreditMemo"):
+    for entity in ("Invoice", "Estimate", "SalesReceipt", "CreditMemo", "RefundReceipt", "PurchaseOrder"):
         numbers = [d["DocNumber"] for d in docs[entity].values()]
         assert len(numbers) == len(set(numbers)), entity
 
@@ -578,9 +672,16 @@ def test_journal_entries_balance(docs: Docs) -> None:
 
 
 def test_other_transactions_total_their_lines(docs: Docs) -> None:
-    for entity in ("Deposit", "Purchase"):
+    for entity in ("Deposit", "Purchase", "PurchaseOrder", "VendorCredit"):
         for doc in docs[entity].values():
             assert cents(doc["TotalAmt"]) == sum(cents(line["Amount"]) for line in doc["Line"]), entity
+    for credit in docs["VendorCredit"].values():
+        assert credit["Balance"] == credit["TotalAmt"] > 0  # nothing applied yet
+        assert credit["APAccountRef"]["name"] == "Accounts Payable (A/P)"
+        assert {line["DetailType"] for line in credit["Line"]} <= {
+            "ItemBasedExpenseLineDetail",
+            "AccountBasedExpenseLineDetail",
+        }
     for transfer in docs["Transfer"].values():
         assert transfer["FromAccountRef"]["value"] != transfer["ToAccountRef"]["value"]
     for activity in docs["TimeActivity"].values():
@@ -620,7 +721,7 @@ def test_fast_sales_path_builds_the_same_bytes_as_the_api_path() -> None:
             sale.discount_percent, sale.discount_fixed = rng.choice((5, 10, 15, 7)), 0
         generator.total_sale(sale, ctx.tax.basis_points)
         sale.id = n
-        for entity in ("Invoice", "Estimate", "SalesReceipt", "CreditMemo"):
+        for entity in ("Invoice", "Estimate", "SalesReceipt", "CreditMemo", "RefundReceipt"):
             extra = {"TxnStatus": "Pending"} if entity == "Estimate" else {}
             slow = generator.sales_doc(ctx, entity, sale, False, **dict(extra))
             fast = generator.sales_doc(ctx, entity, sale, True, **dict(extra))
@@ -643,8 +744,10 @@ def test_fast_path_company_is_byte_identical(
 def test_smaller_chunks_do_not_change_the_company_size(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(generator.PROFILES, "tiny", dataclasses.replace(generator.PROFILES["tiny"], chunk=3))
     store, realm, counts = generate("tiny")
-    assert counts["Invoice"] == 10 and counts["Bill"] == 5
-    assert_invoices_add_up(load(store, realm))
+    assert counts["Invoice"] == 10 and counts["Bill"] == 5 and counts["PurchaseOrder"] == 2
+    docs = load(store, realm)
+    assert_invoices_add_up(docs)
+    assert_links_point_both_ways(docs)
 
 
 # names, lists and settings ----------------------------------------------------------------------------
@@ -701,7 +804,15 @@ def test_inactive_parties_have_nothing_open_and_nothing_after_leaving(docs: Docs
                 continue
             assert party["Balance"] == 0
             left = parse_instant(party["MetaData"]["LastUpdatedTime"], TZ)  # made inactive: its last update
-            for txn_entity in ("Invoice", "Payment", "Bill", "BillPayment"):
+            for txn_entity in (
+                "Invoice",
+                "Payment",
+                "Bill",
+                "BillPayment",
+                "PurchaseOrder",
+                "VendorCredit",
+                "RefundReceipt",
+            ):
                 for txn in docs.get(txn_entity, {}).values():
                     if txn.get(ref_key, {}).get("value") == party["Id"]:
                         assert parse_instant(txn["MetaData"]["CreateTime"], TZ) < left, (
@@ -862,6 +973,10 @@ def test_the_api_recomputes_generated_documents_unchanged(
         "Customer",
         "Vendor",
         "Employee",
+        "PurchaseOrder",
+        "VendorCredit",
+        "RefundReceipt",
+        "Attachable",
     } <= set(tried)
 
 

@@ -1,0 +1,103 @@
+"""Full and idle sync of one company: records/s, HTTP requests, peak memory of the syncing process.
+
+    uv run python bench/sync_bench.py [--company demo|large] [--db FILE]
+
+The sandbox runs as its own process (`qbo sandbox --db ...`, the company generated once under
+var/bench/); this process does exactly what `qbo sync` does for one realm, into a fresh DuckDB
+warehouse. Peak memory is this process's high-water mark (ru_maxrss). Prints; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+
+from bench.sandbox_query_bench import ensure_company
+from pipelines.sync import sync_realm
+from sandbox.serve import FIRST_REALM
+from sandbox.server import connect, free_port
+from sandbox.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from sources.quickbooks.client import QboClient, StaticTokens
+
+
+def peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--company", default="demo", choices=("tiny", "demo", "large"))
+    parser.add_argument("--db", type=Path, help="default: var/bench/sandbox-<company>.db")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    db = args.db or ROOT / "var" / "bench" / f"sandbox-{args.company}.db"
+    ensure_company(db, args.company, args.seed)
+
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pipelines.cli",
+            "sandbox",
+            "--port",
+            str(port),
+            "--db",
+            str(db),
+            "--company",
+            args.company,
+            "--seed",
+            str(args.seed),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                requests.get(f"{base}/_sandbox/realms", timeout=1)
+                break
+            except requests.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise SystemExit("the sandbox did not start") from None
+                time.sleep(0.2)
+        realm_id = str(FIRST_REALM)
+        # a long run outlives an hour-long token: give the bench a token that lasts
+        requests.post(f"{base}/_sandbox/config", json={"oauth": {"access_token_ttl": 86_400}}, timeout=10)
+        token = connect(base, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, realm_id)["access_token"]
+        client = QboClient(realm_id, base, StaticTokens(token))
+        work = Path(tempfile.mkdtemp(prefix="qbo-sync-bench-"))
+        before = peak_mib()
+        print(f"sync bench: {args.company} company, warehouse in {work}")
+        for label in ("full", "idle"):
+            started = time.perf_counter()
+            result = sync_realm(client, warehouse=work / "warehouse.duckdb", pipelines_dir=work / "pipelines")
+            seconds = time.perf_counter() - started
+            rows = sum(result.rows.values())
+            print(
+                f"  {label:<5} {rows:>10,} records in {seconds:8.1f} s = {rows / seconds:9,.0f} records/s, "
+                f"{result.requests:>6,} HTTP requests ({result.retries} retried)"
+            )
+        print(f"  peak memory of the syncing process: {peak_mib():.0f} MiB (after imports: {before:.0f} MiB)")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""Wiring: settings -> OAuth client, token store and manager, request budgets, per-realm clients.
+
+One `Connector` per process; everything it builds is shared by the realms it serves, and nothing
+of one realm is used for another (budgets and tokens are keyed by realm).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from pipelines.config import Settings
+from pipelines.integration_store import IntegrationStore
+from sources.quickbooks.budget import BudgetBackend, RequestBudget, open_backend
+from sources.quickbooks.client import QboClient
+from sources.quickbooks.oauth import OAuthClient
+from sources.quickbooks.tokens import TokenManager, TokenRecord, TokenStore
+
+
+@dataclass
+class Connector:
+    settings: Settings
+    _budgets: dict[str, RequestBudget] = field(default_factory=dict)
+
+    @cached_property
+    def oauth(self) -> OAuthClient:
+        self.settings.require("client_id", "client_secret")
+        return OAuthClient(
+            self.settings.client_id or "",
+            self.settings.client_secret or "",
+            self.settings.redirect_uri,
+            discovery_url=self.settings.discovery_url,
+        )
+
+    @cached_property
+    def token_store(self) -> TokenStore:
+        self.settings.require("token_encryption_keys")
+        return TokenStore(self.settings.store_url, keys=list(self.settings.token_encryption_keys))
+
+    @cached_property
+    def tokens(self) -> TokenManager:
+        self.settings.require(
+            "client_id", "client_secret", "token_encryption_keys"
+        )  # all that is missing, at once
+        return TokenManager(self.token_store, self.oauth)
+
+    @cached_property
+    def store(self) -> IntegrationStore:
+        return IntegrationStore(self.settings.store_url)
+
+    @cached_property
+    def budget_backend(self) -> BudgetBackend:
+        return open_backend(self.settings.budget_backend_url)
+
+    def budget(self, realm_id: str) -> RequestBudget:
+        if realm_id not in self._budgets:
+            app = self.settings.client_id or "app"
+            self._budgets[realm_id] = RequestBudget(app, realm_id, self.budget_backend)
+        return self._budgets[realm_id]
+
+    def client(self, realm_id: str) -> QboClient:
+        return QboClient(realm_id, self.settings.base_url, self.tokens, budget=self.budget(realm_id))
+
+    def connections(self) -> list[TokenRecord]:
+        return self.token_store.list()
+
+    def realms(self, wanted: list[str] | None = None) -> list[str]:
+        """The realms to work on: the ones asked for (each must be connected), else every connected one."""
+        connected = {r.realm_id: r for r in self.connections()}
+        if not wanted:
+            return sorted(r for r, rec in connected.items() if not rec.needs_reconnect)
+        unknown = [r for r in wanted if r not in connected]
+        if unknown:
+            raise LookupError(
+                f"realm(s) {', '.join(unknown)} not connected; connect with `qbo connect`"
+                f" (connected: {', '.join(sorted(connected)) or 'none'})"
+            )
+        return list(wanted)

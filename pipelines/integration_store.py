@@ -1,0 +1,208 @@
+"""Operational records beside the tokens: sync runs and integration errors (DESIGN decision 10).
+
+Both live in the integration store (SQLite file by default, PostgreSQL by URL), never in the
+warehouse, so the web service and the flows can write them while DuckDB is busy. An error row
+carries realm, entity, code, message and intuit_tid: what support needs, and never a token.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    desc,
+    insert,
+    select,
+)
+from sqlalchemy.engine import make_url
+
+from sources.quickbooks.errors import QboError, redact
+
+metadata = MetaData()
+
+sync_runs = Table(
+    "qbo_sync_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("realm_id", String(32), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # sync | backfill
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("status", String(16), nullable=False),  # ok | failed
+    Column("rows", JSON),
+    Column("requests", Integer),
+    Column("notes", Text),
+)
+
+integration_errors = Table(
+    "qbo_integration_errors",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("occurred_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("realm_id", String(32), index=True),
+    Column("entity", String(64)),
+    Column("operation", String(32)),
+    Column("code", String(32), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("element", String(256)),
+    Column("intuit_tid", String(128)),
+    Column("details", JSON),
+)
+
+
+def engine_for(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("", "psycopg2"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return create_engine(parsed, pool_pre_ping=True)
+
+
+@dataclass
+class RunRecord:
+    realm_id: str
+    kind: str
+    started_at: datetime
+    finished_at: datetime | None
+    status: str
+    rows: dict[str, int]
+    requests: int | None
+    notes: str | None
+
+
+class IntegrationStore:
+    def __init__(self, url: str) -> None:
+        self.engine = engine_for(url)
+        metadata.create_all(self.engine, checkfirst=True)
+
+    def record_run(
+        self,
+        realm_id: str,
+        kind: str,
+        started_at: datetime,
+        status: str,
+        rows: dict[str, int],
+        requests: int | None,
+        notes: list[str],
+    ) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(sync_runs).values(
+                    realm_id=realm_id,
+                    kind=kind,
+                    started_at=started_at,
+                    finished_at=datetime.now(UTC),
+                    status=status,
+                    rows=rows,
+                    requests=requests,
+                    notes="\n".join(notes) or None,
+                )
+            )
+
+    def record_error(
+        self,
+        error: BaseException,
+        realm_id: str | None,
+        entity: str | None = None,
+        operation: str | None = None,
+    ) -> None:
+        """Typed QBO errors keep their code, element and intuit_tid; anything else is `CONNECTOR`."""
+        if isinstance(error, QboError):
+            values: dict[str, Any] = {
+                "code": error.code,
+                "message": error.message,
+                "element": error.element,
+                "intuit_tid": error.intuit_tid,
+                "details": error.to_dto()["details"],
+            }
+        else:
+            values = {
+                "code": "CONNECTOR",
+                "message": redact(f"{type(error).__name__}: {error}")[:2000],
+                "element": None,
+                "intuit_tid": None,
+                "details": None,
+            }
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(integration_errors).values(
+                    occurred_at=datetime.now(UTC),
+                    realm_id=realm_id,
+                    entity=entity,
+                    operation=operation,
+                    **values,
+                )
+            )
+
+    def last_runs(self, realm_id: str, kind: str = "sync", limit: int = 1) -> list[RunRecord]:
+        with self.engine.connect() as conn:
+            rows = (
+                conn.execute(
+                    select(sync_runs)
+                    .where(sync_runs.c.realm_id == realm_id, sync_runs.c.kind == kind)
+                    .order_by(desc(sync_runs.c.id))
+                    .limit(limit)
+                )
+                .mappings()
+                .all()
+            )
+        return [
+            RunRecord(
+                r["realm_id"],
+                r["kind"],
+                r["started_at"],
+                r["finished_at"],
+                r["status"],
+                r["rows"] if isinstance(r["rows"], dict) else json.loads(r["rows"] or "{}"),
+                r["requests"],
+                r["notes"],
+            )
+            for r in rows
+        ]
+
+    def last_ok(self, realm_id: str) -> RunRecord | None:
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(
+                    select(sync_runs)
+                    .where(sync_runs.c.realm_id == realm_id, sync_runs.c.status == "ok")
+                    .order_by(desc(sync_runs.c.id))
+                    .limit(1)
+                )
+                .mappings()
+                .first()
+            )
+        if row is None:
+            return None
+        return RunRecord(
+            row["realm_id"],
+            row["kind"],
+            row["started_at"],
+            row["finished_at"],
+            row["status"],
+            row["rows"] or {},
+            row["requests"],
+            row["notes"],
+        )
+
+    def errors(self, realm_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        query = select(integration_errors).order_by(desc(integration_errors.c.id)).limit(limit)
+        if realm_id is not None:
+            query = query.where(integration_errors.c.realm_id == realm_id)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings().all()]
