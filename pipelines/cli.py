@@ -245,6 +245,16 @@ def status(ctx: typer.Context) -> None:
         _fail(str(exc), 2)
 
 
+@app.command("rotate-keys")
+def rotate_keys(ctx: typer.Context) -> None:
+    """Re-encrypt every stored token with the first key of token_encryption_keys (then drop the old key)."""
+    try:
+        count = _connector(ctx).token_store.rotate_keys()
+    except ConfigError as exc:
+        _fail(str(exc), 2)
+    typer.echo(f"re-encrypted the tokens of {count} realm(s) with the first key; the other keys can now go")
+
+
 @app.command()
 def keygen() -> None:
     """Print a new token-encryption key (put it first in token_encryption_keys to rotate)."""

@@ -18,7 +18,7 @@ import dlt
 from dlt.common.pipeline import LoadInfo
 from dlt.pipeline.pipeline import Pipeline
 
-from sources.quickbooks import quickbooks, quickbooks_window, table_name
+from sources.quickbooks import quickbooks, quickbooks_ids, quickbooks_window, table_name
 from sources.quickbooks.catalog import ENTITIES, Kind
 from sources.quickbooks.client import QboClient
 from sources.quickbooks.extract import DELETED, iso
@@ -97,6 +97,16 @@ def sync_realm(
     return SyncResult(
         realm_id, rows, client.stats.requests - before[0], client.stats.retries - before[1], notes, info
     )
+
+
+def fetch_records(
+    client: QboClient, entity: str, ids: Sequence[str], *, warehouse: Path, pipelines_dir: Path
+) -> LoadInfo:
+    """Load exactly these records into the warehouse (those QBO no longer has, as deleted)."""
+    pipeline = pipeline_for(client.realm_id, warehouse, pipelines_dir)
+    if pipeline.has_pending_data:
+        pipeline.load()
+    return pipeline.run(quickbooks_ids(client.realm_id, client, entity, ids))
 
 
 def _root_cause(exc: BaseException) -> BaseException:

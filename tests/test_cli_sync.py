@@ -132,6 +132,15 @@ def test_connect_sync_status_backfill_disconnect(server: RunningSandbox, tmp_pat
     bad_entity = qbo(env, *common, "sync", "--entities", "Invoices")
     assert bad_entity.returncode == 2 and "Invoices" in bad_entity.stderr
 
+    old_key = env["SOURCES__QUICKBOOKS__TOKEN_ENCRYPTION_KEYS"]
+    env["SOURCES__QUICKBOOKS__TOKEN_ENCRYPTION_KEYS"] = f"{Fernet.generate_key().decode()},{old_key}"
+    rotated = qbo(env, *common, "rotate-keys")
+    assert rotated.returncode == 0 and "2 realm(s)" in rotated.stdout, rotated.stderr
+    env["SOURCES__QUICKBOOKS__TOKEN_ENCRYPTION_KEYS"] = env[
+        "SOURCES__QUICKBOOKS__TOKEN_ENCRYPTION_KEYS"
+    ].split(",")[0]
+    assert qbo(env, *common, "sync", "--realm", "4101").returncode == 0  # the old key is no longer needed
+
     gone = qbo(env, *common, "disconnect", "--realm", "4102")
     assert gone.returncode == 0, gone.stderr
     after = qbo(env, *common, "status")

@@ -24,6 +24,8 @@ from sources.quickbooks.extract import (
     EntityState,
     Extraction,
     cursor_pages,
+    deletion,
+    fetch_ids,
     iso,
     normalise,
     parse_time,
@@ -121,3 +123,28 @@ def quickbooks_window(
         )
 
     return [resource(entity) for entity in entities]
+
+
+@dlt.source(name="quickbooks", max_table_nesting=3)
+def quickbooks_ids(
+    realm_id: str, client: QboClient, entity: str, ids: Sequence[str]
+) -> Iterable[DltResource]:
+    """Exactly these records of one entity (a targeted fetch, e.g. after webhooks); ids QBO no longer
+    has are loaded as deleted. No checkpoint moves."""
+
+    def rows() -> Iterator[dict[str, Any]]:
+        found, missing = fetch_ids(client, ENTITIES[entity], ids)
+        for doc in found:
+            yield normalise(entity, doc, realm_id)
+        for entity_id in sorted(missing):
+            yield deletion(entity_id, realm_id, None)
+
+    return [
+        dlt.resource(
+            rows,
+            name=table_name(entity),
+            primary_key=("realm_id", "id"),
+            write_disposition="merge",
+            columns=COLUMNS,
+        )
+    ]

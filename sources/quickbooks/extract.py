@@ -94,6 +94,7 @@ def normalise(entity: str, doc: dict[str, Any], realm_id: str) -> dict[str, Any]
     if doc.get("status") == "Deleted":
         return deletion(doc["Id"], realm_id, _last_updated(doc))
     row = {key: _typed(key, value) for key, value in doc.items()}
+    _stamp_children(row, realm_id)
     meta = row.get("MetaData")
     if isinstance(meta, dict):
         for key in ("CreateTime", "LastUpdatedTime"):
@@ -120,6 +121,19 @@ def deletion(
     if merged_into:
         row["_merged_into"] = merged_into
     return row
+
+
+def _stamp_children(node: dict[str, Any], realm_id: str) -> None:
+    """Put realm_id on every element of every array: they become child tables, and every warehouse row
+    carries its realm (DESIGN decision 1), not only the parents."""
+    for value in node.values():
+        if isinstance(value, dict):
+            _stamp_children(value, realm_id)
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, dict):
+                    item["realm_id"] = realm_id
+                    _stamp_children(item, realm_id)
 
 
 def _last_updated(doc: dict[str, Any]) -> datetime | None:

@@ -7,8 +7,10 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import duckdb
 import pytest
 
+from pipelines.sync import fetch_records
 from sources.quickbooks import extract, settings
 from sources.quickbooks.catalog import ENTITIES
 from sources.quickbooks.extract import EntityState, Extraction
@@ -151,3 +153,36 @@ def test_targeted_fetch_returns_exactly_the_ids_and_names_the_missing(
     assert sorted(d["Id"] for d in found) == ["1", "2"]
     assert missing == {"424242"}
     assert realm.client.stats.requests == 1
+
+
+def test_targeted_fetch_loads_the_records_and_marks_vanished_ones_deleted(
+    make_realm: Callable[..., Realm],
+) -> None:
+    realm = make_realm("tiny")
+    realm.sync()
+    realm.mutate(entity="Customer", id="2", op="update", changes={"Notes": "seen through a webhook"})
+    realm.admin(
+        "POST",
+        f"realms/{realm.realm_id}/mutate",
+        json={"entity": "Customer", "id": "3", "op": "merge", "merge_into": "1"},
+    )
+    before = realm.client.stats.requests
+    fetch_records(
+        realm.client, "Customer", ["2", "3"], warehouse=realm.warehouse, pipelines_dir=realm.pipelines_dir
+    )
+    assert realm.client.stats.requests - before == 1
+    rows = realm.warehouse_rows("Customer")
+    truth = realm.truth("Customer")
+    assert rows["2"] == truth["2"] and rows["3"] == (None, True)
+
+
+def test_every_row_carries_its_realm_child_tables_included(make_realm: Callable[..., Realm]) -> None:
+    realm = make_realm("tiny")
+    realm.sync(entities=["Invoice"])
+    with duckdb.connect(str(realm.warehouse), read_only=True) as db:
+        lines = db.execute("SELECT realm_id, COUNT(*) FROM raw_qbo.invoice__line GROUP BY 1").fetchall()
+        links = db.execute(
+            "SELECT COUNT(*) FROM raw_qbo.invoice__line l JOIN raw_qbo.invoice i "
+            "ON l._dlt_parent_id = i._dlt_id AND l.realm_id = i.realm_id"
+        ).fetchone()[0]
+    assert lines == [(realm.realm_id, links)]
