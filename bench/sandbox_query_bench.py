@@ -11,36 +11,19 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sandbox.generator import populate
-from sandbox.serve import FIRST_REALM
-from sandbox.server import connect, free_port
+from bench.harness import REALM_ID, ROOT, ensure_company, sandbox_process
+from sandbox.server import connect
 from sandbox.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
-from sandbox.store import Realm, Store
 
 TARGET_MS = 100.0
-
-
-def ensure_company(db: Path, company: str, seed: int) -> None:
-    store = Store(db)
-    realm_id = str(FIRST_REALM)
-    if store.realm(realm_id) is None:
-        print(f"generating the {company} company into {db} (once) ...", flush=True)
-        started = time.perf_counter()
-        realm = Realm(realm_id, company, seed, "America/Los_Angeles")
-        store.add_realm(realm, time.time())
-        counts = populate(store, realm, company, seed, progress=lambda m: print(f"  {m}", flush=True))
-        print(f"  generated {sum(counts.values()):,} records in {time.perf_counter() - started:.1f} s")
-    store.close()
 
 
 def rss_kib(pid: int) -> tuple[int, int]:
@@ -77,38 +60,8 @@ def main() -> None:
     args.db = args.db or ROOT / "var" / "bench" / f"sandbox-{args.company}.db"
     ensure_company(args.db, args.company, args.seed)
 
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pipelines.cli",
-            "sandbox",
-            "--port",
-            str(port),
-            "--db",
-            str(args.db),
-            "--company",
-            args.company,
-            "--seed",
-            str(args.seed),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                requests.get(f"{base}/_sandbox/realms", timeout=1)
-                break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise SystemExit("the sandbox did not start") from None
-                time.sleep(0.2)
-        realm_id = str(FIRST_REALM)
+    with sandbox_process(args.db, args.company, args.seed) as (base, server):
+        realm_id = REALM_ID
         tokens = connect(base, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, realm_id)
         session = requests.Session()
         session.headers.update(
@@ -158,9 +111,6 @@ def main() -> None:
             f"  sandbox memory: RSS {rss / 1024:.0f} MiB, peak {hwm / 1024:.0f} MiB "
             f"(database file {args.db.stat().st_size / 2**20:.0f} MiB on disk)"
         )
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 if __name__ == "__main__":

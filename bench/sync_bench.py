@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -20,14 +19,12 @@ from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
-from bench.sandbox_query_bench import ensure_company
+from bench.harness import REALM_ID, ROOT, ensure_company, sandbox_process
 from pipelines.sync import sync_realm
-from sandbox.serve import FIRST_REALM
-from sandbox.server import connect, free_port
+from sandbox.server import connect
 from sandbox.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from sources.quickbooks.client import QboClient, StaticTokens
 
@@ -45,38 +42,8 @@ def main() -> None:
     db = args.db or ROOT / "var" / "bench" / f"sandbox-{args.company}.db"
     ensure_company(db, args.company, args.seed)
 
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pipelines.cli",
-            "sandbox",
-            "--port",
-            str(port),
-            "--db",
-            str(db),
-            "--company",
-            args.company,
-            "--seed",
-            str(args.seed),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                requests.get(f"{base}/_sandbox/realms", timeout=1)
-                break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise SystemExit("the sandbox did not start") from None
-                time.sleep(0.2)
-        realm_id = str(FIRST_REALM)
+    with sandbox_process(db, args.company, args.seed) as (base, _):
+        realm_id = REALM_ID
         # a long run outlives an hour-long token: give the bench a token that lasts
         requests.post(f"{base}/_sandbox/config", json={"oauth": {"access_token_ttl": 86_400}}, timeout=10)
         token = connect(base, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, realm_id)["access_token"]
@@ -94,9 +61,6 @@ def main() -> None:
                 f"{result.requests:>6,} HTTP requests ({result.retries} retried)"
             )
         print(f"  peak memory of the syncing process: {peak_mib():.0f} MiB (after imports: {before:.0f} MiB)")
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 if __name__ == "__main__":

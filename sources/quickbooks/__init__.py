@@ -46,6 +46,17 @@ def table_name(entity: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(entity))
 
 
+def entity_table(entity: str, rows: Callable[[], Iterator[dict[str, Any]]]) -> DltResource:
+    """The resource that merges an entity's rows into its table on (realm_id, id)."""
+    return dlt.resource(
+        rows,
+        name=table_name(entity),
+        primary_key=("realm_id", "id"),
+        write_disposition="merge",
+        columns=COLUMNS,
+    )
+
+
 @dlt.source(name="quickbooks", max_table_nesting=3)
 def quickbooks(
     realm_id: str,
@@ -88,13 +99,7 @@ def quickbooks(
                     "rows": run.counts.get(entity, 0),
                 }
 
-        return dlt.resource(
-            rows,
-            name=table_name(entity),
-            primary_key=("realm_id", "id"),
-            write_disposition="merge",
-            columns=COLUMNS,
-        )
+        return entity_table(entity, rows)
 
     return [resource(entity) for entity in selected]
 
@@ -114,13 +119,7 @@ def quickbooks_window(
                 for doc in page:
                     yield normalise(entity, doc, realm_id)
 
-        return dlt.resource(
-            rows,
-            name=table_name(entity),
-            primary_key=("realm_id", "id"),
-            write_disposition="merge",
-            columns=COLUMNS,
-        )
+        return entity_table(entity, rows)
 
     return [resource(entity) for entity in entities]
 
@@ -139,12 +138,4 @@ def quickbooks_ids(
         for entity_id in sorted(missing):
             yield deletion(entity_id, realm_id, None)
 
-    return [
-        dlt.resource(
-            rows,
-            name=table_name(entity),
-            primary_key=("realm_id", "id"),
-            write_disposition="merge",
-            columns=COLUMNS,
-        )
-    ]
+    return [entity_table(entity, rows)]
