@@ -82,6 +82,7 @@ def sync_realm(
     pipelines_dir: Path,
     entities: Sequence[str] | None = None,
     full_refresh: bool = False,
+    echo: Callable[[str], None] | None = None,
 ) -> SyncResult:
     """Extract and load one realm; returns rows per entity and what it cost in HTTP requests."""
     realm_id = client.realm_id
@@ -98,6 +99,7 @@ def sync_realm(
         full_refresh,
         existing_ids=lambda entity: live_ids(pipeline, realm_id, entity),
         report=report,
+        progress=(lambda line: echo(f"realm {realm_id}: {line}")) if echo else None,
     )
     info = pipeline.run(source)
     run = report.get("run")
@@ -148,6 +150,7 @@ def sync_all(
                 pipelines_dir=connector.settings.pipelines_path,
                 entities=entities,
                 full_refresh=full_refresh,
+                echo=echo,
             )
         except Exception as exc:
             cause = _root_cause(exc)

@@ -65,6 +65,7 @@ def quickbooks(
     full_refresh: bool = False,
     existing_ids: Callable[[str], set[str]] | None = None,
     report: dict[str, Extraction] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Iterable[DltResource]:
     """Every QBO entity of one realm (or `entities`), incrementally, deletes included.
 
@@ -86,7 +87,9 @@ def quickbooks(
                 )
                 for e in selected
             }
-            shared["run"] = Extraction(client, realm_id, selected, state, full_refresh, existing_ids)
+            shared["run"] = Extraction(
+                client, realm_id, selected, state, full_refresh, existing_ids, progress=progress
+            )
         return shared["run"]
 
     def resource(entity: str) -> DltResource:

@@ -278,6 +278,7 @@ class Extraction:
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     counts: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    progress: Callable[[str], None] | None = None  # long scans report every 10 pages and at the end
     _incremental: dict[str, list[dict]] | None = None
     _run_started: datetime | None = None
 
@@ -309,11 +310,15 @@ class Extraction:
             log.warning(note)
             self.notes.append(note)
         seen: set[str] = set()
-        for page in cursor_pages(self.client, spec):
+        for number, page in enumerate(cursor_pages(self.client, spec), start=1):
             self._mark_start()
             seen.update(doc["Id"] for doc in page)
             yield from self._emit(entity, page)
+            if self.progress and number % 10 == 0:
+                self.progress(f"{entity}: {len(seen):,} rows so far")
         self._mark_start()
+        if self.progress and len(seen) >= 10 * settings.MAX_RESULTS:
+            self.progress(f"{entity}: {len(seen):,} rows")
         if mode == "rescan" and self.existing_ids is not None:
             gone = self.existing_ids(entity) - seen
             for entity_id in sorted(gone):
