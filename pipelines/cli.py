@@ -12,7 +12,7 @@ from cryptography.fernet import Fernet
 
 from pipelines.config import ConfigError, Settings
 from pipelines.connector import Connector
-from pipelines.sync import SyncFailed, backfill_realm, sync_all
+from pipelines.sync import SyncFailed, backfill_all, sync_all
 from sources.quickbooks.catalog import ENTITIES
 from sources.quickbooks.errors import QboError
 
@@ -204,7 +204,7 @@ def _day(value: str, option: str) -> datetime:
 @app.command()
 def backfill(
     ctx: typer.Context,
-    realm: Annotated[str, typer.Option(help="the realm to backfill")],
+    realm: Annotated[list[str], typer.Option(help="realm(s) to backfill; several run in parallel")],
     since: Annotated[str, typer.Option(help="first day, YYYY-MM-DD (UTC)")],
     until: Annotated[str | None, typer.Option(help="day after the last, YYYY-MM-DD [default: now]")] = None,
     entities: Annotated[
@@ -216,21 +216,12 @@ def backfill(
     end = _day(until, "--until") if until else datetime.now(UTC)
     if end <= start:
         raise typer.BadParameter("--until must be after --since", param_hint="--until")
-    connector = _connector(ctx)
     try:
-        connector.realms([realm])
-        loaded = backfill_realm(
-            connector.client(realm),
-            start,
-            end,
-            warehouse=connector.settings.warehouse,
-            pipelines_dir=connector.settings.pipelines_path,
-            entities=_entities(entities),
-            echo=typer.echo,
-        )
+        loaded = backfill_all(_connector(ctx), realm, start, end, _entities(entities), echo=typer.echo)
     except (ConfigError, LookupError, QboError) as exc:
         _fail(str(exc))
-    typer.echo(f"realm {realm}: backfilled {sum(loaded.values()):,} rows")
+    for realm_id, tables in loaded.items():
+        typer.echo(f"realm {realm_id}: backfilled {sum(tables.values()):,} rows")
 
 
 @app.command()

@@ -8,7 +8,9 @@ decision 10). A load interrupted earlier is finished before new data is extracte
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -190,12 +192,16 @@ def backfill_realm(
     entities: Sequence[str] | None = None,
     window_days: int = 30,
     echo: Callable[[str], None] = print,
+    load_lock: threading.Lock | None = None,
 ) -> dict[str, int]:
     """Reload [since, until) in windows; finished windows are remembered, so a re-run resumes.
 
     A pipeline of its own keeps the backfill's progress apart from the realm's live checkpoint.
+    Extraction and normalisation may run beside other realms'; loading takes `load_lock`, because
+    the warehouse has one writer.
     """
     realm_id = client.realm_id
+    lock = load_lock or threading.Lock()
     pipeline = dlt.pipeline(
         pipeline_name=f"qbo_{realm_id}_backfill",
         destination=warehouse_destination(warehouse),
@@ -203,7 +209,8 @@ def backfill_realm(
         pipelines_dir=str(pipelines_dir),
     )
     if pipeline.has_pending_data:
-        pipeline.load()
+        with lock:
+            pipeline.load()
     selected = list(entities or [e for e in ENTITIES if ENTITIES[e].kind is not Kind.SINGLETON])
     done: set[str] = set(pipeline.state.get("_local", {}).get("backfill_windows", []))
     loaded: dict[str, int] = {}
@@ -214,15 +221,46 @@ def backfill_realm(
         if key in done:
             echo(f"realm {realm_id}: window {iso(start)} .. {iso(end)} already loaded, skipped")
         else:
-            info = pipeline.run(quickbooks_window(realm_id, client, selected, start, end))
-            counts = pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace else {}
+            pipeline.extract(quickbooks_window(realm_id, client, selected, start, end))
+            counts = pipeline.normalize().row_counts
+            with lock:
+                pipeline.load()
             for table, count in counts.items():
                 if not table.startswith("_dlt") and "__" not in table:
                     loaded[table] = loaded.get(table, 0) + count
             done.add(key)
             pipeline.set_local_state_val("backfill_windows", sorted(done))
-            echo(
-                f"realm {realm_id}: window {iso(start)} .. {iso(end)} loaded ({len(info.loads_ids)} package)"
-            )
+            echo(f"realm {realm_id}: window {iso(start)} .. {iso(end)} loaded, {sum(counts.values()):,} rows")
         start = end
     return loaded
+
+
+def backfill_all(
+    connector: Connector,
+    realm_ids: list[str],
+    since: datetime,
+    until: datetime,
+    entities: Sequence[str] | None = None,
+    echo: Callable[[str], None] = print,
+    parallel: int = 4,
+) -> dict[str, dict[str, int]]:
+    """Backfill several realms at once: each realm in its own thread, loads one at a time."""
+    lock = threading.Lock()
+    realms = connector.realms(realm_ids)
+    clients = {realm_id: connector.client(realm_id) for realm_id in realms}
+    with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(realms)))) as pool:
+        futures = {
+            realm_id: pool.submit(
+                backfill_realm,
+                clients[realm_id],
+                since,
+                until,
+                warehouse=connector.settings.warehouse,
+                pipelines_dir=connector.settings.pipelines_path,
+                entities=entities,
+                echo=echo,
+                load_lock=lock,
+            )
+            for realm_id in realms
+        }
+        return {realm_id: future.result() for realm_id, future in futures.items()}

@@ -108,24 +108,14 @@ def test_connect_sync_status_backfill_disconnect(server: RunningSandbox, tmp_pat
     assert "last successful sync:" in status.stdout and "never" not in status.stdout
     assert server.client_secret not in status.stdout + synced.stdout + synced.stderr
 
-    backfill = qbo(
-        env, *common, "backfill", "--realm", "4101", "--since", "2020-01-01", "--entities", "Invoice,Customer"
-    )
+    window = ["--since", "2024-01-01", "--until", "2026-12-01", "--entities", "Invoice,Customer"]
+    backfill = qbo(env, *common, "backfill", "--realm", "4101", "--realm", "4102", *window)
     assert backfill.returncode == 0, backfill.stderr
-    again = qbo(
-        env,
-        *common,
-        "backfill",
-        "--realm",
-        "4101",
-        "--since",
-        "2020-01-01",
-        "--until",
-        "2020-03-01",
-        "--entities",
-        "Invoice,Customer",
-    )
+    assert "realm 4101: backfilled" in backfill.stdout and "realm 4102: backfilled" in backfill.stdout
+    again = qbo(env, *common, "backfill", "--realm", "4101", *window)
     assert again.returncode == 0, again.stderr
+    assert "already loaded, skipped" in again.stdout
+    assert "backfilled 0 rows" in again.stdout  # resumed: nothing was loaded twice
 
     bad = qbo(env, *common, "sync", "--realm", "999")
     assert bad.returncode == 2 and "not connected" in bad.stderr
