@@ -122,7 +122,7 @@ def fetch_records(
     return pipeline.run(quickbooks_ids(client.realm_id, client, entity, ids))
 
 
-def _root_cause(exc: BaseException) -> BaseException:
+def root_cause(exc: BaseException) -> BaseException:
     """dlt wraps what a source raised in PipelineStepFailed; the typed QBO error is underneath."""
     seen = exc
     while True:
@@ -155,8 +155,8 @@ def sync_all(
                 echo=echo,
             )
         except Exception as exc:
-            cause = _root_cause(exc)
-            connector.store.record_error(cause, realm_id, operation="sync")
+            cause = root_cause(exc)
+            connector.store.record_error(cause, realm_id, getattr(cause, "entity", None), operation="sync")
             connector.store.record_run(realm_id, "sync", started, "failed", {}, None, [str(cause)])
             echo(f"realm {realm_id}: FAILED: {cause}")
             failed.append(realm_id)

@@ -35,6 +35,7 @@ class QboError(Exception):
     status: int | None = None
     intuit_tid: str | None = None
     errors: list[dict[str, Any]] = field(default_factory=list)  # every Error entry, for multi-error faults
+    entity: str | None = None  # the QBO entity being worked on, when the caller knows it
 
     retryable = False
 

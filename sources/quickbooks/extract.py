@@ -295,6 +295,13 @@ class Extraction:
         return "incremental"
 
     def rows(self, entity: str) -> Iterator[dict[str, Any]]:
+        try:
+            yield from self._rows(entity)
+        except errors.QboError as exc:
+            exc.entity = exc.entity or entity  # the error table says which entity failed
+            raise
+
+    def _rows(self, entity: str) -> Iterator[dict[str, Any]]:
         spec = ENTITIES[entity]
         mode = self.mode(entity)
         if mode == "incremental":

@@ -6,13 +6,17 @@ import math
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import duckdb
 import pytest
+from dlt.pipeline.exceptions import PipelineStepFailed
 
-from pipelines.sync import fetch_records
-from sources.quickbooks import extract, settings
+from pipelines.integration_store import IntegrationStore
+from pipelines.sync import root_cause, fetch_records
+from sources.quickbooks import errors, extract, settings
 from sources.quickbooks.catalog import ENTITIES
+from sources.quickbooks.client import RetryPolicy
 from sources.quickbooks.extract import EntityState, Extraction
 from tests.quickbooks.conftest import Realm
 
@@ -186,3 +190,22 @@ def test_every_row_carries_its_realm_child_tables_included(make_realm: Callable[
             "ON l._dlt_parent_id = i._dlt_id AND l.realm_id = i.realm_id"
         ).fetchone()[0]
     assert lines == [(realm.realm_id, links)]
+
+
+def test_a_failed_sync_leaves_a_typed_error_row_without_tokens(
+    make_realm: Callable[..., Realm], tmp_path: Path
+) -> None:
+    realm = make_realm("tiny")
+    realm.client.retry = RetryPolicy(max_attempts=2, base_seconds=0.01)
+    realm.admin("POST", "config", json={"faults": {"rate_500": 1.0}})
+    with pytest.raises(PipelineStepFailed) as caught:
+        realm.sync(entities=["Customer"])
+    cause = root_cause(caught.value)
+    assert isinstance(cause, errors.ServerError) and cause.entity == "Customer"
+    store = IntegrationStore(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    store.record_error(cause, realm.realm_id, cause.entity, operation="sync")
+    row = store.errors(realm.realm_id)[0]
+    assert (row["realm_id"], row["entity"], row["code"]) == (realm.realm_id, "Customer", "10000")
+    assert row["intuit_tid"] and row["intuit_tid"].startswith("1-")
+    token = realm.client.tokens.access_token(realm.realm_id)
+    assert token not in str(row)
