@@ -13,7 +13,7 @@ import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines.integration_store import IntegrationStore
-from pipelines.sync import root_cause, fetch_records
+from pipelines.sync import fetch_records, root_cause
 from sources.quickbooks import errors, extract, settings
 from sources.quickbooks.catalog import ENTITIES
 from sources.quickbooks.client import RetryPolicy
