@@ -29,6 +29,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from sources.quickbooks.errors import QboError, redact
 
@@ -88,7 +89,17 @@ class RunRecord:
 class IntegrationStore:
     def __init__(self, url: str) -> None:
         self.engine = engine_for(url)
-        metadata.create_all(self.engine, checkfirst=True)
+        self._create_tables()
+
+    def _create_tables(self) -> None:
+        """Create the tables; processes starting together may race to it, and the loser just retries."""
+        for attempt in range(5):
+            try:
+                metadata.create_all(self.engine, checkfirst=True)
+                return
+            except DBAPIError as exc:
+                if "already exists" not in str(exc.orig) or attempt == 4:
+                    raise
 
     def record_run(
         self,
