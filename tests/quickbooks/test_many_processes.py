@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import requests
@@ -45,6 +46,7 @@ def test_eight_processes_sync_one_realm_across_token_expiries(server: RunningSan
         "QBO_TEST_CLIENT_SECRET": server.client_secret,
         "QBO_TEST_KEY": key,
     }
+    started = time.monotonic()
     processes = []
     for n in range(PROCESSES):
         workdir = tmp_path / f"p{n}"
@@ -70,6 +72,7 @@ def test_eight_processes_sync_one_realm_across_token_expiries(server: RunningSan
             )
         )
     outputs = [p.communicate(timeout=600) for p in processes]
+    elapsed = time.monotonic() - started
     for process, (out, err) in zip(processes, outputs, strict=True):
         assert process.returncode == 0, err[-3000:]
         assert "invalid_grant" not in out + err and "reconnect" not in (out + err).lower()
@@ -77,7 +80,7 @@ def test_eight_processes_sync_one_realm_across_token_expiries(server: RunningSan
     issued = server.sandbox.store.execute("SELECT token, kind FROM oauth_tokens").fetchall()
     refreshes = sum(1 for _, kind in issued if kind == "refresh") - 1
     assert refreshes >= 2  # the runs crossed expiries, so tokens were refreshed ...
-    assert refreshes < PROCESSES * 3  # ... once per expiry for everybody, not once per process
+    assert refreshes <= elapsed / 3 + 2  # ... once per 3-second expiry for everybody, not once per process
     text = "".join(out + err for out, err in outputs)
     leaked = [kind for token, kind in issued if token in text]
     assert leaked == []  # no token in any log line or error text
