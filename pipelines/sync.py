@@ -48,6 +48,11 @@ class SyncResult:
 DUCKDB_CONFIG = {"memory_limit": "1GB", "threads": 2, "preserve_insertion_order": False}
 
 
+# DuckDB's default load files are SQL INSERT statements, which it parses whole: a million invoices do
+# not fit in memory. Parquet streams.
+LOADER_FILE_FORMAT = "parquet"
+
+
 def warehouse_destination(warehouse: Path) -> Any:
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     return dlt.destinations.duckdb({"database": str(warehouse), "global_config": dict(DUCKDB_CONFIG)})
@@ -103,7 +108,7 @@ def sync_realm(
         report=report,
         progress=(lambda line: echo(f"realm {realm_id}: {line}")) if echo else None,
     )
-    info = pipeline.run(source)
+    info = pipeline.run(source, loader_file_format=LOADER_FILE_FORMAT)
     run = report.get("run")
     rows = {e: n for e, n in (run.counts if run else {}).items() if ":" not in e}
     notes = list(run.notes) if run else []
@@ -119,7 +124,9 @@ def fetch_records(
     pipeline = pipeline_for(client.realm_id, warehouse, pipelines_dir)
     if pipeline.has_pending_data:
         pipeline.load()
-    return pipeline.run(quickbooks_ids(client.realm_id, client, entity, ids))
+    return pipeline.run(
+        quickbooks_ids(client.realm_id, client, entity, ids), loader_file_format=LOADER_FILE_FORMAT
+    )
 
 
 def root_cause(exc: BaseException) -> BaseException:
@@ -222,7 +229,7 @@ def backfill_realm(
             echo(f"realm {realm_id}: window {iso(start)} .. {iso(end)} already loaded, skipped")
         else:
             pipeline.extract(quickbooks_window(realm_id, client, selected, start, end))
-            counts = pipeline.normalize().row_counts
+            counts = pipeline.normalize(loader_file_format=LOADER_FILE_FORMAT).row_counts
             with lock:
                 pipeline.load()
             for table, count in counts.items():
