@@ -228,8 +228,11 @@ def backfill_realm(
         if key in done:
             echo(f"realm {realm_id}: window {iso(start)} .. {iso(end)} already loaded, skipped")
         else:
-            pipeline.extract(quickbooks_window(realm_id, client, selected, start, end))
-            counts = pipeline.normalize(loader_file_format=LOADER_FILE_FORMAT).row_counts
+            pipeline.extract(
+                quickbooks_window(realm_id, client, selected, start, end),
+                loader_file_format=LOADER_FILE_FORMAT,
+            )
+            counts = pipeline.normalize().row_counts
             with lock:
                 pipeline.load()
             for table, count in counts.items():
