@@ -316,17 +316,21 @@ class Extraction:
             )
             log.warning(note)
             self.notes.append(note)
-        seen: set[str] = set()
+        rescan = mode == "rescan" and self.existing_ids is not None
+        seen: set[str] = set()  # ids are only kept when a re-scan must compare them with the warehouse
+        read = 0
         for number, page in enumerate(cursor_pages(self.client, spec), start=1):
             self._mark_start()
-            seen.update(doc["Id"] for doc in page)
+            read += len(page)
+            if rescan:
+                seen.update(doc["Id"] for doc in page)
             yield from self._emit(entity, page)
             if self.progress and number % 10 == 0:
-                self.progress(f"{entity}: {len(seen):,} rows so far")
+                self.progress(f"{entity}: {read:,} rows so far")
         self._mark_start()
-        if self.progress and len(seen) >= 10 * settings.MAX_RESULTS:
-            self.progress(f"{entity}: {len(seen):,} rows")
-        if mode == "rescan" and self.existing_ids is not None:
+        if self.progress and read >= 10 * settings.MAX_RESULTS:
+            self.progress(f"{entity}: {read:,} rows")
+        if rescan and self.existing_ids is not None:
             gone = self.existing_ids(entity) - seen
             for entity_id in sorted(gone):
                 yield deletion(entity_id, self.realm_id, None)
