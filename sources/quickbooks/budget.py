@@ -151,6 +151,20 @@ class _SqliteTransactionLock:
         self.release(commit=exc_type is None)
 
 
+def _use_wal(conn: sqlite3.Connection, attempts: int = 50) -> None:
+    """Switch the file to WAL once. Switching needs a moment alone with the file, and SQLite does not
+    wait for that (busy timeout or not): processes opening the budget together retry briefly."""
+    for attempt in range(attempts):
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05 + random.random() * 0.1)
+
+
 class SqliteBackend:
     """One SQLite file shared by the processes of one machine: no server to run."""
 
@@ -159,7 +173,7 @@ class SqliteBackend:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         # Autocommit mode: transactions are only the explicit BEGIN IMMEDIATE of the lock above.
         self._conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode=WAL")
+        _use_wal(self._conn)
         self._lock = _SqliteTransactionLock(self._conn)
         self._sql = _lease_sql(_SQLITE_LEASES, self._ns)
         with self._lock:
