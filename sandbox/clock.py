@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 DEFAULT_TZ = "America/Los_Angeles"  # Intuit's sandbox companies are US Pacific
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def epoch(dt: datetime) -> int:
-    return int(dt.timestamp())
 
 
 def format_meta(ts: float, tz: str = DEFAULT_TZ) -> str:

@@ -223,8 +223,3 @@ def _order(toks: _Tokens) -> Order:
     if toks.peek_word() in ("ASC", "DESC"):
         descending = toks.take()[1].upper() == "DESC"
     return Order(prop, descending)
-
-
-def quote(value: str) -> str:
-    """A string literal for a query: backslash-escaped, as QBO wants (`'Amy\\'s Bird Sanctuary'`)."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"

@@ -6,6 +6,7 @@ import pytest
 
 from sandbox import faults
 from sandbox.query import Condition, Literal, Order, parse
+from sources.quickbooks.extract import quote
 
 
 def test_full_incremental_query_parses_with_every_clause() -> None:
@@ -63,3 +64,9 @@ def test_bad_queries_get_the_documented_fault(text: str, code: str) -> None:
         parse(text)
     assert caught.value.code == code
     assert caught.value.status == 400
+
+
+@pytest.mark.parametrize("name", ["Amy's Bird Sanctuary", "back\\slash", "it's 'quoted' \\' twice", "plain"])
+def test_the_connectors_quoting_reads_back_as_the_same_value(name: str) -> None:
+    q = parse(f"SELECT * FROM Customer WHERE DisplayName = {quote(name)}")
+    assert q.where[0].values[0].value == name
