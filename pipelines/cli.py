@@ -236,6 +236,131 @@ def status(ctx: typer.Context) -> None:
         _fail(str(exc), 2)
 
 
+platform_app = typer.Typer(
+    help="Platform records: the demo dataset, the DTO schemas, loading them.", no_args_is_help=True
+)
+app.add_typer(platform_app, name="platform")
+report_app = typer.Typer(help="Reports for finance.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
+
+
+@platform_app.command("generate")
+def platform_generate(
+    out: Annotated[Path, typer.Option(help="folder for the JSONL files and planted.json")],
+    company: Annotated[str, typer.Option(callback=_company, help="the sandbox company to overlap")] = "demo",
+    seed: Annotated[int, typer.Option(help="the sandbox company's seed")] = 1,
+    realm: Annotated[str | None, typer.Option(help="its realm id [default: the sandbox's first]")] = None,
+    tenant: Annotated[str, typer.Option(help="the platform tenant the records belong to")] = "demo-tenant",
+) -> None:
+    """Write platform records overlapping a sandbox company, and the record of what differs."""
+    from pipelines import platform_demo
+    from pipelines.mapping.policy import from_config
+    from sandbox.clock import DEFAULT_TZ
+    from sandbox.serve import FIRST_REALM
+
+    realm_id = realm or str(FIRST_REALM)
+    try:
+        policy = from_config()
+    except ConfigError as exc:
+        _fail(str(exc), 2)
+    store = platform_demo.qbo_company(company, seed, realm_id, DEFAULT_TZ)
+    generated = platform_demo.generate(store, realm_id, tenant_id=tenant, seed=seed, policy=policy)
+    paths = platform_demo.write(generated, out)
+    planted = generated.planted
+    typer.echo(f"wrote {sum(planted.counts.values()):,} platform records to {out}:")
+    for entity, count in planted.counts.items():
+        typer.echo(f"  {entity:<10}{count:>8,}  {paths[entity].name}")
+    typer.echo(
+        f"planted: {len(planted.links):,} linked, {len(planted.candidates)} to match, "
+        f"{len(planted.platform_only)} platform-only, {len(planted.qbo_only)} QBO-only, "
+        f"{len(planted.drift)} drifting fields, {len(planted.conflicts)} conflicts, "
+        f"{len(planted.rejected)} invalid ({paths['planted'].name})"
+    )
+
+
+@platform_app.command("load")
+def platform_load(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Option(help="a folder of entity files, or a database URL")],
+    strict: Annotated[bool, typer.Option(help="exit 1 when any record is refused")] = False,
+) -> None:
+    """Load platform records into the warehouse; refused records are kept aside, with why."""
+    from pipelines.platform_load import load_platform
+    from sources.platform.readers import SourceError
+
+    connector = _connector(ctx)
+    try:
+        result = load_platform(
+            source,
+            warehouse=connector.settings.warehouse,
+            pipelines_dir=connector.settings.pipelines_path,
+            realms=connector.tenant_realms(),
+        )
+    except SourceError as exc:
+        _fail(str(exc), 2)
+    typer.echo(f"platform records from {source} into {connector.settings.warehouse}:")
+    for line in result.lines():
+        typer.echo(line)
+    if result.rejected:
+        typer.echo("refused records are in raw_platform.rejected (and the drift report's sync issues)")
+        if strict:
+            raise typer.Exit(1)
+
+
+@platform_app.command("schemas")
+def platform_schemas(
+    out: Annotated[Path, typer.Option(help="folder for <Entity>.schema.json")] = Path(
+        "sources/platform/schemas"
+    ),
+) -> None:
+    """Write the JSON schemas of the platform DTOs (the contract the platform sends records in)."""
+    from sources.platform.contract import write_schemas
+
+    for path in write_schemas(out):
+        typer.echo(f"wrote {path}")
+
+
+@app.command()
+def transform(
+    ctx: typer.Context,
+    as_of: Annotated[
+        str | None, typer.Option(help="judge overdue and aging on this day [default: today]")
+    ] = None,
+    select: Annotated[list[str] | None, typer.Option(help="dbt node selection (default: everything)")] = None,
+) -> None:
+    """Build the dbt project over the warehouse: mappings, drift, conflicts, outbound, finance marts."""
+    from pipelines.mapping.policy import from_config
+    from pipelines.transform import run_dbt
+
+    day = _day(as_of, "--as-of").date() if as_of else None
+    try:
+        policy = from_config()
+    except ConfigError as exc:
+        _fail(str(exc), 2)
+    result = run_dbt(_connector(ctx).settings.warehouse, policy=policy, as_of=day, select=select)
+    typer.echo(result.summary())
+    if not result.success:
+        raise typer.Exit(1)
+
+
+@report_app.command("drift")
+def report_drift(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option(help="folder for the HTML, CSV and XLSX files")] = Path("var/reports"),
+) -> None:
+    """Write the drift report: HTML for people, CSV and XLSX of the same rows."""
+    from pipelines.report import read, write
+
+    try:
+        report = read(_connector(ctx).settings.warehouse)
+    except FileNotFoundError as exc:
+        _fail(str(exc), 2)
+    paths = write(report, out)
+    for label, count, _ in report.figures:
+        typer.echo(f"  {label:<28}{count:>8,}")
+    typer.echo(f"drift report: {paths['html']} (and {paths['xlsx'].name}, CSV files beside it)")
+
+
 @app.command("rotate-keys")
 def rotate_keys(ctx: typer.Context) -> None:
     """Re-encrypt every stored token with the first key of token_encryption_keys (then drop the old key)."""

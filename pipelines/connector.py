@@ -64,6 +64,16 @@ class Connector:
     def connections(self) -> list[TokenRecord]:
         return self.token_store.list()
 
+    def tenant_realms(self) -> dict[str, str]:
+        """Each tenant's connected realm, for platform records that name none; tenants connected to
+        several realms are left out (their records must say which). No token store: no tenants."""
+        if not self.settings.token_encryption_keys:
+            return {}
+        by_tenant: dict[str, set[str]] = {}
+        for record in self.connections():
+            by_tenant.setdefault(record.tenant_id, set()).add(record.realm_id)
+        return {tenant: next(iter(realms)) for tenant, realms in by_tenant.items() if len(realms) == 1}
+
     def realms(self, wanted: list[str] | None = None) -> list[str]:
         """The realms to work on: the ones asked for (each must be connected), else every connected one."""
         connected = {r.realm_id: r for r in self.connections()}

@@ -16,10 +16,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import dlt
 from dlt.common.pipeline import LoadInfo
 from dlt.pipeline.pipeline import Pipeline
 
+from pipelines.warehouse import LOADER_FILE_FORMAT, warehouse_pipeline
 from sources.quickbooks import quickbooks, quickbooks_ids, quickbooks_window, table_name
 from sources.quickbooks.catalog import ENTITIES, Kind
 from sources.quickbooks.client import QboClient
@@ -43,29 +43,8 @@ class SyncResult:
     load_info: LoadInfo | None = None
 
 
-# DuckDB takes 80% of RAM by default, and a merge into a million-row table uses it: cap it (it spills
-# to disk beyond), so the loader's memory does not grow with the company (bench/sync_bench.py).
-DUCKDB_CONFIG = {"memory_limit": "1GB", "threads": 2, "preserve_insertion_order": False}
-
-
-# DuckDB's default load files are SQL INSERT statements, which it parses whole: a million invoices do
-# not fit in memory. Parquet streams.
-LOADER_FILE_FORMAT = "parquet"
-
-
-def warehouse_destination(warehouse: Path) -> Any:
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
-    return dlt.destinations.duckdb({"database": str(warehouse), "global_config": dict(DUCKDB_CONFIG)})
-
-
 def pipeline_for(realm_id: str, warehouse: Path, pipelines_dir: Path) -> Pipeline:
-    return dlt.pipeline(
-        pipeline_name=f"qbo_{realm_id}",
-        destination=warehouse_destination(warehouse),
-        dataset_name=DATASET,
-        pipelines_dir=str(pipelines_dir),
-        progress="log" if log.isEnabledFor(logging.INFO) else None,
-    )
+    return warehouse_pipeline(f"qbo_{realm_id}", warehouse, pipelines_dir, DATASET)
 
 
 def live_ids(pipeline: Pipeline, realm_id: str, entity: str) -> set[str]:
@@ -209,12 +188,7 @@ def backfill_realm(
     """
     realm_id = client.realm_id
     lock = load_lock or threading.Lock()
-    pipeline = dlt.pipeline(
-        pipeline_name=f"qbo_{realm_id}_backfill",
-        destination=warehouse_destination(warehouse),
-        dataset_name=DATASET,
-        pipelines_dir=str(pipelines_dir),
-    )
+    pipeline = warehouse_pipeline(f"qbo_{realm_id}_backfill", warehouse, pipelines_dir, DATASET)
     if pipeline.has_pending_data:
         with lock:
             pipeline.load()

@@ -96,11 +96,18 @@ def test_make_demo_runs_end_to_end() -> None:
     out = result.stdout
     assert "connected realm 9341450000000001 through OAuth" in out
     assert "incremental sync with nothing changed: 2 HTTP requests" in out
-    rows = [line.split() for line in out.split("rows per entity:")[1].splitlines() if line.startswith("  ")]
+    section = out.split("rows per entity:")[1].split("  total")[0]
+    rows = [line.split() for line in section.splitlines() if line.startswith("  ")]
     counts = {parts[0]: int(parts[1].replace(",", "")) for parts in rows}
     for entity in ("Customer", "Invoice", "Payment", "Bill", "Item", "Account", "VendorCredit", "Attachable"):
         assert counts[entity] > 0, entity
-    assert counts["total"] == sum(v for k, v in counts.items() if k != "total")
+    total = int(out.split("  total")[1].split()[0].replace(",", ""))
+    assert total == sum(counts.values())
+    # then the platform records, the transform and the report
+    assert "Customer          65 loaded, 1 refused" in out
+    assert "dbt build passed" in out
+    report = Path(out.split("drift report: ")[1].split()[0])
+    assert report.is_file() and "QuickBooks drift report" in report.read_text(encoding="utf-8")
 
 
 def test_bench_script_runs_and_prints_its_figures(tmp_path: Path) -> None:

@@ -1,0 +1,2 @@
+{#- Bill lines on the qbo side, keyed by record and line, fields normalised for comparison. -#}
+{{ lines_side("Bill", "qbo") }}

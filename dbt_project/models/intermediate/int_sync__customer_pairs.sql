@@ -1,0 +1,2 @@
+{#- Linked Customer records side by side: who changed since the last sync, which fields differ. -#}
+{{ pairs("Customer") }}

@@ -1,0 +1,2 @@
+{#- Customer records on the qbo side, every mapped field shown (v__) and normalised for comparison (n__). -#}
+{{ compare_side("Customer", "qbo") }}

@@ -1,0 +1,2 @@
+{#- Invoice lines on the platform side, keyed by record and line, fields normalised for comparison. -#}
+{{ lines_side("Invoice", "platform") }}

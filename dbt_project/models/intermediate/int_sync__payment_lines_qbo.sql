@@ -1,0 +1,2 @@
+{#- Payment lines on the qbo side, keyed by record and line, fields normalised for comparison. -#}
+{{ lines_side("Payment", "qbo") }}

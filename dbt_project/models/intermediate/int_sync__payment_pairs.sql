@@ -1,0 +1,2 @@
+{#- Linked Payment records side by side: who changed since the last sync, which fields differ. -#}
+{{ pairs("Payment") }}

@@ -1,0 +1,56 @@
+{#- Everything that stops a record from syncing, one row each, with what to do: open conflicts, links to
+    QBO records that are deleted or missing, references not linked yet, records QBO would refuse
+    (pre-flight), and platform records the contract refused. -#}
+with conflicts as (
+    select
+        entity, tenant_id, realm_id, platform_id, qbo_id,
+        'conflict' as issue,
+        'changed in both systems since the last sync: ' || fields as detail,
+        what_to_do
+    from {{ ref("sync_conflicts") }}
+),
+
+links as (
+    select
+        entity, tenant_id, realm_id, platform_id, qbo_id,
+        status as issue,
+        case status
+            when 'linked_qbo_deleted' then 'the linked QBO record was deleted (or merged) in QBO'
+            else 'the linked QBO Id is not in the warehouse for this realm'
+        end as detail,
+        case status
+            when 'linked_qbo_deleted' then 'Re-link the platform record (see merged_into in QBO staging) or retire it'
+            else 'Check the qboId the platform holds, or sync the realm (`qbo sync`)'
+        end as what_to_do
+    from {{ ref("sync_mappings") }}
+    where status in ('linked_qbo_deleted', 'linked_qbo_missing')
+),
+
+outbound as (
+    {%- for entity, e in mapping_spec().items() %}
+    select
+        entity, tenant_id, realm_id, platform_id, qbo_id,
+        case when missing_references is not null then 'unlinked_reference' else 'preflight' end as issue,
+        coalesce('references not in QBO yet: ' || missing_references, preflight_problems) as detail,
+        case when missing_references is not null
+             then 'Push (or link) the referenced records first; this one follows'
+             else 'Correct the record in the platform: QBO would refuse it' end as what_to_do
+    from {{ ref("outbound_" ~ plural(e["table"])) }}
+    where missing_references is not null or preflight_problems is not null
+    {{ "union all" if not loop.last }}
+    {%- endfor %}
+),
+
+rejected as (
+    select
+        entity, tenant_id, cast(null as varchar) as realm_id, platform_id, cast(null as varchar) as qbo_id,
+        'rejected' as issue,
+        message || ' (' || read_from || ')' as detail,
+        'Fix the fields named in the error and load the platform records again' as what_to_do
+    from {{ ref("stg_platform__rejected") }}
+)
+
+select * from conflicts
+union all select * from links
+union all select * from outbound
+union all select * from rejected

@@ -1,0 +1,2 @@
+{#- Platform customers as the DTO contract delivers them: renamed and cast; mapped fields from the spec. -#}
+{{ stg_platform("customer", "Customer") }}

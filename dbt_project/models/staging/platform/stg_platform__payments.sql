@@ -1,0 +1,2 @@
+{#- Platform payments: renamed and cast; mapped fields from the spec. -#}
+{{ stg_platform("payment", "Payment") }}

@@ -1,0 +1,7 @@
+{#- Vendor bills. Renamed and cast; the mapped fields come from the mapping spec. -#}
+{{ stg_qbo("bill", entity="Bill", extra=[
+    ["total_amt", "total_amount", "decimal(18,2)"],
+    ["ap_account_ref__value", "ap_account_qbo_id", "varchar"],
+    ["sales_term_ref__value", "terms_qbo_id", "varchar"],
+    ["department_ref__value", "department_qbo_id", "varchar"],
+]) }}

@@ -1,0 +1,9 @@
+{#- Refunds to customers. Renamed and cast. -#}
+{{ stg_qbo("refund_receipt", extra=[
+    ["doc_number", "doc_number", "varchar"],
+    ["txn_date", "txn_date", "date"],
+    ["total_amt", "total_amount", "decimal(18,2)"],
+    ["customer_ref__value", "customer_qbo_id", "varchar"],
+    ["deposit_to_account_ref__value", "deposit_to_account_qbo_id", "varchar"],
+    ["currency_ref__value", "currency", "varchar"],
+]) }}

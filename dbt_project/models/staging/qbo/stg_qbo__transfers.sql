@@ -1,0 +1,8 @@
+{#- Transfers between accounts. Renamed and cast. -#}
+{{ stg_qbo("transfer", extra=[
+    ["txn_date", "txn_date", "date"],
+    ["amount", "amount", "decimal(18,2)"],
+    ["private_note", "private_note", "varchar"],
+    ["from_account_ref__value", "from_account_qbo_id", "varchar"],
+    ["to_account_ref__value", "to_account_qbo_id", "varchar"],
+]) }}

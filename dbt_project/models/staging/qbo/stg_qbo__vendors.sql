@@ -1,0 +1,5 @@
+{#- Vendors. Renamed and cast; the mapped fields come from the mapping spec. -#}
+{{ stg_qbo("vendor", entity="Vendor", extra=[
+    ["balance", "balance", "decimal(18,2)"],
+    ["print_on_check_name", "print_on_check_name", "varchar"],
+]) }}

@@ -1,0 +1,45 @@
+"""The warehouse every loader writes to: one DuckDB file, dlt pipelines sized so memory stays flat.
+
+DuckDB takes 80% of RAM by default and a merge into a million-row table uses it: the cap makes it
+spill to disk instead. Its default load files are SQL INSERT statements, which it parses whole (a
+million invoices do not fit in memory): parquet streams. dlt writes one file per table and step
+unless told otherwise: rotating them keeps normalising and loading a million invoices to bounded
+files. The writer limits are environment defaults, so a user can override them the dlt way.
+(bench/sync_bench.py measures all three.)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import dlt
+from dlt.pipeline.pipeline import Pipeline
+
+DUCKDB_CONFIG = {"memory_limit": "256MB", "threads": 2, "preserve_insertion_order": False}
+LOADER_FILE_FORMAT = "parquet"
+WRITER_LIMITS = {
+    "EXTRACT__DATA_WRITER__FILE_MAX_ITEMS": "100000",
+    "NORMALIZE__DATA_WRITER__FILE_MAX_ITEMS": "100000",
+    "NORMALIZE__DATA_WRITER__BUFFER_MAX_ITEMS": "2000",
+}
+
+
+def warehouse_destination(warehouse: Path) -> Any:
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    return dlt.destinations.duckdb({"database": str(warehouse), "global_config": dict(DUCKDB_CONFIG)})
+
+
+def warehouse_pipeline(name: str, warehouse: Path, pipelines_dir: Path, dataset: str) -> Pipeline:
+    """A dlt pipeline into `dataset` of the warehouse, its state kept under `pipelines_dir`."""
+    for key, value in WRITER_LIMITS.items():
+        os.environ.setdefault(key, value)
+    return dlt.pipeline(
+        pipeline_name=name,
+        destination=warehouse_destination(warehouse),
+        dataset_name=dataset,
+        pipelines_dir=str(pipelines_dir),
+        progress="log" if logging.getLogger("qbo").isEnabledFor(logging.INFO) else None,
+    )

@@ -1,0 +1,31 @@
+"""The JSON schemas of the platform DTOs, emitted from the pydantic models and committed beside them:
+the contract the platform's engineers read, and a test that fails when a model drifts from it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from sources.platform.dto import MODELS
+
+SCHEMAS = Path(__file__).with_name("schemas")
+
+
+def schema(entity: str) -> dict[str, Any]:
+    body = MODELS[entity].model_json_schema(by_alias=True, mode="validation")
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"qbo-elt/platform/{entity}",
+        **body,
+    }
+
+
+def write_schemas(out: Path = SCHEMAS) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for entity in MODELS:
+        path = out / f"{entity}.schema.json"
+        path.write_text(json.dumps(schema(entity), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        paths.append(path)
+    return paths

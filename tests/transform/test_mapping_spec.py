@@ -1,0 +1,111 @@
+"""The mapping spec and the mastering policy: validated, rendered for dbt, and judged alike in SQL."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from pipelines.config import ConfigError
+from pipelines.mapping import SPEC_PATH, MappingSpec, load_spec, render_dbt_macro, rendered
+from pipelines.mapping.policy import MasteringPolicy, Override, from_config
+from pipelines.transform import SPEC_MACRO, run_dbt
+from tests.transform.conftest import DemoRun
+
+
+def spec_with(change: Any) -> dict[str, Any]:
+    raw = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
+    change(raw["entities"])
+    return raw
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        (lambda e: e["Customer"]["fields"]["email"].update(platform="mail"), "'mail' is not a field"),
+        (lambda e: e["Invoice"]["fields"]["customer"].update(link="Client"), "does not map"),
+        (lambda e: e["Invoice"]["fields"]["balance"].update(master="platform"), "computed by QBO"),
+        (lambda e: e["Item"]["match"][0].update(weight=0.9), "add up to"),
+        (lambda e: e["Item"]["match"].append({"field": "colour", "weight": 0.1}), "'colour' is not a field"),
+        (lambda e: e["Customer"]["fields"]["email"].pop("qbo"), "exactly one of"),
+        (lambda e: e.update(Estimate=e["Item"]), "no platform DTO"),
+    ],
+)
+def test_a_broken_spec_is_refused_with_the_place_and_the_reason(change: Any, says: str) -> None:
+    with pytest.raises(ValueError, match=says):
+        MappingSpec.model_validate(spec_with(change))
+
+
+def test_rendering_names_the_columns_dlt_makes() -> None:
+    customer = {f["name"]: f for f in rendered()["Customer"]["fields"]}
+    assert customer["billing_city"]["platform_column"] == "billing_address__city"
+    assert customer["billing_city"]["qbo_columns"] == ["bill_addr__city"]
+    assert customer["contact_name"]["qbo_columns"] == ["given_name", "family_name"]
+    assert customer["payment_terms"]["lookup_table"] == "term"
+    payment_lines = rendered()["Payment"]["lines"]
+    assert payment_lines["platform_table"] == "payment__applied_to"
+    assert payment_lines["key"]["qbo_column"] == "linked_txn__txn_id"
+
+
+def test_the_committed_spec_macro_is_current() -> None:
+    """dbt reads the spec through a rendered macro; `qbo transform` rewrites it, and it is committed."""
+    assert SPEC_MACRO.read_text(encoding="utf-8") == render_dbt_macro(load_spec())
+
+
+def test_the_most_specific_override_wins() -> None:
+    policy = MasteringPolicy(
+        [
+            Override(tenant="acme", entity="Vendor", field="email", master="qbo"),
+            Override(entity="Vendor", master="platform"),
+            Override(tenant="acme", entity="Customer", master="qbo"),
+        ]
+    )
+    assert policy.master("acme", "Vendor", "email") == "qbo"
+    assert policy.master("acme", "Vendor", "phone") == "platform"
+    assert policy.master("other", "Vendor", "email") == "platform"
+    assert policy.master("acme", "Customer", "email") == "qbo"
+    assert policy.master("other", "Customer", "email") == "platform"
+    assert policy.master("other", "Customer", "tax_exempt") == "qbo"  # the spec's default
+    assert policy.master("acme", "Invoice", "balance") == "qbo"  # computed by QBO
+
+
+@pytest.mark.parametrize(
+    ("override", "says"),
+    [
+        ({"entity": "Estimate", "master": "platform"}, "not mapped"),
+        ({"entity": "Customer", "field": "colour", "master": "platform"}, "no field 'colour'"),
+        ({"entity": "Invoice", "field": "balance", "master": "platform"}, "computed by QBO"),
+        ({"entity": "Customer", "master": "finance"}, r"transform\.mastering\.overrides\[0\]: master"),
+    ],
+)
+def test_a_bad_override_is_a_configuration_error_naming_the_key(override: dict[str, str], says: str) -> None:
+    with pytest.raises(ConfigError, match=says):
+        from_config([override])
+
+
+def test_dbt_applies_the_same_precedence_as_python(demo_run: DemoRun, tmp_path: Path) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(demo_run.warehouse, warehouse)
+    policy = MasteringPolicy(
+        [
+            Override(entity="Vendor", master="platform"),
+            Override(tenant="demo-tenant", entity="Vendor", field="email", master="qbo"),
+            Override(tenant="demo-tenant", entity="Customer", master="qbo"),
+            Override(entity="Customer", field="payment_terms", master="platform"),
+        ]
+    )
+    result = run_dbt(
+        warehouse, policy=policy, command="run", select=["sync_mastering_policy"], target_path=tmp_path / "t"
+    )
+    assert result.success, result.summary()
+    demo_rows = DemoRun(tmp_path, "", {})
+    rows = demo_rows.rows("SELECT tenant_id, entity, field, master FROM sync.sync_mastering_policy")
+    assert len(rows) > 50
+    for tenant, entity, field, master in rows:
+        if field != "*":
+            assert master == policy.master(tenant, entity, field), (tenant, entity, field)
+    assert ("demo-tenant", "Vendor", "email", "qbo") in rows  # the tenant's field beats everyone's entity
+    assert ("demo-tenant", "Customer", "payment_terms", "qbo") in rows  # the tenant beats everyone's field
