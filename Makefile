@@ -34,6 +34,7 @@ sandbox: setup ## serve the local QBO sandbox on 127.0.0.1:8765 with the demo co
 bench: setup ## performance figures (prints, never asserts)
 	$(UV) run --frozen python bench/sandbox_query_bench.py
 	$(UV) run --frozen python bench/sync_bench.py --company demo
+	$(UV) run --frozen python bench/transform_bench.py --company demo
 
 clean:
 	rm -rf var/ .pytest_cache .ruff_cache

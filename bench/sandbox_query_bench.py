@@ -52,7 +52,7 @@ def timed(session: requests.Session, url: str, query: str, rounds: int) -> dict[
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--company", default="large", choices=("tiny", "demo", "large"))
+    parser.add_argument("--company", default="large", choices=("tiny", "demo", "medium", "large"))
     parser.add_argument("--db", type=Path, help="default: var/bench/sandbox-<company>.db")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)

@@ -83,7 +83,7 @@ def step_peaks() -> Iterator[dict[str, float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--company", default="demo", choices=("tiny", "demo", "large"))
+    parser.add_argument("--company", default="demo", choices=("tiny", "demo", "medium", "large"))
     parser.add_argument("--db", type=Path, help="default: var/bench/sandbox-<company>.db")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()

@@ -24,7 +24,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-COMPANIES = ("empty", "tiny", "demo", "large")
+COMPANIES = ("empty", "tiny", "demo", "medium", "large")
 
 
 def _company(value: str) -> str:
@@ -85,7 +85,9 @@ def sandbox(
         str, typer.Option(help="interface to listen on (keep loopback unless you mean it)")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8765,
-    company: Annotated[str, typer.Option(callback=_company, help="empty | tiny | demo | large")] = "demo",
+    company: Annotated[
+        str, typer.Option(callback=_company, help="empty | tiny | demo | medium | large")
+    ] = "demo",
     seed: Annotated[int, typer.Option(help="same seed, same company")] = 1,
     realms: Annotated[int, typer.Option(min=1, max=50, help="how many companies (realms) to serve")] = 1,
     db: Annotated[
@@ -251,22 +253,34 @@ def platform_generate(
     seed: Annotated[int, typer.Option(help="the sandbox company's seed")] = 1,
     realm: Annotated[str | None, typer.Option(help="its realm id [default: the sandbox's first]")] = None,
     tenant: Annotated[str, typer.Option(help="the platform tenant the records belong to")] = "demo-tenant",
+    sandbox_db: Annotated[
+        Path | None, typer.Option(help="read the company from a `qbo sandbox --db` file instead of making it")
+    ] = None,
 ) -> None:
     """Write platform records overlapping a sandbox company, and the record of what differs."""
     from pipelines import platform_demo
     from pipelines.mapping.policy import from_config
     from sandbox.clock import DEFAULT_TZ
     from sandbox.serve import FIRST_REALM
+    from sandbox.store import Store
 
     realm_id = realm or str(FIRST_REALM)
     try:
         policy = from_config()
     except ConfigError as exc:
         _fail(str(exc), 2)
-    store = platform_demo.qbo_company(company, seed, realm_id, DEFAULT_TZ)
-    generated = platform_demo.generate(store, realm_id, tenant_id=tenant, seed=seed, policy=policy)
-    paths = platform_demo.write(generated, out)
-    planted = generated.planted
+    if sandbox_db is not None:
+        if not sandbox_db.is_file():
+            raise typer.BadParameter(
+                f"{sandbox_db} is not a sandbox database file", param_hint="--sandbox-db"
+            )
+        store = Store(sandbox_db)
+        if store.realm(realm_id) is None:
+            _fail(f"{sandbox_db} holds no realm {realm_id}; give --realm", 2)
+    else:
+        store = platform_demo.qbo_company(company, seed, realm_id, DEFAULT_TZ)
+    generated = platform_demo.generate(store, realm_id, out, tenant_id=tenant, seed=seed, policy=policy)
+    paths, planted = generated.paths, generated.planted
     typer.echo(f"wrote {sum(planted.counts.values()):,} platform records to {out}:")
     for entity, count in planted.counts.items():
         typer.echo(f"  {entity:<10}{count:>8,}  {paths[entity].name}")
@@ -326,7 +340,9 @@ def transform(
     as_of: Annotated[
         str | None, typer.Option(help="judge overdue and aging on this day [default: today]")
     ] = None,
-    select: Annotated[list[str] | None, typer.Option(help="dbt node selection (default: everything)")] = None,
+    select: Annotated[
+        str | None, typer.Option(help="dbt node selection, e.g. 'staging sync_drift+' [default: all]")
+    ] = None,
 ) -> None:
     """Build the dbt project over the warehouse: mappings, drift, conflicts, outbound, finance marts."""
     from pipelines.mapping.policy import from_config
@@ -337,7 +353,8 @@ def transform(
         policy = from_config()
     except ConfigError as exc:
         _fail(str(exc), 2)
-    result = run_dbt(_connector(ctx).settings.warehouse, policy=policy, as_of=day, select=select)
+    nodes = select.replace(",", " ").split() if select else None
+    result = run_dbt(_connector(ctx).settings.warehouse, policy=policy, as_of=day, select=nodes)
     typer.echo(result.summary())
     if not result.success:
         raise typer.Exit(1)

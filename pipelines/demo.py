@@ -84,16 +84,15 @@ def run(
         first = sync_all(connector, echo=write)[0]
         idle = sync_all(connector, echo=lambda _: None)[0]
         write(f"incremental sync with nothing changed: {idle.requests} HTTP requests")
+        platform_dir = workdir / "platform"
         generated = platform_demo.generate(
-            sb.store, realm_id, tenant_id=DEMO_TENANT, seed=seed, policy=DEMO_POLICY
+            sb.store, realm_id, platform_dir, tenant_id=DEMO_TENANT, seed=seed, policy=DEMO_POLICY
         )
     counts = warehouse_counts(settings.warehouse, realm_id)
     write(f"\nwarehouse {settings.warehouse} (dataset {DATASET}), rows per entity:")
     for entity, count in counts.items():
         write(f"  {entity:<16}{count:>10,}")
     write(f"  {'total':<16}{sum(counts.values()):>10,}   ({first.requests} HTTP requests for the full sync)")
-    platform_dir = workdir / "platform"
-    platform_demo.write(generated, platform_dir)
     write(f"\nplatform records overlapping the company: {platform_dir} (planted.json says what differs)")
     loaded = load_platform(
         str(platform_dir),

@@ -267,32 +267,76 @@ def _complete(entity: str, record: dict[str, Any], doc: dict[str, Any]) -> dict[
 
 
 # ------------------------------------------------------------------------------------------------
+class Sink:
+    """Where records go as they are made: a JSONL file of DTOs per entity, so a company of a million
+    invoices never sits in memory; it keeps only what the later plantings pick from."""
+
+    KEEP = 200  # open invoices kept as candidates for the planted partial payments
+
+    def __init__(self, out: Path) -> None:
+        out.mkdir(parents=True, exist_ok=True)
+        self.out = out
+        self.paths = {entity: out / f"{entity.lower()}s.jsonl" for entity in ENTITIES}
+        self.files = {entity: path.open("w", encoding="utf-8") for entity, path in self.paths.items()}
+        self.counts = dict.fromkeys(ENTITIES, 0)
+        self.first: dict[str, dict[str, Any]] = {}
+        self.linked: dict[str, list[dict[str, Any]]] = {"Customer": [], "Item": [], "Vendor": []}
+        self.open_invoices: list[dict[str, Any]] = []
+
+    def add(self, entity: str, record: dict[str, Any]) -> None:
+        self.files[entity].write(json.dumps(record, default=_json, ensure_ascii=False) + "\n")
+        self.counts[entity] += 1
+        self.first.setdefault(entity, record)
+        linked = bool(record.get("qboId"))
+        if entity in self.linked and linked and record.get("active", True):
+            self.linked[entity].append(record)
+        if (
+            entity == "Invoice"
+            and linked
+            and not record.get("voided")
+            and record.get("balance", 0) > 10
+            and len(self.open_invoices) < self.KEEP
+        ):
+            self.open_invoices.append(record)
+
+    def close(self) -> None:
+        for handle in self.files.values():
+            handle.close()
+
+
 @dataclass
 class Generated:
-    records: dict[str, list[dict[str, Any]]]
     planted: Planted
+    paths: dict[str, Path]  # per entity, and "planted"
 
 
 def generate(
     store: Store,
     realm_id: str,
+    out: Path,
     tenant_id: str = "demo-tenant",
     seed: int = 1,
     as_of: date | None = None,
     policy: MasteringPolicy | None = None,
 ) -> Generated:
-    """Platform records for the company in `store`, with planted differences and their record."""
+    """Platform records for the company in `store`, written to `out` as JSONL files of the DTOs, with
+    planted differences and their record (planted.json)."""
     today = as_of or datetime.now(UTC).date()
     policy = policy or MasteringPolicy()
     mirror = Mirror(store, realm_id, today)
     planted = Planted(tenant_id, realm_id, today.isoformat())
     plant = _Planter(planted, policy, tenant_id, realm_id, seed, today)
-    records: dict[str, list[dict[str, Any]]] = {}
-    for entity in ENTITIES:
-        records[entity] = plant.entity(entity, _docs(store, realm_id, entity), mirror)
-    plant.extras(records, mirror)
-    planted.counts = {e: len(rows) for e, rows in records.items()}
-    return Generated(records, planted)
+    sink = Sink(out)
+    try:
+        for entity in ENTITIES:
+            plant.entity(entity, _docs(store, realm_id, entity), mirror, sink)
+        plant.extras(sink)
+    finally:
+        sink.close()
+    planted.counts = dict(sink.counts)
+    paths = {**sink.paths, "planted": out / "planted.json"}
+    paths["planted"].write_text(json.dumps(planted.__dict__, indent=1, ensure_ascii=False), encoding="utf-8")
+    return Generated(planted, paths)
 
 
 class _Planter:
@@ -315,8 +359,7 @@ class _Planter:
     def base(self, entity: str, platform_id: str, created: datetime) -> dict[str, Any]:
         return {"id": platform_id, "tenantId": self.tenant, "realmId": self.realm, "createdAt": created}
 
-    def entity(self, entity: str, docs: Iterator[dict[str, Any]], mirror: Mirror) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    def entity(self, entity: str, docs: Iterator[dict[str, Any]], mirror: Mirror, sink: Sink) -> None:
         for doc in docs:
             qbo_id = doc["Id"]
             rng = self.rng(entity, qbo_id)
@@ -341,7 +384,7 @@ class _Planter:
                 SHARES["candidate"] if entity in ("Customer", "Vendor", "Item") else SHARES["candidate"] / 2
             )
             if rng.random() < share or mirror.references_unlinked(entity, record):
-                out.append(self.candidate(entity, record, qbo_id, updated))
+                sink.add(entity, self.candidate(entity, record, qbo_id, updated))
                 continue
             token = int(doc.get("SyncToken") or 0)
             record.update(qboId=qbo_id, qboSyncToken=str(token))
@@ -349,8 +392,8 @@ class _Planter:
             self.planted.links.append([entity, platform_id, qbo_id])
             if not self.special(entity, record, doc, updated, token):
                 self.change(entity, self.kind(rng, updated, token), record, rng, updated, token)
-            out.append(record)
-        return out
+            self._edge_cases(entity, record)
+            sink.add(entity, record)
 
     def kind(self, rng: random.Random, updated: datetime, token: int) -> str:
         draw = rng.random()
@@ -496,20 +539,13 @@ class _Planter:
             "action": action,
         }
 
-    def extras(self, records: dict[str, list[dict[str, Any]]], mirror: Mirror) -> None:
-        """Platform-only records (to create in QBO), refused records and the edge cases."""
+    def extras(self, sink: Sink) -> None:
+        """Platform-only records (to create in QBO) and the records the contract refuses."""
         now = self.now - timedelta(hours=1)
-        linked_customers = [r for r in records["Customer"] if r.get("qboId") and r.get("active", True)]
-        linked_items = [r for r in records["Item"] if r.get("qboId") and r.get("active", True)]
-        linked_vendors = [r for r in records["Vendor"] if r.get("qboId") and r.get("active", True)]
-        open_invoices = [
-            r
-            for r in records["Invoice"]
-            if r.get("qboId")
-            and not r.get("voided")
-            and r.get("balance", 0) > 10
-            and not _in_drift(self.planted, "Invoice", r["id"])
-        ]
+        linked_customers, linked_items = sink.linked["Customer"], sink.linked["Item"]
+        linked_vendors = sink.linked["Vendor"]
+        drifting = {d["platform_id"] for d in self.planted.drift if d["entity"] == "Invoice"}
+        open_invoices = [r for r in sink.open_invoices if r["id"] not in drifting]
         new_customers = [
             ("Zoë Ångström-Nguyễn Design Studio", "zoe@angstrom-design.example", {"case": "unicode"}),
             (LONG_NAME, "office@consolidated-water.example", {"case": "name_over_100_characters"}),
@@ -535,8 +571,9 @@ class _Planter:
             }
             if email:
                 record["email"] = email
-            records["Customer"].append(record)
+            sink.add("Customer", record)
             self._only("Customer", record, edge)
+        new_customer = record  # one platform-only invoice bills it: it must wait for the customer
         for n in range(2):
             record = {
                 **self.base("Item", self.next_id("Item"), now),
@@ -547,7 +584,7 @@ class _Planter:
                 "description": "Seasonal service plan",
                 "updatedAt": now,
             }
-            records["Item"].append(record)
+            sink.add("Item", record)
             self._only("Item", record, {})
         for n in range(2):
             record = {
@@ -556,13 +593,10 @@ class _Planter:
                 "email": f"ap{n + 1}@bayside-supply.example",
                 "updatedAt": now,
             }
-            records["Vendor"].append(record)
+            sink.add("Vendor", record)
             self._only("Vendor", record, {})
         rng = random.Random(f"{self.seed}/extras")
-        customers_for_invoices = [
-            *rng.sample(linked_customers, min(3, len(linked_customers))),
-            records["Customer"][-1],
-        ]
+        customers_for_invoices = [*rng.sample(linked_customers, min(3, len(linked_customers))), new_customer]
         for n, customer in enumerate(customers_for_invoices):
             item = linked_items[(n * 7) % len(linked_items)] if linked_items else None
             if item is None:
@@ -592,7 +626,7 @@ class _Planter:
                 "status": "open",
                 "updatedAt": now,
             }
-            records["Invoice"].append(record)
+            sink.add("Invoice", record)
             self._only(
                 "Invoice", record, {} if customer.get("qboId") else {"case": "references_unlinked_customer"}
             )
@@ -603,7 +637,7 @@ class _Planter:
                     "lineNumber": 1,
                     "description": "Platform purchase",
                     "amount": Decimal("420.00"),
-                    "accountQboId": _expense_account(records),
+                    "accountQboId": _expense_account(sink),
                 }
             ]
             record = {
@@ -617,7 +651,7 @@ class _Planter:
                 "balance": Decimal("420.00"),
                 "updatedAt": now,
             }
-            records["Bill"].append(record)
+            sink.add("Bill", record)
             self._only("Bill", record, {})
         for invoice in open_invoices[:2]:
             amount = money(Decimal(invoice["balance"]) / 2)
@@ -631,17 +665,16 @@ class _Planter:
                 "appliedTo": [{"invoiceId": invoice["id"], "amount": amount}],
                 "updatedAt": now,
             }
-            records["Payment"].append(record)
+            sink.add("Payment", record)
             self._only("Payment", record, {"case": "partial_payment"})
-        self._refused(records, now)
-        self._existing_edge_cases(records)
+        self._refused(sink, now)
 
     def _only(self, entity: str, record: dict[str, Any], edge: dict[str, str]) -> None:
         self.planted.platform_only.append([entity, record["id"]])
         if edge:
             self.planted.edge_cases.append({**edge, "entity": entity, "platform_id": record["id"]})
 
-    def _refused(self, records: dict[str, list[dict[str, Any]]], now: datetime) -> None:
+    def _refused(self, sink: Sink, now: datetime) -> None:
         bad_email = {
             **self.base("Customer", "cus_bad_email", now),
             "displayName": "Broken Email Ltd",
@@ -650,12 +683,12 @@ class _Planter:
         }
         bad_total = {
             **self.base("Invoice", "inv_bad_total", now),
-            "customerId": records["Customer"][0]["id"],
+            "customerId": sink.first["Customer"]["id"],
             "txnDate": self.today,
             "lines": [
                 {
                     "lineNumber": 1,
-                    "itemId": records["Item"][0]["id"],
+                    "itemId": sink.first["Item"]["id"],
                     "quantity": 1,
                     "unitPrice": 10,
                     "amount": 10,
@@ -664,50 +697,33 @@ class _Planter:
             "totalAmount": 99,
             "updatedAt": now,
         }
-        records["Customer"].append(bad_email)
-        records["Invoice"].append(bad_total)
+        sink.add("Customer", bad_email)
+        sink.add("Invoice", bad_total)
         self.planted.rejected += [
             {"entity": "Customer", "record_id": "cus_bad_email", "fields": ["email"]},
             {"entity": "Invoice", "record_id": "inv_bad_total", "fields": ["totalAmount"]},
         ]
 
-    def _existing_edge_cases(self, records: dict[str, list[dict[str, Any]]]) -> None:
-        for r in records["Customer"]:
-            if not r.get("qboId"):
-                continue
-            name = r.get("displayName", "")
-            if any(ord(c) > 127 for c in name + r.get("contactName", "")):
-                self.planted.edge_cases.append(
-                    {"case": "unicode", "entity": "Customer", "platform_id": r["id"]}
-                )
+    def _edge_cases(self, entity: str, r: dict[str, Any]) -> None:
+        """Linked records that exercise a rule: unicode, no e-mail, tax-exempt, voids, partial payments."""
+        cases = []
+        if entity == "Customer":
+            if any(ord(c) > 127 for c in r.get("displayName", "") + r.get("contactName", "")):
+                cases.append("unicode")
             if r.get("taxExempt"):
-                self.planted.edge_cases.append(
-                    {"case": "tax_exempt", "entity": "Customer", "platform_id": r["id"]}
-                )
+                cases.append("tax_exempt")
             if not r.get("email"):
-                self.planted.edge_cases.append(
-                    {"case": "missing_email", "entity": "Customer", "platform_id": r["id"]}
-                )
-        for r in records["Invoice"]:
-            if r.get("qboId") and r.get("voided"):
-                self.planted.edge_cases.append(
-                    {"case": "voided_invoice", "entity": "Invoice", "platform_id": r["id"]}
-                )
-            elif r.get("qboId") and 0 < r.get("balance", 0) < r.get("totalAmount", 0):
-                self.planted.edge_cases.append(
-                    {"case": "partial_payment", "entity": "Invoice", "platform_id": r["id"]}
-                )
+                cases.append("missing_email")
+        elif entity == "Invoice" and r.get("voided"):
+            cases.append("voided_invoice")
+        elif entity == "Invoice" and 0 < r.get("balance", 0) < r.get("totalAmount", 0):
+            cases.append("partial_payment")
+        self.planted.edge_cases += [{"case": c, "entity": entity, "platform_id": r["id"]} for c in cases]
 
 
-def _in_drift(planted: Planted, entity: str, platform_id: str) -> bool:
-    return any(d["entity"] == entity and d["platform_id"] == platform_id for d in planted.drift)
-
-
-def _expense_account(records: dict[str, list[dict[str, Any]]]) -> str:
-    for bill in records["Bill"]:
-        for line in bill.get("lines", []):
-            return line["accountQboId"]
-    return "1"
+def _expense_account(sink: Sink) -> str:
+    lines = sink.first.get("Bill", {}).get("lines") or [{"accountQboId": "1"}]
+    return lines[0]["accountQboId"]
 
 
 def _unrepresentable(entity: str, doc: dict[str, Any]) -> str | None:
@@ -791,24 +807,6 @@ def _as_date(value: Any) -> date:
 
 
 # ------------------------------------------------------------------------------------------------
-def write(generated: Generated, out: Path) -> dict[str, Path]:
-    """The records as JSONL files of the DTOs (one per entity) and planted.json; returns the paths."""
-    out.mkdir(parents=True, exist_ok=True)
-    paths: dict[str, Path] = {}
-    for entity, rows in generated.records.items():
-        path = out / f"{entity.lower()}s.jsonl"
-        with path.open("w", encoding="utf-8") as handle:
-            for row in rows:
-                handle.write(json.dumps(row, default=_json, ensure_ascii=False) + "\n")
-        paths[entity] = path
-    planted_path = out / "planted.json"
-    planted_path.write_text(
-        json.dumps(generated.planted.__dict__, indent=1, ensure_ascii=False), encoding="utf-8"
-    )
-    paths["planted"] = planted_path
-    return paths
-
-
 def _json(value: Any) -> Any:
     if isinstance(value, Decimal):
         return float(value)
@@ -820,15 +818,18 @@ def _json(value: Any) -> Any:
 
 
 def check(generated: Generated) -> list[str]:
-    """Every record but the planted refusals passes its DTO: the demo must not refuse by accident."""
+    """Every record written but the planted refusals passes its DTO: the demo must not refuse by accident."""
     refused = {(r["entity"], r["record_id"]) for r in generated.planted.rejected}
     problems = []
-    for entity, rows in generated.records.items():
-        for row in rows:
-            if (entity, row["id"]) in refused:
-                continue
-            try:
-                MODELS[entity].model_validate_json(json.dumps(row, default=_json))
-            except ValidationError as exc:
-                problems.append(f"{entity} {row['id']}: {exc.errors()[0]['msg']} at {exc.errors()[0]['loc']}")
+    for entity in ENTITIES:
+        with generated.paths[entity].open(encoding="utf-8") as lines:
+            for line in lines:
+                row = json.loads(line)
+                if (entity, row["id"]) in refused:
+                    continue
+                try:
+                    MODELS[entity].model_validate(row)
+                except ValidationError as exc:
+                    first = exc.errors()[0]
+                    problems.append(f"{entity} {row['id']}: {first['msg']} at {first['loc']}")
     return problems

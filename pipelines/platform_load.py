@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.warehouse import LOADER_FILE_FORMAT, warehouse_pipeline
-from sources.platform import Counter, platform
+from sources.platform import Tally, platform
 
 DATASET = "raw_platform"
 
@@ -40,9 +40,9 @@ def load_platform(
     source: str, *, warehouse: Path, pipelines_dir: Path, realms: Mapping[str, str] | None = None
 ) -> PlatformLoad:
     """Load every entity file (or table) `source` holds; a refused record never stops the others."""
-    counter = Counter()
+    tally = Tally()
     pipeline = warehouse_pipeline("platform", warehouse, pipelines_dir, DATASET)
     if pipeline.has_pending_data:  # an interrupted load first, or its rows would be dropped
         pipeline.load()
-    pipeline.run(platform(source, realms or {}, counter), loader_file_format=LOADER_FILE_FORMAT)
-    return PlatformLoad(dict(counter.loaded), dict(counter.rejected), list(counter.examples))
+    pipeline.run(platform(source, realms or {}, tally), loader_file_format=LOADER_FILE_FORMAT)
+    return PlatformLoad(dict(tally.loaded), dict(tally.rejected), list(tally.examples))

@@ -42,6 +42,7 @@ class TransformResult:
     statuses: dict[str, int] = field(default_factory=dict)  # e.g. {"success": 60, "pass": 200}
     failures: list[Failure] = field(default_factory=list)
     crash: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per node
 
     def summary(self) -> str:
         counts = ", ".join(f"{n} {status}" for status, n in sorted(self.statuses.items()))
@@ -110,7 +111,8 @@ def run_dbt(
         if str(r.status) in ("error", "fail")
     ]
     crash = _first_line(str(outcome.exception)) if outcome.exception else None
-    return TransformResult(bool(outcome.success), seconds, dict(statuses), failures, crash)
+    timings = {r.node.name: float(r.execution_time or 0) for r in results}
+    return TransformResult(bool(outcome.success), seconds, dict(statuses), failures, crash, timings)
 
 
 def release_warehouse() -> None:

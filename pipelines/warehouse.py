@@ -4,7 +4,9 @@ DuckDB takes 80% of RAM by default and a merge into a million-row table uses it:
 spill to disk instead. Its default load files are SQL INSERT statements, which it parses whole (a
 million invoices do not fit in memory): parquet streams. dlt writes one file per table and step
 unless told otherwise: rotating them keeps normalising and loading a million invoices to bounded
-files. The writer limits are environment defaults, so a user can override them the dlt way.
+files; extracting one entity at a time and loading one job at a time keep only one entity's
+pages and one merge in memory. The dlt settings are environment defaults, so a user can override them
+the dlt way (EXTRACT__NEXT_ITEM_MODE, LOAD__WORKERS, ...).
 (bench/sync_bench.py measures all three.)
 """
 
@@ -20,10 +22,15 @@ from dlt.pipeline.pipeline import Pipeline
 
 DUCKDB_CONFIG = {"memory_limit": "256MB", "threads": 2, "preserve_insertion_order": False}
 LOADER_FILE_FORMAT = "parquet"
-WRITER_LIMITS = {
+DLT_LIMITS = {
+    # one resource at a time (its page and buffers), not a page of every entity at once
+    "EXTRACT__NEXT_ITEM_MODE": "fifo",
+    "EXTRACT__DATA_WRITER__BUFFER_MAX_ITEMS": "1000",
     "EXTRACT__DATA_WRITER__FILE_MAX_ITEMS": "100000",
     "NORMALIZE__DATA_WRITER__FILE_MAX_ITEMS": "100000",
     "NORMALIZE__DATA_WRITER__BUFFER_MAX_ITEMS": "2000",
+    # one load job at a time: DuckDB has one writer, and two merges would share its memory cap
+    "LOAD__WORKERS": "1",
 }
 
 
@@ -34,7 +41,7 @@ def warehouse_destination(warehouse: Path) -> Any:
 
 def warehouse_pipeline(name: str, warehouse: Path, pipelines_dir: Path, dataset: str) -> Pipeline:
     """A dlt pipeline into `dataset` of the warehouse, its state kept under `pipelines_dir`."""
-    for key, value in WRITER_LIMITS.items():
+    for key, value in DLT_LIMITS.items():
         os.environ.setdefault(key, value)
     return dlt.pipeline(
         pipeline_name=name,

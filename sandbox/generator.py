@@ -105,6 +105,12 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
             sales_receipts=40, credit_memos=12, refund_receipts=8, vendor_credits=10, journal_entries=24,
             deposits=30, purchases=80, transfers=12, time_activities=150, budgets=1, attachables=25,
             edge_cases=True),
+    Profile("medium", customers=400, jobs=60, inactive_customers=30, vendors=80, inactive_vendors=5,
+            services=40, inventory=30, non_inventory=20, item_category=True, employees=15, classes=6,
+            departments=4, customer_types=5, invoices=100_000, estimates=1_000, estimate_share=0.02,
+            bills=10_000, purchase_orders=600, sales_receipts=2_000, credit_memos=500, refund_receipts=200,
+            vendor_credits=200, journal_entries=300, deposits=500, purchases=2_000, transfers=100,
+            time_activities=2_000, budgets=2, attachables=500, edge_cases=True, fast_sales=True),
     Profile("large", customers=1700, jobs=300, inactive_customers=150, vendors=300, inactive_vendors=20,
             services=80, inventory=70, non_inventory=50, item_category=True, employees=40, classes=8,
             departments=6, customer_types=5, invoices=1_000_000, estimates=10_000, estimate_share=0.02,
@@ -589,11 +595,11 @@ class Context:
         named = _name_key(entity, {})[0] is not None
         names: list[tuple[str, str, int]] = []
         rows = []
+        now = self.clock.now  # the cursor and CDC read these times: no later than the stamps say
         for doc, ct, lut in docs:
             id_ = int(doc["Id"])
-            rows.append(
-                (id_, float(lut), float(ct), doc.get("Active", True) if has_active else None, dumps(doc))
-            )
+            active = doc.get("Active", True) if has_active else None
+            rows.append((id_, float(min(lut, now)), float(min(ct, now)), active, dumps(doc)))
             if named:
                 namespace, name = _name_key(entity, doc)
                 if namespace and name:

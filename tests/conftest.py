@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from collections.abc import Callable, Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -64,3 +66,41 @@ def tiny(server: RunningSandbox) -> QboHttp:
 @pytest.fixture
 def empty(server: RunningSandbox) -> QboHttp:
     return QboHttp.create(server, "empty", realm_id="2002")
+
+
+@cache
+def reachable_postgres() -> str | None:
+    """A reachable PostgreSQL URL (env QBO_TEST_POSTGRES_URL, else trust auth as postgres or root)."""
+    import psycopg
+
+    candidates = [os.environ.get("QBO_TEST_POSTGRES_URL")] + [
+        f"postgresql://{user}@127.0.0.1:5432/test" for user in ("postgres", "root")
+    ]
+    for url in filter(None, candidates):
+        try:
+            psycopg.connect(url, connect_timeout=3).close()
+        except psycopg.Error:
+            continue
+        return url
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_base() -> str:
+    url = reachable_postgres()
+    if url is None:
+        pytest.skip("no PostgreSQL at 127.0.0.1:5432 (set QBO_TEST_POSTGRES_URL)")
+    return url
+
+
+@pytest.fixture
+def postgres_url(postgres_base: str) -> Iterator[str]:
+    """A private schema per test (a SQLAlchemy URL), so concurrent runs on one database never meet."""
+    import psycopg
+
+    schema = f"qbo_test_{secrets.token_hex(6)}"
+    with psycopg.connect(postgres_base, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    yield f"{postgres_base.replace('postgresql://', 'postgresql+psycopg://')}?options=-csearch_path%3D{schema}"
+    with psycopg.connect(postgres_base, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')

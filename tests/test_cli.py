@@ -86,7 +86,7 @@ def test_bad_cli_arguments_name_the_option() -> None:
         timeout=60,
     )
     assert result.returncode == 2
-    assert "huge" in result.stderr and "empty, tiny, demo, large" in result.stderr
+    assert "huge" in result.stderr and "empty, tiny, demo, medium, large" in result.stderr
 
 
 @pytest.mark.slow

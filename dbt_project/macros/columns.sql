@@ -54,11 +54,20 @@
 {#- A QBO entity's staging: its key columns, the mapped fields the spec names, and `extra` columns;
     timestamps in UTC, deleted records kept (flagged) for audit. -#}
 {% macro stg_qbo(table, entity=none, extra=[]) -%}
-    {%- set columns = qbo_key_columns() + (spec_columns(entity, "qbo") if entity else []) -%}
+    {{ stg_entity(source("qbo", table), qbo_key_columns() + (spec_columns(entity, "qbo") if entity else []), extra) }}
+{%- endmacro %}
+
+{#- A platform entity's staging: keys, the spec's mapped fields, and `extra` columns. -#}
+{% macro stg_platform(table, entity, extra=[]) -%}
+    {{ stg_entity(source("platform", table), platform_key_columns() + spec_columns(entity, "platform"), extra) }}
+{%- endmacro %}
+
+{#- Select `columns` (then the `extra` ones not among them), timestamps as UTC, the load time. -#}
+{% macro stg_entity(relation, columns, extra) -%}
     {%- set names = columns | map(attribute=1) | list -%}
     {%- for column in extra if column[1] not in names -%}{%- do columns.append(column) -%}{%- endfor -%}
 with source as (
-    {{ select_columns(source("qbo", table), columns) }}
+    {{ select_columns(relation, columns) }}
 )
 
 select
@@ -71,7 +80,7 @@ select
     {{ column[1] }},
     {%- endif %}
     {% endfor -%}
-    to_timestamp(cast(dlt_load_id as double)) as loaded_at
+    to_timestamp(cast(dlt_load_id as double precision)) as loaded_at
 from source
 {%- endmacro %}
 
@@ -103,25 +112,4 @@ select * from source
         ["_dlt_load_id", "dlt_load_id", "varchar"],
         ["_dlt_id", "dlt_id", "varchar"],
     ]) }}
-{%- endmacro %}
-
-{#- A platform entity's staging: keys, the spec's mapped fields, and `extra` columns. -#}
-{% macro stg_platform(table, entity, extra=[]) -%}
-    {%- set columns = platform_key_columns() + spec_columns(entity, "platform") -%}
-    {%- set names = columns | map(attribute=1) | list -%}
-    {%- for column in extra if column[1] not in names -%}{%- do columns.append(column) -%}{%- endfor -%}
-with source as (
-    {{ select_columns(source("platform", table), columns) }}
-)
-
-select
-    {% for column in columns -%}
-    {% if column[2] == "timestamptz" -%}
-    {{ utc(column[1]) }} as {{ column[1] }},
-    {%- else -%}
-    {{ column[1] }},
-    {%- endif %}
-    {% endfor -%}
-    to_timestamp(cast(dlt_load_id as double)) as loaded_at
-from source
 {%- endmacro %}

@@ -47,10 +47,7 @@ left join {{ ref("stg_qbo__" ~ plural(f["lookup_table"])) }} as lookup__{{ f["na
     and not lookup__{{ f["name"] }}.is_deleted
     and lower(lookup__{{ f["name"] }}.{{ f["lookup_column"] }}) = lower(base.{{ f["name"] }})
         {%- elif f["link"] %}
-left join {{ ref("int_sync__links") }} as link__{{ f["name"] }}
-    on link__{{ f["name"] }}.entity = '{{ f["link"] }}'
-    and link__{{ f["name"] }}.tenant_id = {{ base_tenant }}
-    and link__{{ f["name"] }}.platform_id = base.{{ f["name"] }}
+{{ link_join(f, base_tenant) }}
         {%- endif -%}
     {%- endfor -%}
 {%- endmacro %}

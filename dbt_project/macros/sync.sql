@@ -28,12 +28,17 @@
 left join {{ ref("stg_qbo__" ~ plural(f["lookup_table"])) }} as lookup__{{ f["name"] }}
     on lookup__{{ f["name"] }}.realm_id = {{ base_realm }} and lookup__{{ f["name"] }}.qbo_id = base.{{ f["name"] }}
         {%- elif side == "platform" and f["link"] %}
+{{ link_join(f, base_tenant) }}
+        {%- endif -%}
+    {%- endfor -%}
+{%- endmacro %}
+
+{#- A platform reference (base.<field>, a platform id) to its QBO Id: link__<field>.qbo_id. -#}
+{% macro link_join(f, base_tenant) -%}
 left join {{ ref("int_sync__links") }} as link__{{ f["name"] }}
     on link__{{ f["name"] }}.entity = '{{ f["link"] }}'
     and link__{{ f["name"] }}.tenant_id = {{ base_tenant }}
     and link__{{ f["name"] }}.platform_id = base.{{ f["name"] }}
-        {%- endif -%}
-    {%- endfor -%}
 {%- endmacro %}
 
 {#- References the platform holds that are not linked to QBO yet: they cannot be compared (or pushed). -#}

@@ -8,6 +8,7 @@ The spec's masters are the default. Overrides come from configuration, `.dlt/con
       { tenant = "acme", entity = "Customer", field = "payment_terms", master = "platform" },
     ]
 
+or the environment, as JSON: TRANSFORM__MASTERING__OVERRIDES='[{"entity": "Vendor", "master": "platform"}]'.
 The most specific override wins: tenant and field, then tenant and entity, then any tenant and
 field, then any tenant and entity. Fields QBO computes (`read_only`) stay QBO's whatever is asked;
 asking otherwise is a configuration error, said at once.
@@ -15,6 +16,7 @@ asking otherwise is a configuration error, said at once.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
@@ -26,6 +28,7 @@ from pipelines.mapping import LINES_FIELD, MappingSpec, Master, load_spec
 
 ANY = "*"
 CONFIG_KEY = "transform.mastering.overrides"
+ENV_NAME = CONFIG_KEY.upper().replace(".", "__")
 
 
 class Override(BaseModel):
@@ -88,6 +91,13 @@ def from_config(raw: Iterable[Any] | None = None) -> MasteringPolicy:
             raw = dlt.config.get(CONFIG_KEY) or []
         except Exception:
             raw = []
+    if isinstance(raw, str):  # from the environment: TRANSFORM__MASTERING__OVERRIDES='[{...}]'
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{CONFIG_KEY} (env {ENV_NAME}) is not a JSON list: {exc.msg}") from None
+    if not isinstance(raw, list):
+        raise ConfigError(f"{CONFIG_KEY} must be a list of {{tenant, entity, field, master}}")
     overrides = []
     for n, item in enumerate(raw):
         try:

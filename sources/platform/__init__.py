@@ -38,7 +38,7 @@ def table_name(entity: str) -> str:
     return entity.lower()
 
 
-class Counter:
+class Tally:
     """What a load read: valid and refused records per entity."""
 
     def __init__(self) -> None:
@@ -124,18 +124,18 @@ def _rejection(entity: str, where: str, raw: Any, error: dict[str, Any]) -> dict
 
 
 def entity_resource(
-    entity: str, raws: Callable[[], Iterable[readers.Raw]], realms: Mapping[str, str], counter: Counter
+    entity: str, raws: Callable[[], Iterable[readers.Raw]], realms: Mapping[str, str], tally: Tally
 ) -> DltResource:
     def rows() -> Iterator[Any]:
         for where, raw in raws():
             row, rejected = validate(entity, where, raw, realms)
-            counter.count(entity, row is not None)
+            tally.count(entity, row is not None)
             if row is not None:
                 yield row
             else:
                 assert rejected is not None
-                if len(counter.examples) < 20:
-                    counter.examples.append((entity, where, {k: rejected[k] for k in ("code", "errors")}))
+                if len(tally.examples) < 20:
+                    tally.examples.append((entity, where, {k: rejected[k] for k in ("code", "errors")}))
                 yield dlt.mark.with_hints(rejected, REJECTED_HINTS, create_table_variant=True)
 
     return dlt.resource(
@@ -150,12 +150,12 @@ def entity_resource(
 def platform(
     source: str = dlt.config.value,
     realms: Mapping[str, str] | None = None,
-    counter: Counter | None = None,
+    tally: Tally | None = None,
 ) -> Iterable[DltResource]:
     """Platform records from `source`: a folder of entity files, or a SQLAlchemy database URL.
 
     `realms` maps a tenant to its connected QBO realm, for records that do not name one."""
-    tally = counter if counter is not None else Counter()
+    tally = tally if tally is not None else Tally()
     tenant_realms = dict(realms or {})
     resources = []
     if readers.is_database_url(source):

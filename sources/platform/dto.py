@@ -271,7 +271,7 @@ def error_dto(entity: str, exc: ValidationError) -> dict[str, Any]:
         cause = (error.get("ctx") or {}).get("error")
         if isinstance(cause, FieldError):
             path.append(cause.field)
-        message = str(cause) if isinstance(cause, FieldError) else error["msg"]
+        message = str(cause) if isinstance(cause, ValueError) else error["msg"]  # no "Value error, "
         details.append({"code": error["type"], "field": ".".join(path) or "(record)", "message": message})
     return {
         "code": "PLATFORM_VALIDATION_FAILED",

@@ -176,3 +176,26 @@ def test_an_unreadable_source_says_what_was_expected(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(SourceError, match=r"expected some of: customers\.jsonl"):
         load(tmp_path / "empty", tmp_path)
+
+
+def test_the_platform_database_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
+    """The platform's own PostgreSQL: JSON columns for nested fields, one table per entity."""
+    engine = create_engine(postgres_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                'CREATE TABLE invoices (id text, "tenantId" text, "realmId" text, "customerId" text, '
+                '"txnDate" date, lines jsonb, "totalAmount" numeric, "updatedAt" timestamptz)'
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO invoices VALUES ('i1', 't1', 'r1', 'c1', '2026-01-02', "
+                "CAST(:lines AS jsonb), 10.50, '2026-01-02T03:04:05Z')"
+            ),
+            {"lines": json.dumps(INVOICE["lines"])},
+        )
+    engine.dispose()
+    result = load(postgres_url, tmp_path)
+    assert result.loaded == {"Invoice": 1} and not result.rejected
+    assert rows(tmp_path, "SELECT count(*), sum(amount) FROM raw.invoice__lines")[0][0] == 2

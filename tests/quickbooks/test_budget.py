@@ -25,6 +25,7 @@ import redis
 from psycopg import sql
 
 from sources.quickbooks.budget import BudgetBackend, BudgetTimeout, RequestBudget, open_backend
+from tests.conftest import reachable_postgres
 
 REFUSE = 0.2  # acquire_timeout where an acquisition is expected to be refused
 
@@ -44,20 +45,6 @@ def redis_url() -> str | None:
     except redis.RedisError:
         return None
     return url
-
-
-@cache
-def postgres_url() -> str | None:
-    candidates = [os.environ.get("QBO_TEST_POSTGRES_URL")] + [
-        f"postgresql://{user}@127.0.0.1:5432/test" for user in ("postgres", "root")
-    ]
-    for url in filter(None, candidates):
-        try:
-            psycopg.connect(url, connect_timeout=2).close()
-        except psycopg.OperationalError:
-            continue
-        return url
-    return None
 
 
 @dataclass(frozen=True)
@@ -96,7 +83,7 @@ def drop_namespace(target: Target) -> None:
 @pytest.fixture(params=["sqlite", "redis", "postgres"])
 def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
     kind = request.param
-    url = {"sqlite": None, "redis": redis_url(), "postgres": postgres_url()}[kind]
+    url = {"sqlite": None, "redis": redis_url(), "postgres": reachable_postgres()}[kind]
     if kind != "sqlite" and url is None:
         pytest.skip(f"{kind} is not reachable on 127.0.0.1 (set QBO_TEST_{kind.upper()}_URL)")
     target = Target(kind, url, str(tmp_path / "budget.sqlite"), f"t{uuid.uuid4().hex[:12]}")

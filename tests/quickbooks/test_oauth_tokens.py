@@ -9,7 +9,6 @@ import logging
 import multiprocessing
 import os
 import queue
-import secrets
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -71,45 +70,6 @@ def sample(name: str) -> Any:
 
 
 # -- fixtures -------------------------------------------------------------------------------------
-
-
-def _postgres_base() -> str | None:
-    """A reachable PostgreSQL URL (env QBO_TEST_POSTGRES_URL, else trust auth as postgres or root)."""
-    import psycopg
-
-    candidates = (
-        [os.environ["QBO_TEST_POSTGRES_URL"]]
-        if os.environ.get("QBO_TEST_POSTGRES_URL")
-        else [f"postgresql://{user}@127.0.0.1:5432/test" for user in ("postgres", "root")]
-    )
-    for url in candidates:
-        try:
-            psycopg.connect(url, connect_timeout=3).close()
-        except psycopg.Error:
-            continue
-        return url
-    return None
-
-
-@pytest.fixture(scope="session")
-def postgres_base() -> str:
-    url = _postgres_base()
-    if url is None:
-        pytest.skip("no PostgreSQL at 127.0.0.1:5432 (set QBO_TEST_POSTGRES_URL)")
-    return url
-
-
-@pytest.fixture
-def postgres_url(postgres_base: str) -> Iterator[str]:
-    """A private schema per test, so concurrent test runs on the same database never meet."""
-    import psycopg
-
-    schema = f"qbo_tokens_test_{secrets.token_hex(6)}"
-    with psycopg.connect(postgres_base, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    yield f"{postgres_base.replace('postgresql://', 'postgresql+psycopg://')}?options=-csearch_path%3D{schema}"
-    with psycopg.connect(postgres_base, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -78,7 +78,7 @@ def docs(demo: tuple[Store, Realm, dict[str, int], Docs]) -> Docs:
 
 # profiles ---------------------------------------------------------------------------------------
 def test_profiles_are_the_four_the_admin_api_offers() -> None:
-    assert list(generator.PROFILES) == ["empty", "tiny", "demo", "large"]
+    assert list(generator.PROFILES) == ["empty", "tiny", "demo", "medium", "large"]
 
 
 def test_unknown_profile_is_refused_naming_the_valid_ones() -> None:
@@ -1002,3 +1002,23 @@ def test_the_api_can_pay_a_generated_invoice(demo: tuple[Store, Realm, dict[str,
     customer = books.read(realm, "Customer", open_invoice["CustomerRef"]["value"])
     before = docs["Customer"][int(customer["Id"])]
     assert cents(customer["Balance"]) == cents(before["Balance"]) - cents(amount)
+
+
+def test_a_company_generated_today_has_no_future(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Generated today, the history stops now: no stamp (nor the times cursors and CDC read) is later,
+    so a sync right after sees nothing 'changed since' that has not happened yet."""
+    store = Store()
+    realm = Realm("4620816365000000002", "demo", 7, TZ)
+    store.add_realm(realm, 0)
+    before = datetime.now().timestamp()
+    generator.populate(store, realm, "demo", 7)  # no anchor: today
+    after = datetime.now().timestamp()
+    (latest_index,) = store.execute(
+        "SELECT max(lut) FROM entities WHERE realm_id = ?", (realm.realm_id,)
+    ).fetchone()
+    stamps = [
+        parse_instant(json.loads(doc)["MetaData"]["LastUpdatedTime"], TZ)
+        for (doc,) in store.execute("SELECT doc FROM entities WHERE realm_id = ?", (realm.realm_id,))
+    ]
+    assert latest_index <= after and max(stamps) <= after
+    assert max(stamps) >= before - 2 * 86400  # the history does reach up to today

@@ -40,5 +40,5 @@ left join loaded
     on loaded.entity = rejected.entity
     and loaded.tenant_id = rejected.tenant_id
     and loaded.platform_id = rejected.platform_id
-    and cast(loaded.dlt_load_id as double) > cast(rejected.dlt_load_id as double)
+    and cast(loaded.dlt_load_id as double precision) > cast(rejected.dlt_load_id as double precision)
 where loaded.platform_id is null  -- fixed and loaded since: no longer refused

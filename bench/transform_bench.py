@@ -1,0 +1,89 @@
+"""`dbt build` of the transform over a company's warehouse: seconds, slowest models, peak memory.
+
+    uv run python bench/transform_bench.py [--company demo|large] [--rebuild]
+
+The company is served by the sandbox (generated once under var/bench/), synced into
+var/bench/transform-<company>/warehouse.duckdb, and overlapped by generated platform records (as
+`make demo` does); then the whole dbt project is built and timed. A second run reuses the warehouse
+(an incremental sync) unless --rebuild. Prints; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+
+from bench.harness import REALM_ID, ROOT, ensure_company, sandbox_process
+from pipelines import platform_demo
+from pipelines.demo import DEMO_POLICY, DEMO_TENANT
+from pipelines.platform_load import load_platform
+from pipelines.sync import sync_realm
+from pipelines.transform import run_dbt
+from sandbox.server import connect
+from sandbox.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from sandbox.store import Store
+from sources.quickbooks.client import QboClient, StaticTokens
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--company", default="demo", choices=("tiny", "demo", "medium", "large"))
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--rebuild", action="store_true", help="start from an empty warehouse")
+    args = parser.parse_args()
+    db = ROOT / "var" / "bench" / f"sandbox-{args.company}.db"
+    work = ROOT / "var" / "bench" / f"transform-{args.company}"
+    if args.rebuild:
+        shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True, exist_ok=True)
+    warehouse = work / "warehouse.duckdb"
+    ensure_company(db, args.company, args.seed)
+    print(f"transform bench: {args.company} company, warehouse {warehouse}")
+
+    with sandbox_process(db, args.company, args.seed) as (base, _):
+        requests.post(f"{base}/_sandbox/config", json={"oauth": {"access_token_ttl": 86_400}}, timeout=10)
+        token = connect(base, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, REALM_ID)["access_token"]
+        started = time.perf_counter()
+        synced = sync_realm(
+            QboClient(REALM_ID, base, StaticTokens(token)),
+            warehouse=warehouse,
+            pipelines_dir=work / "pipelines",
+        )
+        print(f"  sync: {sum(synced.rows.values()):,} records in {time.perf_counter() - started:.0f} s")
+
+    started = time.perf_counter()
+    generated = platform_demo.generate(
+        Store(db), REALM_ID, work / "platform", DEMO_TENANT, args.seed, policy=DEMO_POLICY
+    )
+    platform = sum(generated.planted.counts.values())
+    print(f"  platform records generated: {platform:,} in {time.perf_counter() - started:.0f} s")
+    started = time.perf_counter()
+    loaded = load_platform(str(work / "platform"), warehouse=warehouse, pipelines_dir=work / "pipelines")
+    print(f"  platform load: {sum(loaded.loaded.values()):,} loaded in {time.perf_counter() - started:.0f} s")
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result = run_dbt(warehouse, policy=DEMO_POLICY, as_of=None, target_path=work / "target")
+    print(f"  {result.summary()}")
+    with duckdb.connect(str(warehouse), read_only=True) as wh:
+        (invoices,) = wh.execute("SELECT count(*) FROM staging.stg_qbo__invoices").fetchone()
+    platform_invoices = generated.planted.counts["Invoice"]
+    print(f"  {invoices:,} QBO and {platform_invoices:,} platform invoices: dbt build {result.seconds:.1f} s")
+    slowest = sorted(result.timings.items(), key=lambda kv: -kv[1])[:8]
+    print("  slowest nodes: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in slowest))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"  peak memory of this process: {peak:.0f} MiB (before dbt: {before:.0f} MiB)")
+
+
+if __name__ == "__main__":
+    main()

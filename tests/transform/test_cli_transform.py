@@ -1,0 +1,89 @@
+"""`qbo platform generate|load`, `qbo transform`, `qbo report drift`: the commands over a warehouse."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from pipelines.cli import app
+from pipelines.demo import DEMO_POLICY
+from pipelines.platform_load import load_platform
+from pipelines.transform import run_dbt
+from sandbox.serve import FIRST_REALM
+from tests.transform.conftest import DemoRun
+
+runner = CliRunner()
+
+
+def qbo(warehouse: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    result = runner.invoke(app, ["--warehouse", str(warehouse), *args], env=env)
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def warehouse(demo_run: DemoRun, tmp_path: Path) -> Path:
+    """A copy of the demo's warehouse (QBO synced), for commands that write to it."""
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(demo_run.warehouse, copy)
+    return copy
+
+
+def test_generate_load_transform_report(warehouse: Path, demo_run: DemoRun, tmp_path: Path) -> None:
+    code, out = qbo(warehouse, "platform", "generate", "--out", str(tmp_path / "platform"))
+    assert code == 0, out
+    assert "planted:" in out and "customers.jsonl" in out
+    code, out = qbo(warehouse, "platform", "load", "--source", str(tmp_path / "platform"))
+    assert code == 0, out
+    assert "Customer          65 loaded, 1 refused" in out
+    assert "refused Invoice at invoices.jsonl" in out and "totalAmount" in out
+    code, out = qbo(warehouse, "platform", "load", "--source", str(tmp_path / "platform"), "--strict")
+    assert code == 1
+    as_of = demo_run.planted["as_of"]
+    code, out = qbo(warehouse, "transform", "--as-of", as_of, "--select", "staging intermediate sync")
+    assert code == 0, out
+    assert out.startswith("dbt build passed")
+    code, out = qbo(warehouse, "report", "drift", "--out", str(tmp_path / "report"))
+    assert code == 0, out
+    assert "fields drifting" in out and (tmp_path / "report" / "drift_report.html").is_file()
+    assert str(FIRST_REALM) in (tmp_path / "report" / "breakdown.csv").read_text(encoding="utf-8")
+
+
+def test_mistakes_are_named_with_what_to_do(warehouse: Path, tmp_path: Path) -> None:
+    code, out = qbo(warehouse, "platform", "load", "--source", str(tmp_path / "nowhere"))
+    assert code == 2 and "is not a folder" in out
+    code, out = qbo(tmp_path / "empty.duckdb", "report", "drift", "--out", str(tmp_path / "r"))
+    assert code == 2 and "qbo sync" in out
+    bad = '[{"entity": "Estimate", "master": "platform"}]'
+    code, out = qbo(warehouse, "transform", env={"TRANSFORM__MASTERING__OVERRIDES": bad})
+    assert code == 2 and "Estimate" in out and "not mapped" in out
+    code, out = qbo(warehouse, "transform", "--as-of", "yesterday")
+    assert code == 2 and "--as-of" in out
+
+
+def test_a_failing_model_is_summarised_not_hidden(warehouse: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "empty.duckdb"
+    code, out = qbo(broken, "transform", "--select", "sync_drift")
+    assert code == 1
+    assert "dbt build FAILED" in out and "sync_drift" in out
+
+
+def test_a_refused_record_fixed_and_loaded_again_is_refused_no_more(
+    warehouse: Path, demo_run: DemoRun, tmp_path: Path
+) -> None:
+    with (demo_run.workdir / "platform" / "customers.jsonl").open(encoding="utf-8") as lines:
+        record = next(json.loads(line) for line in lines if '"cus_bad_email"' in line)
+    record["email"] = "billing@broken.example"
+    (tmp_path / "fixed").mkdir()
+    (tmp_path / "fixed" / "customers.jsonl").write_text(json.dumps(record) + "\n", encoding="utf-8")
+    loaded = load_platform(str(tmp_path / "fixed"), warehouse=warehouse, pipelines_dir=tmp_path / "p")
+    assert loaded.loaded == {"Customer": 1}
+    result = run_dbt(warehouse, policy=DEMO_POLICY, command="run", select=["stg_platform__rejected"])
+    assert result.success, result.summary()
+    with duckdb.connect(str(warehouse), read_only=True) as db:
+        refused = db.execute("SELECT entity, platform_id FROM staging.stg_platform__rejected").fetchall()
+    assert refused == [("Invoice", "inv_bad_total")]
