@@ -23,7 +23,7 @@ TEMPLATES = Path(__file__).with_name("templates")
 HTML_ROW_LIMIT = 500  # per table on the page; the CSV and XLSX files hold every row
 
 TABLES: dict[str, tuple[str, str]] = {
-    # name: (title, query)
+    # name: (title, query); the page shows the columns in ON_PAGE, the files all of them
     "drift": (
         "Drift",
         "SELECT entity, tenant_id, realm_id, platform_id, qbo_id, field, platform_value, qbo_value, master, "
@@ -52,8 +52,24 @@ BREAKDOWN = (
     "qbo_only, drift_records, drift_fields, conflicts, platform_amount, qbo_amount, amount_difference "
     "FROM sync.sync_reconciliation ORDER BY realm_id, tenant_id, entity"
 )
-ACTIONS = (
-    "SELECT entity, action, count(*) FROM sync.sync_drift GROUP BY entity, action ORDER BY entity, action"
+ON_PAGE = {
+    "drift": [
+        "entity",
+        "platform_id",
+        "qbo_id",
+        "field",
+        "platform_value",
+        "qbo_value",
+        "changed_in",
+        "action",
+        "what_to_do",
+    ],
+    "conflicts": ["entity", "platform_id", "qbo_id", "fields", "last_synced_at", "what_to_do"],
+    "candidate_matches": ["entity", "platform_id", "qbo_id", "score", "matched_on", "what_to_do"],
+    "sync_issues": ["entity", "platform_id", "qbo_id", "issue", "detail", "what_to_do"],
+}
+ACTIONS = (  # the chart: drift per realm, entity and action
+    "SELECT realm_id, entity, action, count(*) FROM sync.sync_drift GROUP BY realm_id, entity, action"
 )
 ACTION_COLOURS = {"push": "#2f6fb3", "pull": "#3c9a5f", "review": "#c9472f"}
 
@@ -99,18 +115,27 @@ def read(warehouse: Path) -> Report:
         try:
             tables = {name: _table(db, name, title, sql) for name, (title, sql) in TABLES.items()}
             breakdown = _table(db, "breakdown", "Per realm and entity", BREAKDOWN)
-            actions = [tuple(r) for r in db.execute(ACTIONS).fetchall()]
+            counted = db.execute(ACTIONS).fetchall()
         except duckdb.CatalogException as exc:
             raise FileNotFoundError(
                 f"the warehouse {warehouse} has no sync marts yet; run `qbo transform` first ({exc})"
             ) from None
-    return Report(datetime.now(UTC), warehouse, tables, breakdown, actions)  # type: ignore[arg-type]
+    several = len({realm for realm, *_ in counted}) > 1  # then each bar says its realm
+    actions = sorted((f"{e} · {realm}" if several else e, a, n) for realm, e, a, n in counted)
+    return Report(datetime.now(UTC), warehouse, tables, breakdown, actions)
 
 
 def _table(db: duckdb.DuckDBPyConnection, name: str, title: str, sql: str) -> Table:
     cursor = db.execute(sql)
     columns = [d[0] for d in cursor.description]
     return Table(name, title, columns, [tuple(r) for r in cursor.fetchall()])
+
+
+def on_page(table: Table) -> Table:
+    """The columns a person reads on the page (the files keep every column)."""
+    keep = ON_PAGE.get(table.name, table.columns)
+    index = [table.columns.index(c) for c in keep]
+    return Table(table.name, table.title, keep, [tuple(row[i] for i in index) for row in table.rows])
 
 
 def write(report: Report, out: Path) -> dict[str, Path]:
@@ -162,7 +187,8 @@ def chart_svg(actions: list[tuple[str, str, int]]) -> str:
         return '<p class="muted">No drift: every linked record agrees.</p>'
     totals = {e: sum(n for ent, _, n in actions if ent == e) for e in entities}
     widest = max(totals.values())
-    bar, gap, label_w, plot_w = 22, 10, 110, 520
+    bar, gap, plot_w = 22, 10, 520
+    label_w = max(110, 8 * max(len(e) for e in entities))
     height = len(entities) * (bar + gap) + 30
     parts = [
         f'<svg role="img" aria-label="Drift per entity" width="{label_w + plot_w + 80}" height="{height}" '
@@ -201,6 +227,6 @@ def render_html(report: Report) -> str:
         figures=report.figures,
         chart=chart_svg(report.actions),
         breakdown=report.breakdown,
-        tables=list(report.tables.values()),
+        tables=[on_page(t) for t in report.tables.values()],
         limit=HTML_ROW_LIMIT,
     )
