@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     DateTime,
     Engine,
@@ -23,10 +24,13 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     create_engine,
+    delete,
     desc,
     insert,
     select,
+    update,
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -62,6 +66,42 @@ integration_errors = Table(
     Column("element", String(256)),
     Column("intuit_tid", String(128)),
     Column("details", JSON),
+)
+
+
+approvals = Table(
+    "qbo_approvals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("entity", String(32), nullable=False),
+    Column("platform_id", String(64), nullable=False),
+    Column("operation", String(16), nullable=False),  # void | deactivate
+    Column("approved_by", String(128), nullable=False),
+    Column("approved_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("tenant_id", "entity", "platform_id", "operation", name="qbo_approvals_once"),
+)
+
+push_results = Table(
+    "qbo_push_results",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("pushed_at", DateTime(timezone=True), nullable=False),
+    Column("tenant_id", String(64), nullable=False),
+    Column("realm_id", String(32), nullable=False, index=True),
+    Column("entity", String(32), nullable=False),
+    Column("platform_id", String(64), nullable=False),
+    Column("qbo_id", String(64)),
+    Column("sync_token", String(32)),
+    Column("operation", String(16), nullable=False),
+    Column("request_id", String(64), nullable=False),
+    Column("bid", String(16), nullable=False),
+    Column("payload_hash", String(64)),
+    Column("outcome", String(16), nullable=False),  # ok | invalid | conflict | desynced | failed
+    Column("error", JSON),  # the error DTO, never a token
+    Column("doc", JSON),  # QBO's answer: the record as it now is
+    Column("landed", Boolean, nullable=False, default=False),  # copied into the warehouse
+    UniqueConstraint("request_id", "bid", name="qbo_push_results_once"),
 )
 
 
@@ -210,6 +250,113 @@ class IntegrationStore:
             row["requests"],
             row["notes"],
         )
+
+    def record_error_dto(
+        self, dto: dict[str, Any], realm_id: str | None, entity: str | None, operation: str
+    ) -> None:
+        """An error DTO of the connector's own (pre-flight, conflicts): the same table as QBO's faults."""
+        details = dto.get("details") or []
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(integration_errors).values(
+                    occurred_at=datetime.now(UTC),
+                    realm_id=realm_id,
+                    entity=entity,
+                    operation=operation,
+                    code=dto["code"],
+                    message=redact(dto["message"])[:2000],
+                    element=(details[0].get("field") if details else None),
+                    intuit_tid=None,
+                    details=details,
+                )
+            )
+
+    # pushes ------------------------------------------------------------------------------------
+    def record_push(self, **values: Any) -> None:
+        """One operation's outcome; recording the same (request_id, bid) again replaces it (a resent
+        batch gets QBO's replayed answer)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(push_results).where(
+                    push_results.c.request_id == values["request_id"], push_results.c.bid == values["bid"]
+                )
+            )
+            conn.execute(insert(push_results).values(**values))
+
+    def push_results(self, *, landed: bool | None = None, realm_id: str | None = None) -> list[dict[str, Any]]:
+        query = select(push_results).order_by(push_results.c.id)
+        if landed is not None:
+            query = query.where(push_results.c.landed == landed)
+        if realm_id is not None:
+            query = query.where(push_results.c.realm_id == realm_id)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def mark_landed(self, ids: list[int]) -> None:
+        with self.engine.begin() as conn:
+            for start in range(0, len(ids), 500):
+                conn.execute(
+                    update(push_results).where(push_results.c.id.in_(ids[start : start + 500])).values(landed=True)
+                )
+
+    def created_links(self, realm_id: str) -> dict[tuple[str, str, str], str]:
+        """(entity, tenant, platform id) -> QBO Id of every record pushes created in the realm."""
+        return {
+            (r["entity"], r["tenant_id"], r["platform_id"]): r["qbo_id"]
+            for r in self.push_results(realm_id=realm_id)
+            if r["outcome"] == "ok" and r["operation"] == "create" and r["qbo_id"]
+        }
+
+    def pushed(self) -> set[tuple[str, str, str, str]]:
+        """(entity, tenant, platform id, payload hash) of operations QBO took."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(
+                    push_results.c.entity,
+                    push_results.c.tenant_id,
+                    push_results.c.platform_id,
+                    push_results.c.payload_hash,
+                ).where(push_results.c.outcome == "ok")
+            ).all()
+        return {tuple(r) for r in rows}  # type: ignore[misc]
+
+    # approvals ---------------------------------------------------------------------------------
+    def approve(
+        self, tenant_id: str, entity: str, platform_id: str, operation: str, approved_by: str
+    ) -> bool:
+        """Record an approval; False when it was already approved."""
+        with self.engine.begin() as conn:
+            existing = conn.execute(
+                select(approvals.c.id).where(
+                    approvals.c.tenant_id == tenant_id,
+                    approvals.c.entity == entity,
+                    approvals.c.platform_id == platform_id,
+                    approvals.c.operation == operation,
+                )
+            ).first()
+            if existing:
+                return False
+            conn.execute(
+                insert(approvals).values(
+                    tenant_id=tenant_id,
+                    entity=entity,
+                    platform_id=platform_id,
+                    operation=operation,
+                    approved_by=approved_by,
+                    approved_at=datetime.now(UTC),
+                )
+            )
+        return True
+
+    def approved(self) -> set[tuple[str, str, str, str]]:
+        """(entity, tenant, platform id, operation) of approved destructive operations."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(
+                    approvals.c.entity, approvals.c.tenant_id, approvals.c.platform_id, approvals.c.operation
+                )
+            ).all()
+        return {tuple(r) for r in rows}  # type: ignore[misc]
 
     def errors(self, realm_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         query = select(integration_errors).order_by(desc(integration_errors.c.id)).limit(limit)

@@ -26,9 +26,10 @@ from pydantic import ValidationError
 
 from pipelines.mapping import LINES_FIELD, rendered
 from pipelines.mapping.policy import MasteringPolicy
+from pipelines.mapping.values import get_path, is_voided, money, qbo_value
 from sandbox.generator import populate
 from sandbox.store import Realm, Store
-from sources.platform.dto import CENT, MODELS
+from sources.platform.dto import MODELS
 from sources.quickbooks.extract import parse_time
 
 ENTITIES = ("Customer", "Vendor", "Item", "Invoice", "Bill", "Payment")  # references point backwards
@@ -93,54 +94,12 @@ def _docs(store: Store, realm_id: str, entity: str) -> Iterator[dict[str, Any]]:
         yield json.loads(doc)
 
 
-def get_path(doc: Any, path: str) -> Any:
-    """A dotted QBO path; a list on the way is read at its first element (Line.LinkedTxn.TxnId)."""
-    node = doc
-    for part in path.split("."):
-        if isinstance(node, list):
-            node = node[0] if node else None
-        if not isinstance(node, dict):
-            return None
-        node = node.get(part)
-    return node
-
-
 def set_path(record: dict[str, Any], path: str, value: Any) -> None:
     *parents, leaf = path.split(".")
     node = record
     for part in parents:
         node = node.setdefault(part, {})
     node[leaf] = value
-
-
-def money(value: Any) -> Decimal:
-    return Decimal(str(value or 0)).quantize(CENT)
-
-
-def is_voided(doc: dict[str, Any]) -> bool:
-    return str(doc.get("PrivateNote") or "").startswith("Voided") and money(doc.get("TotalAmt")) == 0
-
-
-def invoice_status(balance: Decimal, total: Decimal, voided: bool, due: date | None, as_of: date) -> str:
-    """The status a platform shows for a QBO invoice (macros/derived_fields.sql says the same in SQL)."""
-    if voided:
-        return "void"
-    if balance <= 0:
-        return "paid"
-    if due is not None and due < as_of:
-        return "overdue"
-    return "partially_paid" if balance < total else "open"
-
-
-def _discount(doc: dict[str, Any]) -> Decimal:
-    return sum(
-        (
-            money(line.get("Amount"))
-            for line in doc.get("Line", [])
-            if line.get("DetailType") == "DiscountLineDetail"
-        ),
-        Decimal(0),
-    )
 
 
 class Mirror:
@@ -169,40 +128,22 @@ class Mirror:
                 ]
         return any(value is not None and (link, value) not in self.linked for link, value in refs)
 
-    def derived(self, name: str, doc: dict[str, Any]) -> Any:
-        voided = is_voided(doc)
-        if name == "invoice_voided":
-            return voided
-        if name == "invoice_discount":
-            return Decimal(0) if voided else _discount(doc)
-        due = date.fromisoformat(doc["DueDate"]) if doc.get("DueDate") else None
-        return invoice_status(money(doc.get("Balance")), money(doc.get("TotalAmt")), voided, due, self.as_of)
+    def lookup(self, table: str, qbo_id: str) -> str | None:
+        return self.lookups[table].get(qbo_id)
 
     def value(self, f: dict[str, Any], doc: dict[str, Any]) -> tuple[Any, bool]:
         """The platform's value of a field, and whether it could be had (links may point nowhere)."""
-        if f["qbo_derived"]:
-            return self.derived(f["qbo_derived"], doc), True
-        parts = [get_path(doc, p) for p in f["qbo_paths"]]
-        if len(parts) > 1:
-            joined = " ".join(str(p) for p in parts if p)
-            return joined or None, True
-        value = parts[0]
-        if f["lookup_table"] and value is not None:
-            value = self.lookups[f["lookup_table"]].get(str(value))
+        value = qbo_value(f, doc, self.lookup, self.as_of)
         if f["link"] and value is not None:
             linked = self.platform_id.get((f["link"], str(value)))
             return linked, linked is not None
-        if f["enum"]:
-            reverse = {v: k for k, v in f["enum"].items()}
-            value = reverse.get(str(value), "false") == "true" if value is not None else False
         if f["rule"] == "bool":
-            value = bool(value) if value is not None else False
-            value = (not value) if f["negate"] else value
+            value = bool(value)
         elif f["rule"] == "money" and value is not None:
             value = money(value)
         elif f["rule"] == "number" and value is not None:
             value = Decimal(str(value))
-        elif isinstance(value, str) and f["rule"] == "name":
+        elif f["rule"] == "name" and isinstance(value, str):
             value = value.removesuffix(" (deleted)")
         return value, True
 

@@ -346,9 +346,7 @@ def _phone(rng: random.Random) -> dict[str, str]:
 class Clock:
     """Company-local days 0..last (last = anchor) as epoch seconds: every timestamp is made here."""
 
-    def __init__(
-        self, anchor: date, tz: str, history_days: int = HISTORY_DAYS, until: float | None = None
-    ) -> None:
+    def __init__(self, anchor: date, tz: str, history_days: int = HISTORY_DAYS) -> None:
         zone = ZoneInfo(tz)
         self.first = anchor - timedelta(days=history_days)
         self.last = history_days
@@ -358,9 +356,6 @@ class Clock:
         ]
         self._iso = [(self.first + timedelta(days=d)).isoformat() for d in range(history_days + 121)]
         self.end = self._midnight[-1] - 1  # the anchor's last second: nothing happens later
-        # a company generated today has no future (QBO never stamps one): later stamps read "now";
-        # only the stamps, so the same seed and day still make the same company
-        self.now = self.end if until is None else min(self.end, int(until))
         self.format = lru_cache(maxsize=1 << 16)(partial(format_meta, tz=tz))
 
     def at(self, day: int, seconds: int) -> int:
@@ -380,10 +375,7 @@ class Clock:
         return self.first + timedelta(days=day)
 
     def meta(self, ct: int, lut: int) -> dict[str, str]:
-        return {
-            "CreateTime": self.format(min(ct, self.now)),
-            "LastUpdatedTime": self.format(min(lut, self.now)),
-        }
+        return {"CreateTime": self.format(ct), "LastUpdatedTime": self.format(lut)}
 
     def later(
         self, rng: random.Random, start: int, chance: float, most: int = 2, stop: int | None = None
@@ -527,13 +519,12 @@ class Context:
         seed: int,
         anchor: date,
         progress: Callable[[str], None] | None,
-        until: float | None = None,
     ) -> None:
         self.store = store
         self.realm = realm
         self.profile = profile
         self.seed = seed
-        self.clock = Clock(anchor, realm.tz, until=until)
+        self.clock = Clock(anchor, realm.tz)
         self.progress = progress or (lambda _message: None)
         self.counts: dict[str, int] = {}
         self.ids: dict[str, int] = {}
@@ -595,11 +586,11 @@ class Context:
         named = _name_key(entity, {})[0] is not None
         names: list[tuple[str, str, int]] = []
         rows = []
-        now = self.clock.now  # the cursor and CDC read these times: no later than the stamps say
         for doc, ct, lut in docs:
             id_ = int(doc["Id"])
-            active = doc.get("Active", True) if has_active else None
-            rows.append((id_, float(min(lut, now)), float(min(ct, now)), active, dumps(doc)))
+            rows.append(
+                (id_, float(lut), float(ct), doc.get("Active", True) if has_active else None, dumps(doc))
+            )
             if named:
                 namespace, name = _name_key(entity, doc)
                 if namespace and name:
@@ -2692,8 +2683,10 @@ def populate(
     """Fill `realm` (already added to the store) with a generated company; returns rows per entity."""
     if profile not in PROFILES:
         raise ValueError(f"unknown company profile {profile!r}; expected one of: {', '.join(PROFILES)}")
-    until = None if anchor else datetime.now().timestamp()  # today's company: history stops now
-    ctx = Context(store, realm, PROFILES[profile], seed, anchor or company_today(realm.tz), progress, until)
+    # by default the history ends yesterday: a company made today has nothing later than now (QBO never
+    # stamps the future), and the same seed on the same day makes the same company
+    anchor = anchor or company_today(realm.tz) - timedelta(days=1)
+    ctx = Context(store, realm, PROFILES[profile], seed, anchor, progress)
     collecting = gc.isenabled()
     gc.disable()  # millions of short-lived acyclic dicts: refcounting frees them, cycle scans only cost time
     try:

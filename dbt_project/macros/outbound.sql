@@ -28,7 +28,8 @@
     {%- elif f["lookup_table"] -%}
         {{ return([[f["qbo_columns"][0], "lookup__" ~ name ~ ".qbo_id"]]) }}
     {%- elif f["link"] -%}
-        {{ return([[f["qbo_columns"][0], "link__" ~ name ~ ".qbo_id"]]) }}
+        {#- the platform's reference too: a push can fill the QBO Id once the referenced record is created -#}
+        {{ return([[f["qbo_columns"][0], "link__" ~ name ~ ".qbo_id"], [name ~ "__platform_id", "base." ~ name]]) }}
     {%- elif f["enum"] -%}
         {{ return([[f["qbo_columns"][0], "case when base." ~ name ~ " then '" ~ f["enum"]["true"] ~ "' else '" ~ f["enum"]["false"] ~ "' end"]]) }}
     {%- elif f["negate"] -%}

@@ -46,10 +46,10 @@
 {#- How a value compares under a rule: the same expression on both sides, so equal means equal. -#}
 {% macro normalised(rule, expr) -%}
     {%- if rule == "text" -%}
-        nullif(lower(regexp_replace(trim({{ expr }}), '\s+', ' ', 'g')), '')
+        nullif(lower(trim(regexp_replace({{ expr }}, '\s+', ' ', 'g'))), '')
     {%- elif rule == "name" -%}
         {#- QBO renames a deleted (deactivated) name-list record "X (deleted)" -#}
-        nullif(lower(regexp_replace(regexp_replace(trim({{ expr }}), '\s+', ' ', 'g'), ' \(deleted\)$', '')), '')
+        nullif(lower(regexp_replace(trim(regexp_replace({{ expr }}, '\s+', ' ', 'g')), ' \(deleted\)$', '')), '')
     {%- elif rule == "code" -%}
         nullif(upper(regexp_replace({{ expr }}, '\s+', '', 'g')), '')
     {%- elif rule == "email" -%}

@@ -9,7 +9,7 @@ commits with the loaded data: a run killed before its load leaves the checkpoint
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -142,3 +142,18 @@ def quickbooks_ids(
             yield deletion(entity_id, realm_id, None)
 
     return [entity_table(entity, rows)]
+
+
+@dlt.source(name="quickbooks", max_table_nesting=3)
+def quickbooks_docs(realm_id: str, docs: Mapping[str, Sequence[dict[str, Any]]]) -> Iterable[DltResource]:
+    """These QBO documents, as QBO answered a push with them: merged like synced rows, so the warehouse
+    sees QBO as it now is before the next sync. No checkpoint moves."""
+
+    def resource(entity: str, found: Sequence[dict[str, Any]]) -> DltResource:
+        def rows() -> Iterator[dict[str, Any]]:
+            for doc in found:
+                yield normalise(entity, doc, realm_id)
+
+        return entity_table(entity, rows)
+
+    return [resource(entity, found) for entity, found in docs.items() if found]

@@ -133,8 +133,13 @@ class QboClient:
                     found[name].extend(part.get(name) or [])
         return found, str(body.get("time", ""))
 
-    def batch(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        body = self.request("POST", "batch", json_body={"BatchItemRequest": items}, batch=True, kind="batch")
+    def batch(self, items: list[dict[str, Any]], request_id: str | None = None) -> list[dict[str, Any]]:
+        """One /batch call (at most 30 items). With `request_id`, QBO answers a repeat of the same request
+        with the first answer instead of doing it again: retries and re-runs create nothing twice."""
+        params = {"requestid": request_id} if request_id else None
+        body = self.request(
+            "POST", "batch", params=params, json_body={"BatchItemRequest": items}, batch=True, kind="batch"
+        )
         return list(body.get("BatchItemResponse") or [])
 
     def read(self, entity: str, entity_id: str) -> dict[str, Any]:
