@@ -378,6 +378,95 @@ def report_drift(
     typer.echo(f"drift report: {paths['html']} (and {paths['xlsx'].name}, CSV files beside it)")
 
 
+PUSHABLE = ("Customer", "Vendor", "Item", "Invoice", "Bill", "Payment")
+
+
+def _pushable(values: list[str] | None) -> list[str] | None:
+    names = _entities(values)
+    wrong = [n for n in names or [] if n not in PUSHABLE]
+    if wrong:
+        raise typer.BadParameter(
+            f"{', '.join(wrong)} cannot be pushed; choose from {', '.join(PUSHABLE)}", param_hint="--entities"
+        )
+    return names
+
+
+@app.command()
+def push(
+    ctx: typer.Context,
+    realm: Annotated[
+        list[str] | None, typer.Option(help="realm(s) to push to [default: every connected one]")
+    ] = None,
+    entities: Annotated[
+        list[str] | None, typer.Option(help="entity names, repeated or comma-separated")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="print the plan and call nothing")] = False,
+) -> None:
+    """Push platform-mastered records to QBO (run `qbo transform` first): creates, sparse updates, approved
+    voids and deactivations, through the batch endpoint, with idempotent requestids."""
+    from pipelines import push as push_job
+
+    selected = _pushable(entities)
+    connector = _connector(ctx)
+    try:
+        if dry_run:
+            for line in push_job.plan(connector, connector.realms(realm), selected).summary():
+                typer.echo(line)
+            return
+        results = push_job.push_all(connector, realm, selected, echo=typer.echo)
+    except (ConfigError, LookupError) as exc:
+        _fail(str(exc), 2)
+    except FileNotFoundError as exc:
+        _fail(f"{exc}; run `qbo sync` and `qbo transform` first", 2)
+    if any(r.stopped for r in results):
+        raise typer.Exit(1)
+
+
+@app.command()
+def approve(
+    ctx: typer.Context,
+    entity: Annotated[
+        str | None, typer.Option(help="Customer, Vendor, Item, Invoice, Bill or Payment")
+    ] = None,
+    record: Annotated[str | None, typer.Option("--id", help="the platform id of the record")] = None,
+    operation: Annotated[
+        str | None, typer.Option(help="void | deactivate [default: what is pending]")
+    ] = None,
+    tenant: Annotated[
+        str | None, typer.Option(help="the record's tenant [default: the configured one]")
+    ] = None,
+    by: Annotated[str, typer.Option(help="who approves (kept with the approval)")] = "cli",
+) -> None:
+    """Approve a pending void or deactivation (without --id: list what waits for approval)."""
+    from pipelines import push as push_job
+
+    connector = _connector(ctx)
+    try:
+        pending = push_job.plan(connector).by_status("approval")
+    except (ConfigError, LookupError) as exc:
+        _fail(str(exc), 2)
+    if record is None:
+        for op in pending:
+            typer.echo(
+                f"  {op.entity} {op.row['platform_id']} (tenant {op.row['tenant_id']}): {op.operation}"
+            )
+        typer.echo(f"{len(pending)} operation(s) await approval; approve with --entity E --id ID")
+        return
+    matches = [
+        op
+        for op in pending
+        if op.row["platform_id"] == record
+        and (entity is None or op.entity == entity)
+        and (tenant is None or op.row["tenant_id"] == tenant)
+        and (operation is None or op.operation == operation)
+    ]
+    if len(matches) != 1:
+        _fail(f"no single pending operation matches {entity or '*'} {record}; `qbo approve` lists them", 2)
+    op = matches[0]
+    connector.store.approve(op.row["tenant_id"], op.entity, record, op.operation, by)
+    typer.echo(f"approved: {op.operation} of {op.entity} {record}; the next `qbo push` sends it")
+
+
 @app.command("rotate-keys")
 def rotate_keys(ctx: typer.Context) -> None:
     """Re-encrypt every stored token with the first key of token_encryption_keys (then drop the old key)."""

@@ -3,12 +3,14 @@
 Sandbox with the demo company -> connect through the real OAuth flow (the demo plays the browser)
 -> full sync into a DuckDB warehouse -> an idle incremental sync -> rows per entity -> platform
 records that overlap the company (with planted drift, conflicts and matches) loaded -> dbt build ->
-the drift report. Everything it writes is under var/demo/, so it can be explored afterwards.
+push to QBO -> sync -> dbt build -> the drift report of what is left for a person. Everything it
+writes is under var/demo/, so it can be explored afterwards.
 """
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import TextIO
@@ -23,6 +25,7 @@ from pipelines.connect import connect_interactively
 from pipelines.connector import Connector
 from pipelines.mapping.policy import MasteringPolicy, Override
 from pipelines.platform_load import load_platform
+from pipelines.push import push_all
 from pipelines.sync import DATASET, sync_all
 from pipelines.transform import run_dbt
 from sandbox.app import Sandbox
@@ -44,9 +47,14 @@ class DemoFailed(RuntimeError):
 
 
 def run(
-    company: str = "demo", seed: int = 1, out: TextIO | None = None, workdir: Path = DEMO_DIR
+    company: str = "demo",
+    seed: int = 1,
+    out: TextIO | None = None,
+    workdir: Path = DEMO_DIR,
+    round_trip: bool = True,
 ) -> dict[str, int]:
-    """Serve, connect, sync twice, load the platform, transform, report; returns the rows per entity."""
+    """Serve, connect, sync, load the platform, transform, push, sync, transform, report (without
+    `round_trip`: stop before the push); returns the rows per entity QBO had at first."""
 
     def write(text: str) -> None:
         if out:
@@ -88,31 +96,50 @@ def run(
         generated = platform_demo.generate(
             sb.store, realm_id, platform_dir, tenant_id=DEMO_TENANT, seed=seed, policy=DEMO_POLICY
         )
-    counts = warehouse_counts(settings.warehouse, realm_id)
-    write(f"\nwarehouse {settings.warehouse} (dataset {DATASET}), rows per entity:")
-    for entity, count in counts.items():
-        write(f"  {entity:<16}{count:>10,}")
-    write(f"  {'total':<16}{sum(counts.values()):>10,}   ({first.requests} HTTP requests for the full sync)")
-    write(f"\nplatform records overlapping the company: {platform_dir} (planted.json says what differs)")
-    loaded = load_platform(
-        str(platform_dir),
-        warehouse=settings.warehouse,
-        pipelines_dir=settings.pipelines_path,
-        realms=connector.tenant_realms(),
-    )
-    for line in loaded.lines():
-        write(line)
-    write("\ntransforming (dbt build: staging, mappings, drift, conflicts, outbound, finance) ...")
-    result = run_dbt(
-        settings.warehouse, policy=DEMO_POLICY, as_of=date.fromisoformat(generated.planted.as_of)
-    )
-    write(result.summary())
-    if not result.success:
-        raise DemoFailed("dbt build failed; the lines above say where")
+        counts = warehouse_counts(settings.warehouse, realm_id)
+        write(f"\nwarehouse {settings.warehouse} (dataset {DATASET}), rows per entity:")
+        for entity, count in counts.items():
+            write(f"  {entity:<16}{count:>10,}")
+        write(
+            f"  {'total':<16}{sum(counts.values()):>10,}   ({first.requests} HTTP requests for the full sync)"
+        )
+        write(f"\nplatform records overlapping the company: {platform_dir} (planted.json says what differs)")
+        loaded = load_platform(
+            str(platform_dir),
+            warehouse=settings.warehouse,
+            pipelines_dir=settings.pipelines_path,
+            realms=connector.tenant_realms(),
+        )
+        for line in loaded.lines():
+            write(line)
+        as_of = date.fromisoformat(generated.planted.as_of)
+        transform(settings.warehouse, as_of, write)
+        if round_trip:
+            write(
+                "\npushing platform-mastered records to QBO (voids and deactivations wait for approval) ..."
+            )
+            push_all(connector, echo=write)
+            write("\nsyncing QBO again, then transforming: what is left is what a person must decide")
+            sync_all(connector, echo=write)
+            transform(settings.warehouse, as_of, write)
     paths = report.write(report.read(settings.warehouse), workdir / "report")
     write(f"\ndrift report: {paths['html'].resolve()}")
     write(f"  also {paths['xlsx'].name} and CSV files in {paths['html'].parent}")
     return counts
+
+
+def transform(warehouse: Path, as_of: date, write: Callable[[str], None]) -> None:
+    write("\ntransforming (dbt build: staging, mappings, drift, conflicts, outbound, finance) ...")
+    result = run_dbt(warehouse, policy=DEMO_POLICY, as_of=as_of)
+    write(result.summary())
+    if not result.success:
+        raise DemoFailed("dbt build failed; the lines above say where")
+    with duckdb.connect(str(warehouse), read_only=True) as db:
+        actions = dict(db.execute("SELECT action, count(*) FROM sync.sync_drift GROUP BY action").fetchall())
+    write(
+        f"drift: {sum(actions.values())} fields ({actions.get('push', 0)} to push, "
+        f"{actions.get('pull', 0)} to pull, {actions.get('review', 0)} to review)"
+    )
 
 
 def warehouse_counts(warehouse: Path, realm_id: str) -> dict[str, int]:

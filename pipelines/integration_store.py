@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -111,7 +112,12 @@ def engine_for(url: str) -> Engine:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("", "psycopg2"):
         parsed = parsed.set(drivername="postgresql+psycopg")
-    return create_engine(parsed, pool_pre_ping=True)
+    return create_engine(parsed, pool_pre_ping=True, json_serializer=_json_text)
+
+
+def _json_text(value: Any) -> str:
+    """JSON columns hold QBO documents, whose money is Decimal (client.decimal_json): as JSON numbers."""
+    return json.dumps(value, default=lambda v: float(v) if isinstance(v, Decimal) else str(v))
 
 
 @dataclass
@@ -283,7 +289,9 @@ class IntegrationStore:
             )
             conn.execute(insert(push_results).values(**values))
 
-    def push_results(self, *, landed: bool | None = None, realm_id: str | None = None) -> list[dict[str, Any]]:
+    def push_results(
+        self, *, landed: bool | None = None, realm_id: str | None = None
+    ) -> list[dict[str, Any]]:
         query = select(push_results).order_by(push_results.c.id)
         if landed is not None:
             query = query.where(push_results.c.landed == landed)
@@ -296,7 +304,9 @@ class IntegrationStore:
         with self.engine.begin() as conn:
             for start in range(0, len(ids), 500):
                 conn.execute(
-                    update(push_results).where(push_results.c.id.in_(ids[start : start + 500])).values(landed=True)
+                    update(push_results)
+                    .where(push_results.c.id.in_(ids[start : start + 500]))
+                    .values(landed=True)
                 )
 
     def created_links(self, realm_id: str) -> dict[tuple[str, str, str], str]:
@@ -307,8 +317,8 @@ class IntegrationStore:
             if r["outcome"] == "ok" and r["operation"] == "create" and r["qbo_id"]
         }
 
-    def pushed(self) -> set[tuple[str, str, str, str]]:
-        """(entity, tenant, platform id, payload hash) of operations QBO took."""
+    def pushed(self) -> dict[tuple[str, str, str, str], str]:
+        """(entity, tenant, platform id, payload hash) -> what QBO last said of that very payload."""
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(
@@ -316,9 +326,10 @@ class IntegrationStore:
                     push_results.c.tenant_id,
                     push_results.c.platform_id,
                     push_results.c.payload_hash,
-                ).where(push_results.c.outcome == "ok")
+                    push_results.c.outcome,
+                ).order_by(push_results.c.id)
             ).all()
-        return {tuple(r) for r in rows}  # type: ignore[misc]
+        return {(e, t, p, h): outcome for e, t, p, h, outcome in rows}
 
     # approvals ---------------------------------------------------------------------------------
     def approve(

@@ -34,9 +34,29 @@
         {{ return([[f["qbo_columns"][0], "case when base." ~ name ~ " then '" ~ f["enum"]["true"] ~ "' else '" ~ f["enum"]["false"] ~ "' end"]]) }}
     {%- elif f["negate"] -%}
         {{ return([[f["qbo_columns"][0], "(not base." ~ name ~ ")"]]) }}
+    {%- elif f["create_default"] -%}
+        {#- QBO requires it: a create without a platform value takes the realm's usual one -#}
+        {{ return([[f["qbo_columns"][0], "coalesce(base." ~ name ~ ", case when operations.operation = 'create' then default__" ~ name ~ ".value end)"]]) }}
     {%- else -%}
         {{ return([[f["qbo_columns"][0], "base." ~ name]]) }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- The realm's most common QBO value of each field with `create_default: most_common`. -#}
+{% macro default_joins(entity, fields) -%}
+    {%- for f in fields if f["create_default"] == "most_common" %}
+left join (
+    select realm_id, value
+    from (
+        select realm_id, {{ f["name"] }} as value,
+            row_number() over (partition by realm_id order by count(*) desc, {{ f["name"] }}) as pick
+        from {{ ref("stg_qbo__" ~ plural(mapping_spec()[entity]["table"])) }}
+        where not is_deleted and {{ f["name"] }} is not null
+        group by realm_id, {{ f["name"] }}
+    ) as counted
+    where pick = 1
+) as default__{{ f["name"] }} on default__{{ f["name"] }}.realm_id = operations.realm_id
+    {%- endfor %}
 {%- endmacro %}
 
 {#- Joins for the payload: a list record found by name (Term.Name -> Id), a reference through its link. -#}
@@ -157,6 +177,7 @@ payload as (
     inner join {{ ref("int_sync__" ~ t ~ "_platform") }} as platform
         on platform.tenant_id = operations.tenant_id and platform.platform_id = operations.platform_id
     {{ payload_joins(fields) }}
+    {{ default_joins(entity, fields) }}
 )
 
 select

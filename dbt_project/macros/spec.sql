@@ -57,9 +57,10 @@
     {%- elif rule == "phone" -%}
         nullif(regexp_replace(regexp_replace({{ expr }}, '[^0-9]', '', 'g'), '^1([0-9]{10})$', '\1'), '')
     {%- elif rule == "money" -%}
-        cast(round(cast({{ expr }} as decimal(18, 4)), 2) as decimal(18, 2))
+        {#- no amount is no money: QBO writes 0 where the platform leaves it out -#}
+        coalesce(cast(round(cast({{ expr }} as decimal(18, 4)), 2) as decimal(18, 2)), 0)
     {%- elif rule == "number" -%}
-        cast(round(cast({{ expr }} as decimal(18, 6)), 4) as decimal(18, 4))
+        coalesce(cast(round(cast({{ expr }} as decimal(18, 6)), 4) as decimal(18, 4)), 0)
     {%- elif rule == "date" -%}
         cast({{ expr }} as date)
     {%- elif rule == "bool" -%}

@@ -52,6 +52,7 @@ class FieldSpec(_Strict):
     destructive: Literal["deactivate", "void"] | None = None
     required: bool = False
     max_length: int | None = Field(None, ge=1)
+    create_default: Literal["most_common"] | None = None
 
     @field_validator("enum", mode="before")
     @classmethod
@@ -222,6 +223,7 @@ def _rendered_field(name: str, spec: FieldSpec, model: type[Dto], entity: Entity
         "destructive": spec.destructive,
         "required": spec.required,
         "max_length": spec.max_length,
+        "create_default": spec.create_default,
     }
 
 

@@ -96,6 +96,8 @@ def normalised(rule: str, value: Any) -> str | None:
     """How a value compares under a rule, as text: dbt's `normalised` then `cast(... as varchar)`."""
     if rule == "bool":
         return "true" if value is True or str(value).lower() == "true" else "false"
+    if rule in ("money", "number") and value is None:
+        value = 0  # no amount is no money: QBO writes 0 where the platform leaves it out
     if value is None:
         return None
     if rule in ("text", "name"):

@@ -146,6 +146,9 @@ class Item(PlatformRecord):
     unit_price: Quantity | None = Field(None, ge=0)
     purchase_cost: Quantity | None = Field(None, ge=0)
     taxable: bool = False
+    income_account_qbo_id: Id | None = Field(
+        None, description="the QBO income account (QBO masters accounts); absent: the realm's usual one"
+    )
     active: bool = True
 
 

@@ -93,7 +93,7 @@ def normalise(entity: str, doc: dict[str, Any], realm_id: str) -> dict[str, Any]
     """A QBO document as a warehouse row: realm_id, UTC timestamps, dates, decimals, delete marks."""
     if doc.get("status") == "Deleted":
         return deletion(doc["Id"], realm_id, _last_updated(doc))
-    row = {key: _typed(key, value) for key, value in doc.items()}
+    row = {key: _typed(key, value) for key, value in doc.items() if value is not None}
     _stamp_children(row, realm_id)
     meta = row.get("MetaData")
     if isinstance(meta, dict):
@@ -142,8 +142,8 @@ def _last_updated(doc: dict[str, Any]) -> datetime | None:
 
 
 def _typed(key: str, value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _typed(k, v) for k, v in value.items()}
+    if isinstance(value, dict):  # a null says no more than an absent key, and makes dlt warn of empty columns
+        return {k: _typed(k, v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
         return [_typed(key, item) for item in value]
     if isinstance(value, bool) or value is None:

@@ -7,6 +7,7 @@
   "entity": "Bill",
   "fields": [
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -31,6 +32,7 @@
     "sql_type": "varchar"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": "Vendor",
@@ -55,6 +57,7 @@
     "sql_type": "varchar"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -79,6 +82,7 @@
     "sql_type": "date"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -103,6 +107,7 @@
     "sql_type": "date"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -127,6 +132,7 @@
     "sql_type": "varchar"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -151,6 +157,7 @@
     "sql_type": "varchar"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -178,6 +185,7 @@
   "lines": {
    "fields": [
     {
+     "create_default": null,
      "destructive": null,
      "enum": null,
      "link": null,
@@ -202,6 +210,7 @@
      "sql_type": "varchar"
     },
     {
+     "create_default": null,
      "destructive": null,
      "enum": null,
      "link": null,
@@ -226,6 +235,7 @@
      "sql_type": "decimal(18,2)"
     },
     {
+     "create_default": null,
      "destructive": null,
      "enum": null,
      "link": null,
@@ -291,6 +301,7 @@
   "entity": "Customer",
   "fields": [
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -315,6 +326,7 @@
     "sql_type": "varchar"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -339,6 +351,7 @@
     "sql_type": "varchar"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -365,6 +378,7 @@
     "sql_type": "varchar"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -389,6 +403,7 @@
     "sql_type": "varchar"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -413,6 +428,7 @@
     "sql_type": "varchar"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -437,6 +453,7 @@
     "sql_type": "varchar"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -461,6 +478,7 @@
     "sql_type": "varchar"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -485,6 +503,7 @@
     "sql_type": "varchar"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -509,6 +528,7 @@
     "sql_type": "varchar"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -533,6 +553,7 @@
     "sql_type": "varchar"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -557,6 +578,7 @@
     "sql_type": "varchar"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -581,6 +603,7 @@
     "sql_type": "varchar"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -605,6 +628,7 @@
     "sql_type": "boolean"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -629,6 +653,7 @@
     "sql_type": "varchar"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -653,6 +678,7 @@
     "sql_type": "varchar"
    },
    {
+    "create_default": null,
     "destructive": "deactivate",
     "enum": null,
     "link": null,
@@ -700,6 +726,7 @@
   "entity": "Invoice",
   "fields": [
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -724,6 +751,7 @@
     "sql_type": "varchar"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": "Customer",
@@ -748,6 +776,7 @@
     "sql_type": "varchar"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -772,6 +801,7 @@
     "sql_type": "date"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -796,6 +826,7 @@
     "sql_type": "date"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -820,6 +851,7 @@
     "sql_type": "varchar"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -844,6 +876,7 @@
     "sql_type": "varchar"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -864,6 +897,7 @@
     "sql_type": "decimal(18,2)"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -888,6 +922,7 @@
     "sql_type": "decimal(18,2)"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -912,6 +947,7 @@
     "sql_type": "decimal(18,2)"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -932,6 +968,7 @@
     "sql_type": "varchar"
    },
    {
+    "create_default": null,
     "destructive": "void",
     "enum": null,
     "link": null,
@@ -955,6 +992,7 @@
   "lines": {
    "fields": [
     {
+     "create_default": null,
      "destructive": null,
      "enum": null,
      "link": "Item",
@@ -979,6 +1017,7 @@
      "sql_type": "varchar"
     },
     {
+     "create_default": null,
      "destructive": null,
      "enum": null,
      "link": null,
@@ -1003,6 +1042,7 @@
      "sql_type": "varchar"
     },
     {
+     "create_default": null,
      "destructive": null,
      "enum": null,
      "link": null,
@@ -1027,6 +1067,7 @@
      "sql_type": "decimal(18,6)"
     },
     {
+     "create_default": null,
      "destructive": null,
      "enum": null,
      "link": null,
@@ -1051,6 +1092,7 @@
      "sql_type": "decimal(18,6)"
     },
     {
+     "create_default": null,
      "destructive": null,
      "enum": null,
      "link": null,
@@ -1075,6 +1117,7 @@
      "sql_type": "decimal(18,2)"
     },
     {
+     "create_default": null,
      "destructive": null,
      "enum": {
       "false": "NON",
@@ -1139,6 +1182,7 @@
   "entity": "Item",
   "fields": [
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -1163,6 +1207,7 @@
     "sql_type": "varchar"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -1187,6 +1232,7 @@
     "sql_type": "varchar"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -1211,6 +1257,7 @@
     "sql_type": "varchar"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -1235,6 +1282,7 @@
     "sql_type": "varchar"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -1259,6 +1307,7 @@
     "sql_type": "decimal(18,6)"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -1283,6 +1332,7 @@
     "sql_type": "decimal(18,6)"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -1307,6 +1357,32 @@
     "sql_type": "boolean"
    },
    {
+    "create_default": "most_common",
+    "destructive": null,
+    "enum": null,
+    "link": null,
+    "lookup_column": null,
+    "lookup_table": null,
+    "master": "qbo",
+    "max_length": null,
+    "name": "income_account",
+    "negate": false,
+    "platform_column": "income_account_qbo_id",
+    "platform_path": "incomeAccountQboId",
+    "qbo_columns": [
+     "income_account_ref__value"
+    ],
+    "qbo_derived": null,
+    "qbo_paths": [
+     "IncomeAccountRef.value"
+    ],
+    "read_only": false,
+    "required": false,
+    "rule": "exact",
+    "sql_type": "varchar"
+   },
+   {
+    "create_default": null,
     "destructive": "deactivate",
     "enum": null,
     "link": null,
@@ -1350,6 +1426,7 @@
   "entity": "Payment",
   "fields": [
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": "Customer",
@@ -1374,6 +1451,7 @@
     "sql_type": "varchar"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -1398,6 +1476,7 @@
     "sql_type": "date"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -1422,6 +1501,7 @@
     "sql_type": "decimal(18,2)"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -1446,6 +1526,7 @@
     "sql_type": "varchar"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -1470,6 +1551,7 @@
     "sql_type": "varchar"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -1497,6 +1579,7 @@
   "lines": {
    "fields": [
     {
+     "create_default": null,
      "destructive": null,
      "enum": null,
      "link": null,
@@ -1558,6 +1641,7 @@
   "entity": "Vendor",
   "fields": [
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -1582,6 +1666,7 @@
     "sql_type": "varchar"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -1606,6 +1691,7 @@
     "sql_type": "varchar"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -1632,6 +1718,7 @@
     "sql_type": "varchar"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -1656,6 +1743,7 @@
     "sql_type": "varchar"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -1680,6 +1768,7 @@
     "sql_type": "varchar"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -1704,6 +1793,7 @@
     "sql_type": "varchar"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -1728,6 +1818,7 @@
     "sql_type": "varchar"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -1752,6 +1843,7 @@
     "sql_type": "varchar"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -1776,6 +1868,7 @@
     "sql_type": "varchar"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -1800,6 +1893,7 @@
     "sql_type": "varchar"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -1824,6 +1918,7 @@
     "sql_type": "varchar"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -1848,6 +1943,7 @@
     "sql_type": "boolean"
    },
    {
+    "create_default": null,
     "destructive": null,
     "enum": null,
     "link": null,
@@ -1872,6 +1968,7 @@
     "sql_type": "varchar"
    },
    {
+    "create_default": null,
     "destructive": "deactivate",
     "enum": null,
     "link": null,

@@ -1,6 +1,6 @@
 {#- Everything that stops a record from syncing, one row each, with what to do: open conflicts, links to
     QBO records that are deleted or missing, references not linked yet, records QBO would refuse
-    (pre-flight), and platform records the contract refused. -#}
+    (pre-flight), pushes QBO refused, and platform records the contract refused. -#}
 with conflicts as (
     select
         entity, tenant_id, realm_id, platform_id, qbo_id,
@@ -41,6 +41,19 @@ outbound as (
     {%- endfor %}
 ),
 
+refused_by_qbo as (
+    select
+        entity, tenant_id, realm_id, platform_id, qbo_id,
+        case outcome when 'desynced' then 'desynced' else 'push_refused' end as issue,
+        'QBO refused the last push (' || operation || '): ' || coalesce(error, '') as detail,
+        case outcome
+            when 'desynced' then 'The linked QBO record is gone: re-link the platform record or retire it'
+            else 'Fix what QBO names in the platform (or in QBO); the next push sends the corrected record'
+        end as what_to_do
+    from {{ ref("int_sync__last_push") }}
+    where outcome in ('invalid', 'desynced')
+),
+
 rejected as (
     select
         entity, tenant_id, cast(null as varchar) as realm_id, platform_id, cast(null as varchar) as qbo_id,
@@ -53,4 +66,5 @@ rejected as (
 select * from conflicts
 union all select * from links
 union all select * from outbound
+union all select * from refused_by_qbo
 union all select * from rejected

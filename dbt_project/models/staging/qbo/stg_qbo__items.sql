@@ -3,7 +3,6 @@
     ["fully_qualified_name", "fully_qualified_name", "varchar"],
     ["track_qty_on_hand", "track_qty_on_hand", "boolean"],
     ["qty_on_hand", "qty_on_hand", "decimal(18,6)"],
-    ["income_account_ref__value", "income_account_qbo_id", "varchar"],
     ["expense_account_ref__value", "expense_account_qbo_id", "varchar"],
     ["asset_account_ref__value", "asset_account_qbo_id", "varchar"],
     ["parent_ref__value", "parent_qbo_id", "varchar"],

@@ -1,0 +1,209 @@
+"""`qbo push`: platform-mastered records to QBO, from the outbound models, idempotent and conflict-aware.
+
+Per realm: the plan (plan.py) says what goes; each entity goes in reference order (customers, vendors
+and items before the invoices, bills and payments that name them) through a dlt pipeline whose
+destination is QBO's /batch endpoint (destination.py), inside the realm's request budget. A push
+killed half-way is finished first on the next run, batch for batch, with the same requestids. Every
+outcome lands in the warehouse: the push log (raw_push.push_log, read by the mapping models) and the
+records as QBO answered them (raw_qbo), so the next transform sees QBO as it now is.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import dlt
+import duckdb
+from dlt.pipeline.exceptions import PipelineStepFailed
+
+from pipelines.push.destination import MAX_BATCH, Sink
+from pipelines.push.plan import ORDER, Operation, Plan, read_plan
+from pipelines.sync import pipeline_for, root_cause
+from pipelines.warehouse import LOADER_FILE_FORMAT, warehouse_pipeline
+from sources.quickbooks import quickbooks_docs
+
+if TYPE_CHECKING:
+    from pipelines.connector import Connector
+
+log = logging.getLogger("qbo.push")
+PUSH_DATASET = "raw_push"
+
+
+@dataclass
+class RealmPush:
+    realm_id: str
+    requests: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    stopped: str | None = None  # why the realm's push stopped early (circuit open, ...)
+
+
+def plan(
+    connector: Connector, realms: list[str] | None = None, entities: Sequence[str] | None = None
+) -> Plan:
+    store = connector.store
+    known: dict[tuple[str, str, str], str] = {}
+    for realm in realms or connector.realms():
+        known |= store.created_links(realm)
+    return read_plan(
+        connector.settings.warehouse,
+        realms=realms,
+        entities=list(entities) if entities else None,
+        approved=store.approved(),
+        pushed=store.pushed(),
+        known_links=known,
+    )
+
+
+def push_all(
+    connector: Connector,
+    realms: list[str] | None = None,
+    entities: Sequence[str] | None = None,
+    echo: Callable[[str], None] = print,
+) -> list[RealmPush]:
+    """Push every connected realm's outbound records (or those asked for); land the results."""
+    chosen = connector.realms(realms)
+    the_plan = plan(connector, chosen, entities)
+    for line in the_plan.summary():
+        echo(line)
+    for op in the_plan.by_status("invalid"):
+        connector.store.record_error_dto(op.error or {}, op.realm_id, op.entity, "push")
+    results = []
+    for realm_id in chosen:
+        ops = [op for op in the_plan.operations if op.realm_id == realm_id and op.status == "send"]
+        result = push_realm(connector, realm_id, ops, echo)
+        results.append(result)
+        sent = ", ".join(f"{n} {outcome}" for outcome, n in sorted(result.outcomes.items())) or "nothing sent"
+        echo(f"realm {realm_id}: {sent} in {result.requests} batch requests")
+        if result.stopped:
+            echo(f"realm {realm_id}: STOPPED: {result.stopped}")
+    land(connector)
+    return results
+
+
+def push_realm(
+    connector: Connector, realm_id: str, ops: list[Operation], echo: Callable[[str], None]
+) -> RealmPush:
+    settings = connector.settings
+    sink = Sink(
+        connector.client(realm_id), connector.store, _lookup(settings.warehouse), datetime.now(UTC).date()
+    )
+
+    def qbo(items: Any, table: Any) -> None:  # dlt's destination callable: a batch of at most 30
+        sink(items, table)
+
+    destination = dlt.destination(
+        qbo,
+        name="qbo",
+        batch_size=MAX_BATCH,
+        loader_file_format="typed-jsonl",
+        naming_convention="direct",
+        max_table_nesting=0,
+        loader_parallelism_strategy="sequential",
+    )
+    pipeline = dlt.pipeline(
+        pipeline_name=f"qbo_push_{realm_id}",
+        destination=destination,
+        pipelines_dir=str(settings.pipelines_path),
+        dataset_name="push",
+    )
+    result = RealmPush(realm_id)
+    try:
+        if pipeline.has_pending_data:  # a push killed half-way: its unfinished batches go first, as they were
+            echo(f"realm {realm_id}: finishing an interrupted push first")
+            pipeline.load()
+        links = connector.store.created_links(realm_id)
+        for entity in ORDER:
+            group = [op for op in ops if op.entity == entity]
+            if not group:
+                continue
+            items = [_item(op, links) for op in group]
+            pipeline.run(items, table_name=entity.lower(), write_disposition="append")
+            links = connector.store.created_links(realm_id)
+    except PipelineStepFailed as exc:
+        cause = root_cause(exc)
+        connector.store.record_error(cause, realm_id, None, operation="push")
+        result.stopped = str(cause)
+    result.requests, result.outcomes = sink.sent, dict(sink.outcomes)
+    return result
+
+
+def _item(op: Operation, links: dict[tuple[str, str, str], str]) -> dict[str, Any]:
+    row = op.row
+    return {
+        "entity": op.entity,
+        "tenant_id": row["tenant_id"],
+        "platform_id": row["platform_id"],
+        "qbo_id": row.get("qbo_id"),
+        "operation": op.operation,
+        "payload_hash": row["payload_hash"],
+        "body": json.dumps(op.body(links), sort_keys=True, default=str),
+        "synced": json.dumps(op.synced, sort_keys=True),
+    }
+
+
+def _lookup(warehouse: Path) -> Callable[[str, str], str | None]:
+    """Terms and payment methods by QBO Id, from the warehouse: what a re-read record is compared in."""
+    names: dict[tuple[str, str], str] = {}
+    with duckdb.connect(str(warehouse), read_only=True) as db:
+        for table, model in (("term", "stg_qbo__terms"), ("payment_method", "stg_qbo__payment_methods")):
+            for qbo_id, name in db.execute(f"SELECT qbo_id, name FROM staging.{model}").fetchall():
+                names[(table, qbo_id)] = name
+    return lambda table, qbo_id: names.get((table, qbo_id))
+
+
+PUSH_LOG_COLUMNS = (
+    "id",
+    "pushed_at",
+    "tenant_id",
+    "realm_id",
+    "entity",
+    "platform_id",
+    "qbo_id",
+    "sync_token",
+    "operation",
+    "request_id",
+    "bid",
+    "payload_hash",
+    "outcome",
+    "error",
+)
+
+
+def land(connector: Connector) -> int:
+    """Copy push outcomes not yet in the warehouse there: the push log, and the records QBO answered."""
+    settings, store = connector.settings, connector.store
+    fresh = store.push_results(landed=False)
+    if not fresh:
+        return 0
+    for realm_id in sorted({r["realm_id"] for r in fresh}):
+        docs: dict[str, list[dict[str, Any]]] = {}
+        for r in fresh:
+            if r["realm_id"] == realm_id and r["outcome"] == "ok" and isinstance(r["doc"], dict):
+                docs.setdefault(r["entity"], []).append(r["doc"])
+        if docs:
+            qbo = pipeline_for(realm_id, settings.warehouse, settings.pipelines_path)
+            if qbo.has_pending_data:
+                qbo.load()
+            qbo.run(quickbooks_docs(realm_id, docs), loader_file_format=LOADER_FILE_FORMAT)
+    log_pipeline = warehouse_pipeline("push_log", settings.warehouse, settings.pipelines_path, PUSH_DATASET)
+    if log_pipeline.has_pending_data:
+        log_pipeline.load()
+    rows = [{k: r[k] for k in PUSH_LOG_COLUMNS} for r in fresh]
+    log_pipeline.run(
+        dlt.resource(
+            rows,
+            name="push_log",
+            primary_key="id",
+            write_disposition="merge",
+            columns={"error": {"data_type": "json"}},
+        ),
+        loader_file_format=LOADER_FILE_FORMAT,
+    )
+    store.mark_landed([r["id"] for r in fresh])
+    return len(fresh)

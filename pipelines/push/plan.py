@@ -1,0 +1,227 @@
+"""What `qbo push` will do: the outbound models read, checked and sorted into what goes now and what waits.
+
+Per outbound row: `send` (a payload QBO should take), `approval` (a void or deactivation nobody has
+approved yet), `invalid` (pre-flight refused it: error DTO), `waiting` (it references a record that
+is not in QBO and is not being created in this push), `done` (already pushed with this very payload;
+the warehouse has not been re-synced since) or `refused` (QBO refused this very payload before: it is
+not sent again until the record changes). Nothing here talks to QBO; `--dry-run` prints this.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from pipelines.mapping import LINES_FIELD, rendered
+from pipelines.push import preflight
+from pipelines.push.payloads import listed, payload, pushable
+
+ORDER = (
+    "Customer",
+    "Vendor",
+    "Item",
+    "Invoice",
+    "Bill",
+    "Payment",
+)  # a reference is created before its users
+
+
+@dataclass
+class Operation:
+    entity: str
+    row: dict[str, Any]  # the outbound row (QBO columns)
+    lines: list[dict[str, Any]]
+    status: str = "send"  # send | approval | invalid | waiting | done | refused
+    error: dict[str, Any] | None = None  # the error DTO of an invalid one
+    # references created earlier in this push: (entity, platform id, QBO column, platform-id column)
+    needs: list[tuple[str, str, str, str]] = field(default_factory=list)
+    synced: dict[str, str | None] = field(default_factory=dict)  # last synced normalised values (updates)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return self.entity, self.row["tenant_id"], self.row["platform_id"]
+
+    @property
+    def realm_id(self) -> str:
+        return self.row["realm_id"]
+
+    @property
+    def operation(self) -> str:
+        return self.row["operation"]
+
+    def body(self, links: dict[tuple[str, str, str], str]) -> dict[str, Any]:
+        """The payload, with references created earlier in this push filled in."""
+        row = dict(self.row)
+        lines = [dict(line) for line in self.lines]
+        for entity, platform_id, column, platform_column in self.needs:
+            qbo_id = links.get((entity, row["tenant_id"], platform_id))
+            for target in [row, *lines]:
+                if target.get(column) is None and target.get(platform_column) == platform_id:
+                    target[column] = qbo_id
+        return payload(self.entity, row, lines)
+
+
+@dataclass
+class Plan:
+    operations: list[Operation]
+
+    def by_status(self, status: str) -> list[Operation]:
+        return [op for op in self.operations if op.status == status]
+
+    def summary(self) -> list[str]:
+        counts = Counter((op.realm_id, op.entity, op.operation, op.status) for op in self.operations)
+        lines = []
+        for realm in sorted({op.realm_id for op in self.operations}):
+            lines.append(f"realm {realm}:")
+            for entity in ORDER:
+                cells = []
+                for status, label in (
+                    ("send", ""),
+                    ("approval", "awaiting approval"),
+                    ("invalid", "invalid"),
+                    ("waiting", "waiting for a reference"),
+                    ("done", "already pushed"),
+                    ("refused", "refused by QBO before, unchanged"),
+                ):
+                    for operation in ("create", "update", "deactivate", "void"):
+                        n = counts.get((realm, entity, operation, status), 0)
+                        if n:
+                            cells.append(
+                                f"{n} {operation}{'s' if n > 1 else ''}{' ' + label if label else ''}"
+                            )
+                if cells:
+                    lines.append(f"  {entity:<9} " + ", ".join(cells))
+        return lines or ["nothing to push"]
+
+
+def _references(entity: str) -> list[tuple[str, str, str]]:
+    """(QBO column, platform-id column, referenced entity) of an entity's links, header and lines."""
+    spec = rendered()[entity]
+    found = [
+        (f["qbo_columns"][0], f"{f['name']}__platform_id", f["link"]) for f in pushable(entity) if f["link"]
+    ]
+    if spec["lines"] is not None:
+        key = spec["lines"]["key"]
+        if key["link"]:
+            found.append((key["qbo_column"], "line_key__platform_id", key["link"]))
+        found += [
+            (f["qbo_columns"][0], f"{f['name']}__platform_id", f["link"])
+            for f in spec["lines"]["fields"]
+            if f["link"]
+        ]
+    return found
+
+
+def _rows(db: duckdb.DuckDBPyConnection, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
+    cursor = db.execute(sql, list(params))
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def read_plan(
+    warehouse: Path,
+    *,
+    realms: list[str] | None = None,
+    entities: list[str] | None = None,
+    approved: set[tuple[str, str, str, str]] = frozenset(),  # type: ignore[assignment]
+    pushed: dict[tuple[str, str, str, str], str] | None = None,
+    known_links: dict[tuple[str, str, str], str] | None = None,
+) -> Plan:
+    """The plan from the outbound models; `approved` holds (entity, tenant, platform id, operation),
+    `pushed` what QBO last said of (entity, tenant, platform id, payload hash), `known_links` the
+    records earlier pushes created that the warehouse does not know yet."""
+    wanted = [e for e in ORDER if not entities or e in entities]
+    operations: list[Operation] = []
+    with duckdb.connect(str(warehouse), read_only=True) as db:
+        for entity in wanted:
+            spec = rendered()[entity]
+            table = f"outbound_{spec['table']}s"
+            where = " WHERE realm_id IN (SELECT unnest(?))" if realms else ""
+            rows = _rows(
+                db,
+                f"SELECT * FROM sync.{table}{where} ORDER BY realm_id, platform_id",
+                [realms] if realms else [],
+            )
+            lines: dict[tuple[str, str], list[dict[str, Any]]] = {}
+            if spec["lines"] is not None:
+                for line in _rows(db, f"SELECT * FROM sync.outbound_{spec['table']}_lines"):
+                    lines.setdefault((line["tenant_id"], line["platform_id"]), []).append(line)
+            synced = _synced_values(db, entity, rows)
+            for row in rows:
+                op = Operation(entity, row, lines.get((row["tenant_id"], row["platform_id"]), []))
+                op.synced = synced.get((row["tenant_id"], row["platform_id"]), {})
+                operations.append(op)
+        existing_doc_numbers = preflight.doc_numbers_in_qbo(db)
+    creating = {op.key for op in operations if op.operation == "create"} | set(known_links or {})
+    for op in operations:
+        said = (pushed or {}).get((*op.key, op.row["payload_hash"]))
+        if said == "ok":
+            op.status = "done"
+        elif said in ("invalid", "conflict"):
+            op.status = "refused"  # QBO refused this very payload: sent again once the record changes
+        elif op.row["needs_approval"] and (*op.key, op.operation) not in approved:
+            op.status = "approval"
+        else:
+            _resolve(op, creating)
+    preflight.check(operations, existing_doc_numbers)
+    return Plan(operations)
+
+
+def _resolve(op: Operation, creating: set[tuple[str, str, str]]) -> None:
+    """References not in QBO yet: fine when this push creates them first, else the record waits."""
+    tenant = op.row["tenant_id"]
+    for column, platform_column, target in _references(op.entity):
+        for source in [op.row, *op.lines]:
+            platform_id = source.get(platform_column)
+            if source.get(column) is None and platform_id is not None:
+                if (target, tenant, platform_id) in creating and ORDER.index(target) < ORDER.index(op.entity):
+                    op.needs.append((target, platform_id, column, platform_column))
+                else:
+                    op.status = "waiting"
+                    op.error = {
+                        "code": "REFERENCE_NOT_IN_QBO",
+                        "message": f"{op.entity} {op.row['platform_id']} references {target} {platform_id}, "
+                        "which is not in QBO yet: link or push it first",
+                        "details": [
+                            {"code": "REFERENCE_NOT_IN_QBO", "field": column, "message": platform_id}
+                        ],
+                    }
+
+
+def _synced_values(
+    db: duckdb.DuckDBPyConnection, entity: str, rows: list[dict[str, Any]]
+) -> dict[tuple[str, str], dict[str, str | None]]:
+    """For updates: the platform-mastered fields as QBO had them at the last sync, normalised (dbt's n__);
+    what a stale-object fault is compared with."""
+    spec = rendered()[entity]
+    updates = [r for r in rows if r["operation"] == "update"]
+    if not updates:
+        return {}
+    fields = [f["name"] for f in spec["fields"]] + ([LINES_FIELD] if spec["lines"] else [])
+    columns = ", ".join(f"cast(q.n__{name} as varchar) as {name}" for name in fields)
+    found = _rows(
+        db,
+        f"SELECT m.tenant_id, m.platform_id, p.master_fields, {columns} "
+        f"FROM sync.sync_mappings m JOIN intermediate.int_sync__{spec['table']}_qbo q "
+        "ON q.realm_id = m.realm_id AND q.qbo_id = m.qbo_id "
+        "JOIN (SELECT tenant_id, string_agg(field, ',') AS master_fields FROM sync.sync_mastering_policy "
+        "WHERE entity = ? AND master = 'platform' AND field <> '*' GROUP BY tenant_id) p "
+        "ON p.tenant_id = m.tenant_id "
+        "WHERE m.entity = ? AND m.status = 'linked' AND m.platform_id IN (SELECT unnest(?))",
+        [entity, entity, [r["platform_id"] for r in updates]],
+    )
+    out = {}
+    for row in found:
+        mastered = set(row.pop("master_fields").split(","))
+        key = (row.pop("tenant_id"), row.pop("platform_id"))
+        out[key] = {name: value for name, value in row.items() if name in mastered}
+    return out
+
+
+def payload_fields(op: Operation) -> set[str]:
+    return listed(op.row.get("payload_fields"))
