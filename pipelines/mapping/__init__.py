@@ -93,6 +93,7 @@ class LinesSpec(_Strict):
 class MatchKey(_Strict):
     field: str
     weight: float = Field(gt=0, le=1)
+    block: bool = False  # candidate pairs are looked for on this key (a selective one)
 
 
 class EntitySpec(_Strict):
@@ -124,6 +125,8 @@ class MappingSpec(_Strict):
             model = MODELS[name]
             for field_name, spec in entity.fields.items():
                 problems += _check_field(name, field_name, spec, model, self.entities)
+            if not any(k.block for k in entity.match):
+                problems.append(f"{name}.match: no `block` key to look for candidate pairs on")
             if abs(sum(k.weight for k in entity.match) - 1) > 1e-9:
                 problems.append(
                     f"{name}.match: the weights add up to {sum(k.weight for k in entity.match)}, not 1"
@@ -237,7 +240,7 @@ def rendered(spec: MappingSpec | None = None) -> dict[str, Any]:
             "entity": name,
             "table": NAMING.normalize_identifier(name),
             "master": entity.master,
-            "match": [{"field": k.field, "weight": k.weight} for k in entity.match],
+            "match": [{"field": k.field, "weight": k.weight, "block": k.block} for k in entity.match],
             "match_threshold": entity.match_threshold,
             "fields": [_rendered_field(n, f, model, entity) for n, f in entity.fields.items()],
             "lines": None,

@@ -278,18 +278,22 @@
   "master": "qbo",
   "match": [
    {
+    "block": true,
     "field": "doc_number",
     "weight": 0.3
    },
    {
+    "block": false,
     "field": "vendor",
     "weight": 0.2
    },
    {
+    "block": false,
     "field": "txn_date",
     "weight": 0.2
    },
    {
+    "block": true,
     "field": "lines",
     "weight": 0.3
    }
@@ -707,14 +711,17 @@
   "master": "platform",
   "match": [
    {
+    "block": true,
     "field": "display_name",
     "weight": 0.5
    },
    {
+    "block": true,
     "field": "email",
     "weight": 0.35
    },
    {
+    "block": true,
     "field": "phone",
     "weight": 0.15
    }
@@ -1163,14 +1170,17 @@
   "master": "platform",
   "match": [
    {
+    "block": true,
     "field": "doc_number",
     "weight": 0.6
    },
    {
+    "block": false,
     "field": "customer",
     "weight": 0.2
    },
    {
+    "block": false,
     "field": "txn_date",
     "weight": 0.2
    }
@@ -1411,10 +1421,12 @@
   "master": "platform",
   "match": [
    {
+    "block": true,
     "field": "name",
     "weight": 0.6
    },
    {
+    "block": true,
     "field": "sku",
     "weight": 0.4
    }
@@ -1622,14 +1634,17 @@
   "master": "qbo",
   "match": [
    {
+    "block": false,
     "field": "customer",
     "weight": 0.3
    },
    {
+    "block": false,
     "field": "txn_date",
     "weight": 0.3
    },
    {
+    "block": true,
     "field": "total_amount",
     "weight": 0.4
    }
@@ -1997,14 +2012,17 @@
   "master": "qbo",
   "match": [
    {
+    "block": true,
     "field": "display_name",
     "weight": 0.5
    },
    {
+    "block": true,
     "field": "email",
     "weight": 0.35
    },
    {
+    "block": true,
     "field": "phone",
     "weight": 0.15
    }

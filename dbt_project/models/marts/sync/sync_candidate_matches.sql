@@ -1,52 +1,67 @@
 {#- Unlinked platform records and unlinked QBO records that look like the same thing, scored by the
-    spec's match keys (normalised name, e-mail, phone, ...), for a person to confirm. `is_best` marks
-    pairs that are each other's best match; only pairs at or above the entity's threshold appear. -#}
+    spec's match keys (normalised name, e-mail, phone, ...), for a person to confirm. Pairs are found on
+    the selective (`block`) keys, then scored on all of them; `is_best` marks pairs that are each
+    other's best match; only pairs at or above the entity's threshold appear. -#}
 with links as (
     select * from {{ ref("int_sync__links") }}
 ),
 
-hits as (
-    {%- for entity, e in mapping_spec().items() %}
-    {%- set t = e["table"] %}
-    {%- for key in e["match"] %}
-    select
-        '{{ entity }}' as entity,
-        p.tenant_id,
-        p.realm_id,
-        p.platform_id,
-        q.qbo_id,
-        '{{ key["field"] }}' as matched_on,
-        {{ key["weight"] }} as weight,
-        {{ e["match_threshold"] }} as threshold
+{%- for entity, e in mapping_spec().items() %}
+{%- set t = e["table"] %}
+{{ t }}_platform as (
+    select p.*
     from {{ ref("int_sync__" ~ t ~ "_platform") }} as p
-    inner join {{ ref("int_sync__" ~ t ~ "_qbo") }} as q
-        on q.realm_id = p.realm_id and q.n__{{ key["field"] }} = p.n__{{ key["field"] }}
-    where not exists (
-            select 1 from links
-            where links.entity = '{{ entity }}' and links.tenant_id = p.tenant_id and links.platform_id = p.platform_id
-        )
-        and not exists (
-            select 1 from links
-            where links.entity = '{{ entity }}' and links.realm_id = q.realm_id and links.qbo_id = q.qbo_id
-        )
-    {{ "union all" if not loop.last }}
-    {%- endfor %}
-    {{ "union all" if not loop.last }}
+    left join links
+        on links.entity = '{{ entity }}' and links.tenant_id = p.tenant_id and links.platform_id = p.platform_id
+    where links.platform_id is null
+),
+
+{{ t }}_qbo as (
+    select q.*
+    from {{ ref("int_sync__" ~ t ~ "_qbo") }} as q
+    left join links on links.entity = '{{ entity }}' and links.realm_id = q.realm_id and links.qbo_id = q.qbo_id
+    where links.qbo_id is null
+),
+
+{{ t }}_pairs as (
+    {%- for key in e["match"] if key["block"] %}
+    select p.tenant_id, p.platform_id, q.realm_id, q.qbo_id
+    from {{ t }}_platform as p
+    inner join {{ t }}_qbo as q on q.realm_id = p.realm_id and q.n__{{ key["field"] }} = p.n__{{ key["field"] }}
+    {{ "union" if not loop.last }}
     {%- endfor %}
 ),
 
-scored as (
+{{ t }}_scored as (
     select
-        entity,
-        tenant_id,
-        realm_id,
-        platform_id,
-        qbo_id,
-        cast(sum(weight) as decimal(4, 2)) as score,
-        string_agg(matched_on, ', ' order by matched_on) as matched_on,
-        max(threshold) as threshold
-    from hits
-    group by entity, tenant_id, realm_id, platform_id, qbo_id
+        '{{ entity }}' as entity,
+        pairs.tenant_id,
+        pairs.realm_id,
+        pairs.platform_id,
+        pairs.qbo_id,
+        cast(
+            {%- for key in e["match"] %}
+            case when p.n__{{ key["field"] }} = q.n__{{ key["field"] }} then {{ key["weight"] }} else 0 end
+            {{- " +" if not loop.last }}
+            {%- endfor %}
+        as decimal(4, 2)) as score,
+        concat_ws(', '
+            {%- for key in e["match"] | sort(attribute="field") %},
+            case when p.n__{{ key["field"] }} = q.n__{{ key["field"] }} then '{{ key["field"] }}' end
+            {%- endfor %}
+        ) as matched_on,
+        {{ e["match_threshold"] }} as threshold
+    from {{ t }}_pairs as pairs
+    inner join {{ t }}_platform as p on p.tenant_id = pairs.tenant_id and p.platform_id = pairs.platform_id
+    inner join {{ t }}_qbo as q on q.realm_id = pairs.realm_id and q.qbo_id = pairs.qbo_id
+),
+{%- endfor %}
+
+scored as (
+    {%- for entity, e in mapping_spec().items() %}
+    select * from {{ e["table"] }}_scored
+    {{ "union all" if not loop.last }}
+    {%- endfor %}
 ),
 
 ranked as (
