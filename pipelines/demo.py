@@ -10,7 +10,9 @@ writes is under var/demo/, so it can be explored afterwards.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import TextIO
@@ -30,7 +32,7 @@ from pipelines.sync import DATASET, sync_all
 from pipelines.transform import run_dbt
 from sandbox.app import Sandbox
 from sandbox.serve import FIRST_REALM, describe
-from sandbox.server import free_port, running
+from sandbox.server import RunningSandbox, free_port, running
 from sources.quickbooks import table_name
 from sources.quickbooks.catalog import ENTITIES
 
@@ -46,23 +48,26 @@ class DemoFailed(RuntimeError):
     """A step of the demo did not do what it shows; the message says which."""
 
 
-def run(
-    company: str = "demo",
-    seed: int = 1,
-    out: TextIO | None = None,
-    workdir: Path = DEMO_DIR,
-    round_trip: bool = True,
-) -> dict[str, int]:
-    """Serve, connect, sync, load the platform, transform, push, sync, transform, report (without
-    `round_trip`: stop before the push); returns the rows per entity QBO had at first."""
+@dataclass
+class World:
+    """A sandbox company on loopback and a connector connected to it through OAuth."""
 
-    def write(text: str) -> None:
-        if out:
-            out.write(text + "\n")
-            out.flush()
+    sandbox: Sandbox
+    server: RunningSandbox
+    connector: Connector
+    realm_id: str
 
-    shutil.rmtree(workdir, ignore_errors=True)
-    workdir.mkdir(parents=True)
+    @property
+    def settings(self) -> Settings:
+        return self.connector.settings
+
+
+@contextmanager
+def world(
+    workdir: Path, company: str = "demo", seed: int = 1, write: Callable[[str], None] = print
+) -> Iterator[World]:
+    """Serve a generated company and connect to it the way a user does (the demo plays the browser);
+    everything it keeps (tokens, budget, warehouse, dlt state) lives under `workdir`."""
     sb = Sandbox()
     realm_id = str(FIRST_REALM)
     write(f"generating the {company} company (seed {seed}) ...")
@@ -89,6 +94,28 @@ def run(
         )
         where = settings.store_url
         write(f"connected realm {record.realm_id} through OAuth; tokens stored encrypted in {where}")
+        yield World(sb, server, connector, realm_id)
+
+
+def run(
+    company: str = "demo",
+    seed: int = 1,
+    out: TextIO | None = None,
+    workdir: Path = DEMO_DIR,
+    round_trip: bool = True,
+) -> dict[str, int]:
+    """Serve, connect, sync, load the platform, transform, push, sync, transform, report (without
+    `round_trip`: stop before the push); returns the rows per entity QBO had at first."""
+
+    def write(text: str) -> None:
+        if out:
+            out.write(text + "\n")
+            out.flush()
+
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    with world(workdir, company, seed, write) as w:
+        sb, connector, settings, realm_id = w.sandbox, w.connector, w.settings, w.realm_id
         first = sync_all(connector, echo=write)[0]
         idle = sync_all(connector, echo=lambda _: None)[0]
         write(f"incremental sync with nothing changed: {idle.requests} HTTP requests")

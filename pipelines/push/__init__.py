@@ -38,7 +38,8 @@ PUSH_DATASET = "raw_push"
 @dataclass
 class RealmPush:
     realm_id: str
-    requests: int = 0
+    requests: int = 0  # /batch requests that got an answer
+    retries: int = 0  # requests sent again after a 429, 5xx or transport failure
     outcomes: dict[str, int] = field(default_factory=dict)
     stopped: str | None = None  # why the realm's push stopped early (circuit open, ...)
 
@@ -130,6 +131,7 @@ def push_realm(
         connector.store.record_error(cause, realm_id, None, operation="push")
         result.stopped = str(cause)
     result.requests, result.outcomes = sink.sent, dict(sink.outcomes)
+    result.retries = sink.client.stats.retries
     return result
 
 

@@ -1,0 +1,209 @@
+"""`qbo push` against the sandbox: the round trip converges, nothing is pushed twice, stale objects are
+rebased or become conflicts, one invalid record never stops the others, faults change nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.push.conftest import Ready, prepare
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def push_drift(ready: Ready) -> set[tuple[str, str, str]]:
+    return set(ready.rows("SELECT entity, platform_id, field FROM sync.sync_drift WHERE action = 'push'"))
+
+
+def refused(ready: Ready) -> set[tuple[str, str]]:
+    """What QBO refused (push log) or pre-flight did, or what waits for an approval."""
+    found = {(r["entity"], r["platform_id"]) for r in ready.push_results() if r["outcome"] != "ok"}
+    found |= {(e["entity"], e["platform_id"]) for e in ready.planted["pending_approval"]}
+    found |= set(ready.rows("SELECT entity, platform_id FROM sync.sync_issues WHERE issue = 'preflight'"))
+    return found
+
+
+def test_the_round_trip_leaves_only_what_a_person_must_decide(ready: Ready) -> None:
+    before = ready.counts()
+    first = ready.push()
+    assert first.outcomes["ok"] > 80 and first.requests <= 12 and not first.stopped
+    ready.sync()
+    ready.transform()
+    # drift on platform-mastered fields is gone, but for records QBO refused and approvals pending
+    left = {(e, p) for e, p, _ in push_drift(ready)}
+    assert left <= refused(ready), left - refused(ready)
+    # the conflicts are untouched: still there, still waiting for a person
+    conflicts = {(c["entity"], c["platform_id"]) for c in ready.planted["conflicts"]}
+    assert conflicts <= set(ready.rows("SELECT entity, platform_id FROM sync.sync_conflicts"))
+    # what was created is in QBO, as the platform has it, once
+    creates = {p for e, p in map(tuple, ready.planted["platform_only"]) if e == "Customer"}
+    created = [r for r in ready.push_results() if r["operation"] == "create" and r["outcome"] == "ok"]
+    assert {r["platform_id"] for r in created if r["entity"] == "Customer"} <= creates
+    zoe = next(r for r in created if r["entity"] == "Customer" and r["doc"]["DisplayName"].startswith("Zoë"))
+    assert ready.qbo("Customer", zoe["qbo_id"])["DisplayName"] == "Zoë Ångström-Nguyễn Design Studio"
+    after = ready.counts()
+    for entity in ("Customer", "Vendor", "Item", "Invoice", "Bill", "Payment"):
+        made = sum(1 for r in created if r["entity"] == entity)
+        assert after[entity] == before[entity] + made, entity
+    # and the next push sends nothing at all
+    second = ready.push()
+    assert second.requests == 0 and not second.outcomes
+
+
+def test_a_push_killed_mid_batch_and_run_again_creates_no_duplicate(ready: Ready) -> None:
+    before = ready.counts()
+    ready.admin("POST", "config", json={"latency": {"min_ms": 700, "max_ms": 700}})
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tests.push.push_child", ready.settings_json()],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ},
+    )
+    deadline = time.monotonic() + 120
+    while not ready.push_results() and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.05)
+    time.sleep(0.3)  # the next batch is on its way: the sandbox may do it, the pusher never hears back
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    partial = len(ready.push_results())
+    assert partial >= 1
+    ready.admin("POST", "config", json={"latency": {"min_ms": 0, "max_ms": 0}})
+    rerun = ready.push()
+    assert not rerun.stopped
+    results = ready.push_results()
+    created = [r for r in results if r["operation"] == "create" and r["outcome"] == "ok"]
+    keys = [(r["entity"], r["platform_id"]) for r in created]
+    assert len(keys) == len(set(keys))  # each create once in the push log
+    after = ready.counts()
+    for entity in ("Customer", "Vendor", "Item", "Invoice", "Bill", "Payment"):
+        assert after[entity] == before[entity] + sum(1 for e, _ in keys if e == entity), entity
+
+
+def one_push(ready: Ready, entity: str, field: str) -> tuple[str, str]:
+    """A linked record whose planted drift is a push of `field`, billing an active customer (QBO refuses
+    edits of an inactive one's invoices): (platform id, QBO Id)."""
+
+    def active_customer(qbo_id: str) -> bool:
+        return bool(ready.qbo("Customer", ready.qbo(entity, qbo_id)["CustomerRef"]["value"]).get("Active"))
+
+    return next(
+        (d["platform_id"], d["qbo_id"])
+        for d in ready.planted["drift"]
+        if d["entity"] == entity
+        and d["field"] == field
+        and d["action"] == "push"
+        and active_customer(d["qbo_id"])
+    )
+
+
+def outcome(ready: Ready, platform_id: str) -> dict:
+    return [r for r in ready.push_results() if r["platform_id"] == platform_id][-1]
+
+
+def test_a_stale_update_is_rebased_when_qbo_changed_only_what_it_masters(ready: Ready) -> None:
+    platform_id, qbo_id = one_push(ready, "Invoice", "memo")
+    wanted = next(
+        v
+        for e, p, f, v in ready.rows(
+            "SELECT entity, platform_id, field, platform_value FROM sync.sync_drift WHERE field = 'memo'"
+        )
+        if p == platform_id
+    )
+    ready.mutate(
+        entity="Invoice", id=qbo_id, op="update", changes={"PrivateNote": "checked by the accountant"}
+    )
+    ready.push()
+    result = outcome(ready, platform_id)
+    assert result["outcome"] == "ok"
+    doc = ready.qbo("Invoice", qbo_id)
+    assert doc["CustomerMemo"]["value"] == wanted  # the platform's memo went in
+    assert doc["PrivateNote"] == "checked by the accountant"  # the accountant's note stayed
+
+
+def test_a_stale_update_is_a_conflict_when_qbo_changed_a_platform_field(ready: Ready) -> None:
+    platform_id, qbo_id = one_push(ready, "Invoice", "memo")
+    ready.mutate(
+        entity="Invoice", id=qbo_id, op="update", changes={"CustomerMemo": {"value": "Accountant's memo"}}
+    )
+    ready.push()
+    result = outcome(ready, platform_id)
+    assert result["outcome"] == "conflict"
+    assert result["error"]["code"] == "QBO_CONFLICT" and result["error"]["details"][0]["field"] == "memo"
+    assert ready.qbo("Invoice", qbo_id)["CustomerMemo"]["value"] == "Accountant's memo"  # QBO keeps it
+    ready.sync()
+    ready.transform()
+    assert ("Invoice", platform_id) in set(ready.rows("SELECT entity, platform_id FROM sync.sync_conflicts"))
+    second = ready.push()
+    assert platform_id not in {
+        r["platform_id"]
+        for r in ready.push_results()[-second.outcomes.get("ok", 0) - 1 :]
+        if r["outcome"] == "ok"
+    }
+
+
+def test_an_invalid_record_is_refused_alone_with_field_level_errors(ready: Ready) -> None:
+    result = ready.push()
+    assert not result.stopped
+    errors = ready.world.connector.store.errors(limit=200)
+    long_name = next(e for e in errors if e["code"] == "QBO_VALIDATION_FAILED" and e["entity"] == "Customer")
+    assert long_name["element"] == "DisplayName" and "100 characters" in long_name["details"][0]["message"]
+    created = {
+        r["platform_id"] for r in ready.push_results() if r["entity"] == "Customer" and r["outcome"] == "ok"
+    }
+    long_id = next(
+        e["platform_id"] for e in ready.planted["edge_cases"] if e["case"] == "name_over_100_characters"
+    )
+    others = {p for e, p in map(tuple, ready.planted["platform_only"]) if e == "Customer"} - {long_id}
+    assert others <= created and long_id not in created
+    # what QBO itself refuses is an error of its own, on that record only (an inactive customer billed)
+    by_qbo = [r for r in ready.push_results() if r["outcome"] == "invalid"]
+    assert by_qbo and all(r["error"]["details"][0]["field"] for r in by_qbo)
+
+
+@pytest.fixture
+def clean_and_faulty(tmp_path: Path) -> Iterator[tuple[Ready, Ready]]:
+    clean, faulty = prepare(tmp_path / "clean"), prepare(tmp_path / "faulty")
+    yield next(clean), next(faulty)
+    for prepared in (clean, faulty):
+        prepared.close()
+
+
+def qbo_state(ready: Ready) -> set[tuple]:
+    rows = ready.world.sandbox.store.execute(
+        "SELECT entity, id, json_extract(doc, '$.SyncToken'), deleted FROM entities WHERE realm_id = ? "
+        "AND entity IN ('Customer', 'Vendor', 'Item', 'Invoice', 'Bill', 'Payment')",
+        (ready.world.realm_id,),
+    ).fetchall()
+    return set(rows)
+
+
+def test_with_a_fifth_of_requests_failing_the_pushed_end_state_equals_a_clean_run(
+    clean_and_faulty: tuple[Ready, Ready],
+) -> None:
+    clean, faulty = clean_and_faulty
+    clean.push()
+    faulty.admin(
+        "POST",
+        "config",
+        json={
+            "faults": {
+                "seed": 5,
+                "rate_429": 0.05,
+                "rate_500": 0.05,
+                "rate_503": 0.04,
+                "rate_reset": 0.03,
+                "rate_truncated": 0.03,
+            }
+        },
+    )
+    result = faulty.push()
+    assert not result.stopped and result.retries > 0  # the faults happened, and were ridden out
+    assert qbo_state(faulty) == qbo_state(clean)
