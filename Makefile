@@ -35,6 +35,7 @@ bench: setup ## performance figures (prints, never asserts)
 	$(UV) run --frozen python bench/sandbox_query_bench.py
 	$(UV) run --frozen python bench/sync_bench.py --company demo
 	$(UV) run --frozen python bench/transform_bench.py --company demo
+	$(UV) run --frozen python bench/push_bench.py --creates 600
 
 clean:
 	rm -rf var/ .pytest_cache .ruff_cache

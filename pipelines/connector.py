@@ -12,7 +12,7 @@ from functools import cached_property
 from pipelines.config import Settings
 from pipelines.integration_store import IntegrationStore
 from sources.quickbooks.budget import BudgetBackend, RequestBudget, open_backend
-from sources.quickbooks.client import QboClient
+from sources.quickbooks.client import QboClient, RetryPolicy
 from sources.quickbooks.oauth import OAuthClient
 from sources.quickbooks.tokens import TokenManager, TokenRecord, TokenStore
 
@@ -20,6 +20,7 @@ from sources.quickbooks.tokens import TokenManager, TokenRecord, TokenStore
 @dataclass
 class Connector:
     settings: Settings
+    retry: RetryPolicy | None = None  # how hard clients retry 429/5xx/transport (default: RetryPolicy())
     _budgets: dict[str, RequestBudget] = field(default_factory=dict)
 
     @cached_property
@@ -59,7 +60,9 @@ class Connector:
         return self._budgets[realm_id]
 
     def client(self, realm_id: str) -> QboClient:
-        return QboClient(realm_id, self.settings.base_url, self.tokens, budget=self.budget(realm_id))
+        return QboClient(
+            realm_id, self.settings.base_url, self.tokens, budget=self.budget(realm_id), retry=self.retry
+        )
 
     def connections(self) -> list[TokenRecord]:
         return self.token_store.list()

@@ -18,6 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import dlt
+
+# imported whole here, on the main thread: dlt's extract threads look pyarrow up in sys.modules, and
+# one of them finding it half-imported fails the sync ("partially initialized module 'pyarrow'")
+import pyarrow  # noqa: F401
 from dlt.pipeline.pipeline import Pipeline
 
 DUCKDB_CONFIG = {"memory_limit": "256MB", "threads": 2, "preserve_insertion_order": False}

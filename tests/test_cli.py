@@ -105,7 +105,8 @@ def test_make_demo_runs_end_to_end() -> None:
     assert total == sum(counts.values())
     # then the platform records, the transform and the report
     assert "Customer          65 loaded, 1 refused" in out
-    assert "dbt build passed" in out
+    assert out.count("dbt build passed") == 2  # before the push and after the sync that follows it
+    assert "batch requests" in out and "STOPPED" not in out
     report = Path(out.split("drift report: ")[1].split()[0])
     assert report.is_file() and "QuickBooks drift report" in report.read_text(encoding="utf-8")
 
@@ -145,3 +146,25 @@ def test_sync_bench_runs_and_prints_its_figures(tmp_path: Path) -> None:
     assert "records/s" in result.stdout and "peak memory of the syncing process" in result.stdout
     idle = next(line for line in result.stdout.splitlines() if line.strip().startswith("idle"))
     assert " 2 HTTP requests" in idle
+
+
+def test_transform_and_push_benches_run_and_print_their_figures(tmp_path: Path) -> None:
+    """`bench/transform_bench.py --company large` and `bench/push_bench.py` at their smallest."""
+    transform = subprocess.run(
+        [sys.executable, "bench/transform_bench.py", "--company", "tiny", "--rebuild"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert transform.returncode == 0, transform.stderr[-2000:]
+    assert "dbt build passed" in transform.stdout and "slowest nodes" in transform.stdout
+    push = subprocess.run(
+        [sys.executable, "bench/push_bench.py", "--creates", "40"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert push.returncode == 0, push.stderr[-2000:]
+    assert "operations/min against a bound of 1,200/min" in push.stdout

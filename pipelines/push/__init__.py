@@ -72,8 +72,22 @@ def push_all(
     the_plan = plan(connector, chosen, entities)
     for line in the_plan.summary():
         echo(line)
-    for op in the_plan.by_status("invalid"):
+    for op in the_plan.by_status("invalid"):  # refused before sending: on record like QBO's refusals
         connector.store.record_error_dto(op.error or {}, op.realm_id, op.entity, "push")
+        connector.store.record_push(
+            pushed_at=datetime.now(UTC),
+            tenant_id=op.row["tenant_id"],
+            realm_id=op.realm_id,
+            entity=op.entity,
+            platform_id=op.row["platform_id"],
+            qbo_id=op.row.get("qbo_id"),
+            operation=op.operation,
+            request_id=f"preflight:{op.row['payload_hash']}"[:64],
+            bid=op.row["platform_id"][:16],
+            payload_hash=op.row["payload_hash"],
+            outcome="invalid",
+            error=op.error,
+        )
     results = []
     for realm_id in chosen:
         ops = [op for op in the_plan.operations if op.realm_id == realm_id and op.status == "send"]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from sources.quickbooks.client import RetryPolicy
 from tests.push.conftest import Ready, prepare
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,6 +35,12 @@ def test_the_round_trip_leaves_only_what_a_person_must_decide(ready: Ready) -> N
     before = ready.counts()
     first = ready.push()
     assert first.outcomes["ok"] > 80 and first.requests <= 12 and not first.stopped
+    # QBO's answers are in the warehouse already, before any sync: the created records are there
+    created_ids = [
+        r["qbo_id"] for r in ready.push_results() if r["operation"] == "create" and r["outcome"] == "ok"
+    ]
+    landed = ready.rows("SELECT count(*) FROM raw_qbo.customer WHERE id IN (SELECT unnest(?))", created_ids)
+    assert landed[0][0] > 0
     ready.sync()
     ready.transform()
     # drift on platform-mastered fields is gone, but for records QBO refused and approvals pending
@@ -207,3 +214,52 @@ def test_with_a_fifth_of_requests_failing_the_pushed_end_state_equals_a_clean_ru
     result = faulty.push()
     assert not result.stopped and result.retries > 0  # the faults happened, and were ridden out
     assert qbo_state(faulty) == qbo_state(clean)
+
+
+def test_a_dry_run_prints_the_plan_and_calls_nothing(ready: Ready) -> None:
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    served = ready.admin("GET", f"realms/{ready.world.realm_id}/stats")["requests_total"]
+    env = {
+        "SOURCES__QUICKBOOKS__CLIENT_ID": ready.world.settings.client_id or "",
+        "SOURCES__QUICKBOOKS__CLIENT_SECRET": ready.world.settings.client_secret or "",
+        "SOURCES__QUICKBOOKS__TOKEN_ENCRYPTION_KEYS": ready.world.settings.token_encryption_keys[0],
+        "SOURCES__QUICKBOOKS__PIPELINES_DIR": str(ready.world.settings.pipelines_path),
+    }
+    result = CliRunner().invoke(
+        app,
+        [
+            "--warehouse",
+            str(ready.warehouse),
+            "--store",
+            ready.world.settings.store_url,
+            "--qbo-base-url",
+            ready.world.server.base_url,
+            "push",
+            "--dry-run",
+        ],
+        env=env,
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        "Customer" in result.output
+        and "awaiting approval" in result.output
+        and "create invalid" in result.output
+    )
+    assert ready.admin("GET", f"realms/{ready.world.realm_id}/stats")["requests_total"] == served
+    assert ready.push_results() == []
+
+
+def test_when_qbo_keeps_failing_the_realm_circuit_opens_and_the_next_push_resumes(ready: Ready) -> None:
+    ready.world.connector.retry = RetryPolicy(
+        max_attempts=2, base_seconds=0.01, cap_seconds=0.02
+    )  # fail fast
+    ready.admin("POST", "config", json={"faults": {"seed": 1, "rate_503": 1.0}})
+    stopped = ready.push()
+    assert stopped.stopped and "stopped pushing to this realm" in stopped.stopped
+    assert not [r for r in ready.push_results() if r["outcome"] == "ok"]
+    ready.admin("POST", "config", json={"faults": {"rate_503": 0}})
+    resumed = ready.push()
+    assert not resumed.stopped and resumed.outcomes["ok"] > 80
