@@ -195,6 +195,11 @@ class IntegrationStore:
                 "intuit_tid": None,
                 "details": None,
             }
+        self._insert_error(values, realm_id, entity, operation)
+
+    def _insert_error(
+        self, values: dict[str, Any], realm_id: str | None, entity: str | None, operation: str | None
+    ) -> None:
         with self.engine.begin() as conn:
             conn.execute(
                 insert(integration_errors).values(
@@ -262,20 +267,14 @@ class IntegrationStore:
     ) -> None:
         """An error DTO of the connector's own (pre-flight, conflicts): the same table as QBO's faults."""
         details = dto.get("details") or []
-        with self.engine.begin() as conn:
-            conn.execute(
-                insert(integration_errors).values(
-                    occurred_at=datetime.now(UTC),
-                    realm_id=realm_id,
-                    entity=entity,
-                    operation=operation,
-                    code=dto["code"],
-                    message=redact(dto["message"])[:2000],
-                    element=(details[0].get("field") if details else None),
-                    intuit_tid=None,
-                    details=details,
-                )
-            )
+        values = {
+            "code": dto["code"],
+            "message": redact(dto["message"])[:2000],
+            "element": details[0].get("field") if details else None,
+            "intuit_tid": None,
+            "details": details,
+        }
+        self._insert_error(values, realm_id, entity, operation)
 
     # pushes ------------------------------------------------------------------------------------
     def record_push(self, **values: Any) -> None:

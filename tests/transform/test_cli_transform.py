@@ -44,9 +44,24 @@ def test_generate_load_transform_report(warehouse: Path, demo_run: DemoRun, tmp_
     code, out = qbo(warehouse, "platform", "load", "--source", str(tmp_path / "platform"), "--strict")
     assert code == 1
     as_of = demo_run.planted["as_of"]
-    code, out = qbo(warehouse, "transform", "--as-of", as_of, "--select", "staging intermediate sync")
+    code, out = qbo(warehouse, "transform", "--as-of", as_of)  # no overrides configured: the spec's masters
     assert code == 0, out
     assert out.startswith("dbt build passed")
+    with duckdb.connect(str(warehouse), read_only=True) as db:
+        masters = dict(
+            db.execute(
+                "SELECT entity, master FROM sync.sync_mastering_policy "
+                "WHERE field = '*' AND tenant_id = 'demo-tenant'"
+            ).fetchall()
+        )
+    assert masters == {
+        "Customer": "platform",
+        "Item": "platform",
+        "Invoice": "platform",
+        "Vendor": "qbo",
+        "Bill": "qbo",
+        "Payment": "qbo",
+    }
     code, out = qbo(warehouse, "report", "drift", "--out", str(tmp_path / "report"))
     assert code == 0, out
     assert "fields drifting" in out and (tmp_path / "report" / "drift_report.html").is_file()

@@ -1,18 +1,6 @@
 {#- Each record's latest push outcome (the push log, `qbo push`): what QBO said the last time. -#}
 with push_log as (
-    {{ select_columns(source("push", "push_log"), [
-        ["id", "push_id", "bigint"],
-        ["entity", "entity", "varchar"],
-        ["tenant_id", "tenant_id", "varchar"],
-        ["realm_id", "realm_id", "varchar"],
-        ["platform_id", "platform_id", "varchar"],
-        ["qbo_id", "qbo_id", "varchar"],
-        ["operation", "operation", "varchar"],
-        ["outcome", "outcome", "varchar"],
-        ["error", "error", "varchar"],
-        ["payload_hash", "payload_hash", "varchar"],
-        ["pushed_at", "pushed_at", "timestamptz"],
-    ]) }}
+    select * from {{ ref("stg_push__push_log") }}
 ),
 
 ranked as (
@@ -22,8 +10,6 @@ ranked as (
     from push_log
 )
 
-select
-    push_id, entity, tenant_id, realm_id, platform_id, qbo_id, operation, outcome, error, payload_hash,
-    {{ utc("pushed_at") }} as pushed_at
+select push_id, entity, tenant_id, realm_id, platform_id, qbo_id, operation, outcome, error, payload_hash, pushed_at
 from ranked
 where newest = 1

@@ -18,22 +18,12 @@ with platform_links as (
 ),
 
 push_log as (
-    {{ select_columns(source("push", "push_log"), [
-        ["entity", "entity", "varchar"],
-        ["tenant_id", "tenant_id", "varchar"],
-        ["realm_id", "realm_id", "varchar"],
-        ["platform_id", "platform_id", "varchar"],
-        ["qbo_id", "qbo_id", "varchar"],
-        ["sync_token", "sync_token", "varchar"],
-        ["outcome", "outcome", "varchar"],
-        ["pushed_at", "pushed_at", "timestamptz"],
-    ]) }}
+    select * from {{ ref("stg_push__push_log") }}
 ),
 
 last_push as (
     select
-        entity, tenant_id, realm_id, platform_id, qbo_id, sync_token,
-        {{ utc("pushed_at") }} as pushed_at,
+        entity, tenant_id, realm_id, platform_id, qbo_id, sync_token, pushed_at,
         row_number() over (partition by entity, tenant_id, platform_id order by pushed_at desc) as newest
     from push_log
     where outcome = 'ok' and qbo_id is not null

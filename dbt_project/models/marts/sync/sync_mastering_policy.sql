@@ -23,8 +23,8 @@ overrides as (
     union all
     {%- endfor %}
     select
-        cast(null as varchar), cast(null as varchar), cast(null as varchar), cast(null as varchar),
-        -1, 0
+        cast(null as varchar) as tenant, cast(null as varchar) as entity, cast(null as varchar) as field,
+        cast(null as varchar) as master, -1 as specificity, 0 as position
     where 1 = 0
 ),
 
