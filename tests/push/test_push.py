@@ -216,40 +216,50 @@ def test_with_a_fifth_of_requests_failing_the_pushed_end_state_equals_a_clean_ru
     assert qbo_state(faulty) == qbo_state(clean)
 
 
-def test_a_dry_run_prints_the_plan_and_calls_nothing(ready: Ready) -> None:
+def test_a_dry_run_calls_nothing_and_a_void_waits_for_its_approval(ready: Ready) -> None:
     from typer.testing import CliRunner
 
     from pipelines.cli import app
 
-    served = ready.admin("GET", f"realms/{ready.world.realm_id}/stats")["requests_total"]
+    settings = ready.world.settings
     env = {
-        "SOURCES__QUICKBOOKS__CLIENT_ID": ready.world.settings.client_id or "",
-        "SOURCES__QUICKBOOKS__CLIENT_SECRET": ready.world.settings.client_secret or "",
-        "SOURCES__QUICKBOOKS__TOKEN_ENCRYPTION_KEYS": ready.world.settings.token_encryption_keys[0],
-        "SOURCES__QUICKBOOKS__PIPELINES_DIR": str(ready.world.settings.pipelines_path),
+        "SOURCES__QUICKBOOKS__CLIENT_ID": settings.client_id or "",
+        "SOURCES__QUICKBOOKS__CLIENT_SECRET": settings.client_secret or "",
+        "SOURCES__QUICKBOOKS__TOKEN_ENCRYPTION_KEYS": settings.token_encryption_keys[0],
+        "SOURCES__QUICKBOOKS__PIPELINES_DIR": str(settings.pipelines_path),
     }
-    result = CliRunner().invoke(
-        app,
-        [
-            "--warehouse",
-            str(ready.warehouse),
-            "--store",
-            ready.world.settings.store_url,
-            "--qbo-base-url",
-            ready.world.server.base_url,
-            "push",
-            "--dry-run",
-        ],
-        env=env,
-    )
-    assert result.exit_code == 0, result.output
+    base = [
+        "--warehouse",
+        str(ready.warehouse),
+        "--store",
+        settings.store_url,
+        "--qbo-base-url",
+        settings.base_url,
+    ]
+
+    def qbo(*args: str) -> str:
+        result = CliRunner().invoke(app, [*base, *args], env=env)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    served = ready.admin("GET", f"realms/{ready.world.realm_id}/stats")["requests_total"]
+    plan = qbo("push", "--dry-run")
+    assert "awaiting approval" in plan and "create invalid" in plan and "Invoice" in plan
     assert (
-        "Customer" in result.output
-        and "awaiting approval" in result.output
-        and "create invalid" in result.output
-    )
-    assert ready.admin("GET", f"realms/{ready.world.realm_id}/stats")["requests_total"] == served
+        ready.admin("GET", f"realms/{ready.world.realm_id}/stats")["requests_total"] == served
+    )  # nothing called
     assert ready.push_results() == []
+    void = next(p for p in ready.planted["pending_approval"] if p["operation"] == "void")
+    assert f"Invoice {void['platform_id']}" in qbo("approve")  # listed as pending
+    ready.push()
+    assert (
+        not ready.qbo("Invoice", void["qbo_id"]).get("PrivateNote", "").startswith("Voided")
+    )  # not approved yet
+    assert "approved: void" in qbo(
+        "approve", "--entity", "Invoice", "--id", void["platform_id"], "--by", "alice"
+    )
+    ready.push()
+    assert ready.qbo("Invoice", void["qbo_id"])["PrivateNote"].startswith("Voided")
 
 
 def test_when_qbo_keeps_failing_the_realm_circuit_opens_and_the_next_push_resumes(ready: Ready) -> None:
