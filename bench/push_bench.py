@@ -62,7 +62,7 @@ def main() -> None:
         load_platform(
             str(work / "platform"), warehouse=w.settings.warehouse, pipelines_dir=w.settings.pipelines_path
         )
-        result = run_dbt(w.settings.warehouse, policy=DEMO_POLICY, target_path=work / "target")
+        result = run_dbt(w.settings.warehouse, policy=DEMO_POLICY, command="run", target_path=work / "target")
         assert result.success, result.summary()
         w.sandbox.configure({"limits": {"enabled": True}})  # QBO's limits, enforced: 429 beyond them
         started = time.perf_counter()

@@ -19,7 +19,7 @@ import duckdb
 
 from pipelines.mapping import LINES_FIELD, rendered
 from pipelines.push import preflight
-from pipelines.push.payloads import listed, payload, pushable
+from pipelines.push.payloads import payload, pushable
 
 ORDER = (
     "Customer",
@@ -221,7 +221,3 @@ def _synced_values(
         key = (row.pop("tenant_id"), row.pop("platform_id"))
         out[key] = {name: value for name, value in row.items() if name in mastered}
     return out
-
-
-def payload_fields(op: Operation) -> set[str]:
-    return listed(op.row.get("payload_fields"))
