@@ -36,9 +36,7 @@ class Ready:
 
     def transform(self) -> None:
         """dbt run, not build: the models are tested in tests/transform; here only their data counts."""
-        result = run_dbt(
-            self.warehouse, policy=DEMO_POLICY, as_of=None, command="run"
-        )
+        result = run_dbt(self.warehouse, policy=DEMO_POLICY, as_of=None, command="run")
         assert result.success, result.summary()
 
     def push(self) -> RealmPush:
