@@ -137,7 +137,14 @@ def read_plan(
     records earlier pushes created that the warehouse does not know yet."""
     wanted = [e for e in ORDER if not entities or e in entities]
     operations: list[Operation] = []
-    with duckdb.connect(str(warehouse), read_only=True) as db:
+    if not warehouse.exists():
+        raise FileNotFoundError(f"no warehouse at {warehouse}")
+    try:
+        db = duckdb.connect(str(warehouse), read_only=True)
+        db.execute("SELECT 1 FROM sync.outbound_customers LIMIT 0")
+    except duckdb.CatalogException:
+        raise FileNotFoundError(f"the warehouse {warehouse} has no outbound models") from None
+    with db:
         for entity in wanted:
             spec = rendered()[entity]
             table = f"outbound_{spec['table']}s"
