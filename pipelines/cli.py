@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import sys
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -467,6 +468,74 @@ def approve(
     typer.echo(f"approved: {op.operation} of {op.entity} {record}; the next `qbo push` sends it")
 
 
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8780,
+) -> None:
+    """Serve the integration gateway: OAuth connect/callback, webhook intake, real-time pushes."""
+    import uvicorn
+
+    from service.app import create_app
+
+    try:
+        gateway = create_app(_connector(ctx))
+    except ConfigError as exc:
+        _fail(str(exc), 2)
+    typer.echo(f"gateway on http://{host}:{port} (webhooks: POST /integrations/quickbooks/webhook)")
+    uvicorn.run(gateway, host=host, port=port, log_level="warning", access_log=False)
+
+
+webhooks_app = typer.Typer(
+    help="Webhook events: drain them into the warehouse, replay them.", no_args_is_help=True
+)
+app.add_typer(webhooks_app, name="webhooks")
+
+
+@webhooks_app.command("drain")
+def webhooks_drain(ctx: typer.Context) -> None:
+    """Fetch what stored webhook events changed into the warehouse, then run requested syncs."""
+    from pipelines.webhooks import drain
+
+    try:
+        result = drain(_connector(ctx), echo=typer.echo)
+    except ConfigError as exc:
+        _fail(str(exc), 2)
+    typer.echo(
+        f"{result.events} events ({result.duplicates} duplicates, {result.ignored} ignored): "
+        f"{result.fetched} records fetched, {result.deleted} marked deleted in {result.requests} requests; "
+        f"{result.syncs} requested syncs"
+    )
+    if result.failed:
+        _fail(f"{result.failed} events failed and wait for the next drain: " + "; ".join(result.notes))
+
+
+@webhooks_app.command("replay")
+def webhooks_replay(
+    ctx: typer.Context,
+    since: Annotated[str, typer.Option(help="events received from this day (YYYY-MM-DD) or time (ISO 8601)")],
+    realm: Annotated[str | None, typer.Option(help="only this realm's events")] = None,
+    entity: Annotated[str | None, typer.Option(help="only this entity's events")] = None,
+) -> None:
+    """Queue processed events again (then `qbo webhooks drain`): their records are fetched anew."""
+    from pipelines.webhooks import EventQueue
+
+    moment = _moment(since, "--since")
+    if entity is not None:
+        _entities([entity])
+    count = EventQueue(_connector(ctx).store.engine).replay(moment, realm, entity)
+    typer.echo(f"{count} events queued again; run `qbo webhooks drain` to process them")
+
+
+def _moment(value: str, option: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date or an ISO 8601 time", param_hint=option) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
 @app.command("rotate-keys")
 def rotate_keys(ctx: typer.Context) -> None:
     """Re-encrypt every stored token with the first key of token_encryption_keys (then drop the old key)."""
@@ -478,9 +547,11 @@ def rotate_keys(ctx: typer.Context) -> None:
 
 
 @app.command()
-def keygen() -> None:
+def keygen(
+    api_key: Annotated[bool, typer.Option(help="a gateway API key instead of an encryption key")] = False,
+) -> None:
     """Print a new token-encryption key (put it first in token_encryption_keys to rotate)."""
-    typer.echo(Fernet.generate_key().decode())
+    typer.echo(secrets.token_urlsafe(32) if api_key else Fernet.generate_key().decode())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,6 +6,8 @@ reported with the key, the environment variable and what to do, never with a sec
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,28 @@ def _lookup(key: str, secret: bool = False) -> Any:
         return None
 
 
+def _api_keys(raw: Any) -> dict[str, frozenset[str]]:
+    """`{key = ["tenant", ...]}` (a TOML table, or JSON in the environment) as key -> tenants."""
+    where = f"{SECTION}.gateway_api_keys (env {_env_name('gateway_api_keys')})"
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError:
+            raise ConfigError(f'{where} must be JSON like {{"<key>": ["<tenant>"]}}') from None
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where} must map each API key to the tenants it may act for")
+    keys: dict[str, frozenset[str]] = {}
+    for n, (key, tenants) in enumerate(raw.items()):
+        names = [tenants] if isinstance(tenants, str) else tenants
+        if len(str(key)) < 16 or not isinstance(names, list | tuple) or not names:
+            raise ConfigError(
+                f"{where}: key #{n + 1} must be at least 16 characters and list at least one tenant "
+                '(or "*" for every tenant); generate one with `qbo keygen`'
+            )
+        keys[str(key)] = frozenset(str(t) for t in names)
+    return keys
+
+
 @dataclass(frozen=True)
 class Settings:
     base_url: str = qbo.PRODUCTION_BASE_URL
@@ -48,6 +72,9 @@ class Settings:
     warehouse: Path = VAR / "warehouse.duckdb"
     pipelines_dir: Path | None = None  # dlt's working state; default: beside the warehouse, one per warehouse
     tenant_id: str = "default"
+    webhook_verifier_token: str | None = field(default=None, repr=False)
+    # gateway API key -> the tenants it may act for ("*": every tenant)
+    gateway_api_keys: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def resolve(cls, **overrides: Any) -> Settings:
@@ -67,7 +94,7 @@ class Settings:
             value = _lookup(key)
             if value not in (None, ""):
                 values[key] = value
-        for key in ("client_id", "client_secret", "state_secret"):
+        for key in ("client_id", "client_secret", "state_secret", "webhook_verifier_token"):
             value = _lookup(key, secret=True)
             if value not in (None, ""):
                 values[key] = str(value)
@@ -76,6 +103,9 @@ class Settings:
             values["token_encryption_keys"] = tuple(
                 k.strip() for k in (keys.split(",") if isinstance(keys, str) else keys) if str(k).strip()
             )
+        api_keys = _lookup("gateway_api_keys", secret=True)
+        if api_keys:
+            values["gateway_api_keys"] = _api_keys(api_keys)
         values.update({k: v for k, v in overrides.items() if v is not None})
         for key in ("warehouse", "pipelines_dir"):
             if key in values:

@@ -29,6 +29,7 @@ from sqlalchemy import (
     create_engine,
     delete,
     desc,
+    event,
     insert,
     select,
     update,
@@ -37,6 +38,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from sources.quickbooks.errors import QboError, redact
+from sources.quickbooks.tokens import UTCDateTime
 
 metadata = MetaData()
 
@@ -106,13 +108,65 @@ push_results = Table(
 )
 
 
+webhook_events = Table(
+    "qbo_webhook_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_key", String(200), nullable=False, unique=True),  # CloudEvents id, or legacy content
+    Column("format", String(16), nullable=False),
+    Column("realm_id", String(64), nullable=False),
+    Column("entity", String(64), nullable=False),
+    Column("entity_id", String(64), nullable=False),
+    Column("operation", String(16), nullable=False),
+    Column("occurred_at", UTCDateTime(), nullable=False),
+    Column("deleted_id", String(64)),  # Merge: the record merged away
+    Column("received_at", UTCDateTime(), nullable=False, index=True),
+    Column("status", String(16), nullable=False, index=True),  # pending | claimed | done | ignored
+    Column("claim", String(64)),  # who holds it, while claimed
+    Column("claimed_at", UTCDateTime()),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("processed_at", UTCDateTime()),
+    Column("note", Text),  # why it was ignored, or what the last attempt failed on
+)
+
+sync_requests = Table(
+    "qbo_sync_requests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("realm_id", String(64), nullable=False),
+    Column("entities", JSON, nullable=False),
+    Column("requested_at", UTCDateTime(), nullable=False),
+    Column("status", String(16), nullable=False, index=True),  # pending | ok | failed
+    Column("finished_at", UTCDateTime()),
+    Column("note", Text),
+)
+
+
 def engine_for(url: str) -> Engine:
     parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("", "psycopg2"):
         parsed = parsed.set(drivername="postgresql+psycopg")
-    return create_engine(parsed, pool_pre_ping=True, json_serializer=_json_text)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return create_engine(parsed, pool_pre_ping=True, json_serializer=_json_text)
+    Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    # the gateway writes webhook events from many threads while workers claim them: writers wait
+    # for the lock rather than fail, and readers never wait (WAL)
+    engine = create_engine(
+        parsed, pool_pre_ping=True, json_serializer=_json_text, connect_args={"timeout": 30}
+    )
+
+    @event.listens_for(engine, "connect")
+    def _wal(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        except Exception:  # noqa: S110 - another process switching it at the same moment
+            pass
+        finally:
+            cursor.close()
+
+    return engine
 
 
 def _json_text(value: Any) -> str:

@@ -103,22 +103,31 @@ def uvicorn_config(app: Any, host: str, port: int, log_level: str = "warning") -
 
 
 @contextmanager
+def serving(
+    app: Any, host: str = "127.0.0.1", port: int | None = None
+) -> Iterator[tuple[str, uvicorn.Server]]:
+    """An ASGI app served on a background thread until the block ends: its base URL and server."""
+    port = port or free_port(host)
+    server = uvicorn.Server(uvicorn_config(app, host, port))
+    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"nothing started on {host}:{port}")
+        time.sleep(0.01)
+    try:
+        yield f"http://{host}:{port}", server
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@contextmanager
 def running(
     sandbox: Sandbox | None = None, host: str = "127.0.0.1", port: int | None = None
 ) -> Iterator[RunningSandbox]:
     """A sandbox served on a background thread until the block ends."""
     sb = sandbox or Sandbox()
-    port = port or free_port(host)
-    server = uvicorn.Server(uvicorn_config(create_app(sb), host, port))
-    thread = threading.Thread(target=server.run, name="qbo-sandbox", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"the sandbox did not start on {host}:{port}")
-        time.sleep(0.01)
-    try:
-        yield RunningSandbox(f"http://{host}:{port}", sb, server)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving(create_app(sb), host, port) as (base_url, server):
+        yield RunningSandbox(base_url, sb, server)

@@ -7,9 +7,6 @@ A failed delivery is retried with a growing delay, so a receiver that was down c
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import logging
 import queue
@@ -26,6 +23,7 @@ import requests
 from sandbox.rules import Change
 from sandbox.settings import SandboxConfig, WebhookSettings
 from sources.quickbooks.catalog import ENTITIES
+from sources.quickbooks.webhooks import signature
 
 log = logging.getLogger("sandbox.webhooks")
 
@@ -37,11 +35,6 @@ CLOUDEVENT_VERBS = {
     "Void": "voided",
     "Emailed": "emailed",
 }
-
-
-def sign(body: bytes, verifier_token: str) -> str:
-    digest = hmac.new(verifier_token.encode("utf-8"), body, hashlib.sha256).digest()
-    return base64.b64encode(digest).decode("ascii")
 
 
 def _iso_utc(epoch: float, digits: int = 3) -> str:
@@ -172,7 +165,7 @@ class WebhookEmitter:
         delivery.attempts += 1
         headers = {
             "content-type": delivery.content_type,
-            "intuit-signature": sign(delivery.body, settings.verifier_token),
+            "intuit-signature": signature(delivery.body, settings.verifier_token),
         }
         try:
             response = self._session.post(

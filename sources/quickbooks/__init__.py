@@ -129,17 +129,24 @@ def quickbooks_window(
 
 @dlt.source(name="quickbooks", max_table_nesting=3)
 def quickbooks_ids(
-    realm_id: str, client: QboClient, entity: str, ids: Sequence[str]
+    realm_id: str,
+    client: QboClient,
+    entity: str,
+    ids: Sequence[str],
+    deleted: Mapping[str, tuple[datetime | None, str | None]] | None = None,
 ) -> Iterable[DltResource]:
     """Exactly these records of one entity (a targeted fetch, e.g. after webhooks); ids QBO no longer
-    has are loaded as deleted. No checkpoint moves."""
+    has are loaded as deleted. `deleted` are ids already known gone (id -> when, and what a merge
+    folded them into): marked without asking QBO. No checkpoint moves."""
 
     def rows() -> Iterator[dict[str, Any]]:
-        found, missing = fetch_ids(client, ENTITIES[entity], ids)
+        found, missing = fetch_ids(client, ENTITIES[entity], ids) if ids else ([], set())
         for doc in found:
             yield normalise(entity, doc, realm_id)
         for entity_id in sorted(missing):
             yield deletion(entity_id, realm_id, None)
+        for entity_id, (when, merged_into) in sorted((deleted or {}).items()):
+            yield deletion(entity_id, realm_id, when, merged_into)
 
     return [entity_table(entity, rows)]
 

@@ -1,0 +1,1 @@
+"""The integration gateway (`qbo serve`): a FastAPI app over the integration store."""

@@ -1,0 +1,176 @@
+"""The integration gateway: OAuth connect and callback, webhook intake, real-time pushes, sync triggers.
+
+It writes only the integration store (tokens, webhook events, sync requests, push results), never
+the warehouse: DuckDB has one writer, and that is the worker or a flow (DESIGN decision 10). Every
+answer that is not a success is the seed's error DTO (`code`, `message`, `details[]`).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from pipelines.config import ConfigError
+from pipelines.connect import state_secret
+from pipelines.connector import Connector
+from pipelines.webhooks import EventQueue
+from service.auth import ApiKeys, Caller
+from sources.quickbooks.catalog import ENTITIES
+from sources.quickbooks.errors import QboError
+from sources.quickbooks.oauth import InvalidState, OAuthError, make_state, verify_state
+from sources.quickbooks.webhooks import WebhookPayloadError, parse, verify
+
+log = logging.getLogger("qbo.service")
+PREFIX = "/integrations/quickbooks"
+JSON_TYPES = ("application/json", "application/cloudevents+json")
+CODES = {400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 403: "FORBIDDEN", 404: "NOT_FOUND", 409: "CONFLICT"}
+PLURALS = {name.lower() + ("es" if name.endswith("s") else "s"): name for name in ENTITIES}
+
+
+def error(status: int, code: str, message: str, details: list[dict[str, Any]] | None = None) -> JSONResponse:
+    return JSONResponse({"code": code, "message": message, "details": details or []}, status_code=status)
+
+
+class SyncRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tenant: str = Field(min_length=1, max_length=64)
+    realm_id: str | None = Field(None, min_length=1, max_length=64)
+
+
+def current_caller(request: Request) -> Caller:
+    keys: ApiKeys = request.app.state.keys
+    return keys.caller(request)
+
+
+Authorized = Annotated[Caller, Depends(current_caller)]
+
+
+def create_app(connector: Connector) -> FastAPI:
+    settings = connector.settings
+    keys = ApiKeys(settings.gateway_api_keys)
+    queue = EventQueue(connector.store.engine)
+    app = FastAPI(title="qbo-elt gateway", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.connector = connector
+    app.state.keys = keys
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        response = error(exc.status_code, CODES.get(exc.status_code, "ERROR"), str(exc.detail))
+        response.headers.update(exc.headers or {})
+        return response
+
+    @app.exception_handler(ConfigError)
+    async def _unconfigured(_request: Request, exc: ConfigError) -> JSONResponse:
+        return error(503, "NOT_CONFIGURED", str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [
+            {
+                "code": e["type"],
+                "field": ".".join(str(p) for p in e["loc"][1:]) or "body",
+                "message": e["msg"],
+            }
+            for e in exc.errors()
+        ]
+        return error(422, "VALIDATION_FAILED", "the request is not valid; see details", details)
+
+    @app.get("/health")
+    def health(_caller: Authorized) -> dict[str, Any]:
+        return {"status": "ok", "webhook_events": queue.counts()}
+
+    @app.get(f"{PREFIX}/connect-url")
+    def connect_url(tenant: str, who: Authorized) -> dict[str, Any]:
+        who.require(tenant)
+        ttl = 600
+        url = connector.oauth.authorize_url(make_state(tenant, state_secret(connector), ttl=ttl))
+        return {"tenant": tenant, "url": url, "state_expires_in": ttl}
+
+    @app.get(f"{PREFIX}/callback", response_class=HTMLResponse)
+    def callback(state: str = "", code: str = "", realmId: str = "", error: str = "") -> HTMLResponse:
+        try:
+            tenant = verify_state(state, state_secret(connector))
+        except InvalidState as exc:
+            return _page(400, "The connection failed", f"{exc}. Start again from the connect link.")
+        if error:
+            return _page(
+                400, "The connection was not made", f"QuickBooks answered {error!r}. Nothing was stored."
+            )
+        if not code or not realmId:
+            return _page(
+                400, "The connection failed", "The redirect carried no code or realmId. Start again."
+            )
+        try:
+            record = connector.tokens.connect(tenant, code, realmId)
+        except (OAuthError, QboError) as exc:
+            log.warning("callback for tenant %s failed: %s", tenant, type(exc).__name__)
+            return _page(400, "The connection failed", f"QuickBooks refused the code ({exc}). Start again.")
+        return _page(
+            200,
+            "Connected",
+            f"Tenant {record.tenant_id} is connected to QuickBooks company {record.realm_id}. "
+            "You can close this window.",
+        )
+
+    @app.post(f"{PREFIX}/webhook")
+    async def webhook(request: Request) -> JSONResponse:
+        body = await request.body()
+        if not verify(body, request.headers.get("intuit-signature"), settings.webhook_verifier_token or ""):
+            return error(401, "BAD_SIGNATURE", "intuit-signature is missing or does not match the body")
+        content_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+        if content_type not in JSON_TYPES:
+            return error(
+                415, "UNSUPPORTED_MEDIA_TYPE", f"expected {' or '.join(JSON_TYPES)}, got {content_type}"
+            )
+        try:
+            events = parse(body)
+        except WebhookPayloadError as exc:
+            return error(400, "MALFORMED_NOTIFICATION", str(exc))
+        stored = await run_in_threadpool(queue.put, events)
+        return JSONResponse({"received": len(events), "stored": stored})
+
+    @app.post(f"{PREFIX}/{{entity}}/sync", status_code=202)
+    def sync(entity: str, body: SyncRequest, who: Authorized) -> dict[str, Any]:
+        name = entity if entity in ENTITIES else PLURALS.get(entity.lower())
+        if name is None:
+            raise HTTPException(404, f"no QBO entity {entity!r}; use a name like invoices or Invoice")
+        who.require(body.tenant)
+        realm_id = _realm(connector, body.tenant, body.realm_id)
+        request_id = queue.request_sync(body.tenant, realm_id, [name])
+        return {"request_id": request_id, "realm_id": realm_id, "entities": [name], "status": "queued"}
+
+    if settings.webhook_verifier_token is None:
+        log.warning("no webhook_verifier_token: every webhook will be refused with 401")
+    return app
+
+
+def _realm(connector: Connector, tenant: str, realm_id: str | None) -> str:
+    realms = sorted(r.realm_id for r in connector.token_store.list(tenant))
+    if realm_id is not None:
+        if realm_id not in realms:
+            raise HTTPException(404, f"tenant {tenant!r} is not connected to realm {realm_id}")
+        return realm_id
+    if len(realms) != 1:
+        raise HTTPException(
+            404 if not realms else 400,
+            f"tenant {tenant!r} is not connected to QuickBooks"
+            if not realms
+            else f"tenant {tenant!r} is connected to realms {', '.join(realms)}: say which in realm_id",
+        )
+    return realms[0]
+
+
+def _page(status: int, title: str, text: str) -> HTMLResponse:
+    page = (
+        f"<!doctype html><meta charset=utf-8><title>qbo-elt: {html.escape(title)}</title>"
+        f"<h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>"
+    )
+    return HTMLResponse(page, status_code=status)
