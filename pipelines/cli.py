@@ -347,6 +347,7 @@ def transform(
 ) -> None:
     """Build the dbt project over the warehouse: mappings, drift, conflicts, outbound, finance marts."""
     from pipelines.mapping.policy import from_config
+    from pipelines.push.references import publish
     from pipelines.transform import run_dbt
 
     day = _day(as_of, "--as-of").date() if as_of else None
@@ -355,10 +356,14 @@ def transform(
     except ConfigError as exc:
         _fail(str(exc), 2)
     nodes = select.replace(",", " ").split() if select else None
-    result = run_dbt(_connector(ctx).settings.warehouse, policy=policy, as_of=day, select=nodes)
+    connector = _connector(ctx)
+    result = run_dbt(connector.settings.warehouse, policy=policy, as_of=day, select=nodes)
     typer.echo(result.summary())
     if not result.success:
         raise typer.Exit(1)
+    if not nodes:  # what the gateway's real-time pushes resolve references with
+        count = publish(connector.settings.warehouse, connector.store)
+        typer.echo(f"published {count:,} references (links, list names, defaults) to the integration store")
 
 
 @report_app.command("drift")

@@ -9,11 +9,13 @@ writes is under var/demo/, so it can be explored afterwards.
 
 from __future__ import annotations
 
+import secrets
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -28,11 +30,14 @@ from pipelines.connector import Connector
 from pipelines.mapping.policy import MasteringPolicy, Override
 from pipelines.platform_load import load_platform
 from pipelines.push import push_all
+from pipelines.push.references import publish
 from pipelines.sync import DATASET, sync_all
 from pipelines.transform import run_dbt
+from pipelines.webhooks import EventQueue, drain
 from sandbox.app import Sandbox
 from sandbox.serve import FIRST_REALM, describe
-from sandbox.server import RunningSandbox, free_port, running
+from sandbox.server import RunningSandbox, free_port, running, serving
+from service.app import create_app
 from sources.quickbooks import table_name
 from sources.quickbooks.catalog import ENTITIES
 
@@ -140,7 +145,7 @@ def run(
         for line in loaded.lines():
             write(line)
         as_of = date.fromisoformat(generated.planted.as_of)
-        transform(settings.warehouse, as_of, write)
+        transform(connector, as_of, write)
         if round_trip:
             write(
                 "\npushing platform-mastered records to QBO (voids and deactivations wait for approval) ..."
@@ -148,19 +153,73 @@ def run(
             push_all(connector, echo=write)
             write("\nsyncing QBO again, then transforming: what is left is what a person must decide")
             sync_all(connector, echo=write)
-            transform(settings.warehouse, as_of, write)
+            transform(connector, as_of, write)
+            real_time(w, write)
     paths = report.write(report.read(settings.warehouse), workdir / "report")
     write(f"\ndrift report: {paths['html'].resolve()}")
     write(f"  also {paths['xlsx'].name} and CSV files in {paths['html'].parent}")
     return counts
 
 
-def transform(warehouse: Path, as_of: date, write: Callable[[str], None]) -> None:
+def real_time(w: World, write: Callable[[str], None]) -> None:
+    """The gateway on loopback: a back-office edit arrives as a signed webhook and the worker loads it;
+    a platform record posted to the gateway is in QBO before the call returns."""
+    key = secrets.token_urlsafe(24)
+    settings = replace(
+        w.settings,
+        webhook_verifier_token=w.sandbox.config.webhooks.verifier_token,
+        gateway_api_keys={key: frozenset({DEMO_TENANT})},
+    )
+    connector = Connector(settings)
+    queue = EventQueue(connector.store.engine)
+    write("\nreal time: the gateway (qbo serve) on loopback, receiving the sandbox's webhooks ...")
+    with serving(create_app(connector)) as (url, _server):
+        w.sandbox.configure(
+            {"webhooks": {"url": f"{url}/integrations/quickbooks/webhook", "window_seconds": 0.2}}
+        )
+        realm = w.sandbox.store.realm(w.realm_id)
+        customer = w.sandbox.store.execute(
+            "SELECT min(id) FROM entities WHERE realm_id = ? AND entity = 'Customer' AND NOT deleted",
+            (w.realm_id,),
+        ).fetchone()[0]
+        w.sandbox.books.edit(realm, "Customer", str(customer), {"Notes": "edited in the back office"})
+        deadline = time.monotonic() + 15
+        while not queue.counts().get("pending") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        answer = requests.post(
+            f"{url}/integrations/quickbooks/customers",
+            headers={"x-api-key": key},
+            json={
+                "id": "demo-realtime-1",
+                "tenantId": DEMO_TENANT,
+                "displayName": "Walk-in Customer (real time)",
+                "updatedAt": datetime.now(UTC).isoformat(),
+            },
+            timeout=60,
+        )
+        body = answer.json()
+        if answer.status_code != 201:
+            raise DemoFailed(f"the gateway refused a real-time push: {body}")
+        write(f"  POST /integrations/quickbooks/customers: created QBO Customer {body['qboId']} in one call")
+    result = drain(connector, echo=lambda _line: None)
+    with duckdb.connect(str(settings.warehouse), read_only=True) as db:
+        notes = db.execute(f"SELECT notes FROM {DATASET}.customer WHERE id = ?", [str(customer)]).fetchone()
+    if result.events == 0 or not notes or notes[0] != "edited in the back office":
+        raise DemoFailed(f"the webhook did not bring the edit of customer {customer} into the warehouse")
+    write(
+        f"  webhook: {result.events} event(s) drained, {result.fetched} record(s) fetched in "
+        f"{result.requests} request(s); customer {customer} in the warehouse: {notes[0]!r}"
+    )
+
+
+def transform(connector: Connector, as_of: date, write: Callable[[str], None]) -> None:
     write("\ntransforming (dbt build: staging, mappings, drift, conflicts, outbound, finance) ...")
+    warehouse = connector.settings.warehouse
     result = run_dbt(warehouse, policy=DEMO_POLICY, as_of=as_of)
     write(result.summary())
     if not result.success:
         raise DemoFailed("dbt build failed; the lines above say where")
+    publish(warehouse, connector.store)
     with duckdb.connect(str(warehouse), read_only=True) as db:
         actions = dict(db.execute("SELECT action, count(*) FROM sync.sync_drift GROUP BY action").fetchall())
     write(

@@ -142,6 +142,20 @@ sync_requests = Table(
     Column("note", Text),
 )
 
+# what the gateway knows of QBO without the warehouse (pipelines/push/references.py)
+references = Table(
+    "qbo_references",
+    metadata,
+    Column("realm_id", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),  # link | lookup | default
+    Column("scope", String(64), nullable=False),  # link: entity; lookup: list table; default: entity.field
+    Column("name", String(320), nullable=False),  # link: tenant|platform id; lookup: lower(name); default: ""
+    Column("qbo_id", String(64), nullable=False),
+    Column("sync_token", String(32)),
+    Column("published_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("realm_id", "kind", "scope", "name", name="qbo_references_once"),
+)
+
 
 def engine_for(url: str) -> Engine:
     parsed = make_url(url)

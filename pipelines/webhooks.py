@@ -24,6 +24,7 @@ from sqlalchemy import Engine, and_, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from pipelines.integration_store import sync_requests, webhook_events
+from pipelines.push import land
 from pipelines.sync import SyncFailed, pipeline_for, root_cause, sync_all
 from pipelines.warehouse import LOADER_FILE_FORMAT
 from sources.quickbooks import quickbooks_ids
@@ -256,6 +257,7 @@ def drain(connector: Connector, echo: Callable[[str], None] = print, batch: int 
         if result.failed:
             break  # what failed waits for the next drain rather than being retried in a loop
     result.syncs = run_sync_requests(connector, queue, echo)
+    land(connector)  # the gateway's real-time pushes, into the push log and raw_qbo
     return result
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import html
 import logging
+from functools import cache
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Body, Depends, FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -21,8 +22,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from pipelines.config import ConfigError
 from pipelines.connect import state_secret
 from pipelines.connector import Connector
+from pipelines.mapping.policy import from_config
+from pipelines.push.realtime import RealtimePush
 from pipelines.webhooks import EventQueue
 from service.auth import ApiKeys, Caller
+from sources.platform.dto import MODELS
 from sources.quickbooks.catalog import ENTITIES
 from sources.quickbooks.errors import QboError
 from sources.quickbooks.oauth import InvalidState, OAuthError, make_state, verify_state
@@ -32,7 +36,8 @@ log = logging.getLogger("qbo.service")
 PREFIX = "/integrations/quickbooks"
 JSON_TYPES = ("application/json", "application/cloudevents+json")
 CODES = {400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 403: "FORBIDDEN", 404: "NOT_FOUND", 409: "CONFLICT"}
-PLURALS = {name.lower() + ("es" if name.endswith("s") else "s"): name for name in ENTITIES}
+PLURAL_OF = {name: name.lower() + ("es" if name.endswith("s") else "s") for name in ENTITIES}
+PLURALS = {plural: name for name, plural in PLURAL_OF.items()}
 
 
 def error(status: int, code: str, message: str, details: list[dict[str, Any]] | None = None) -> JSONResponse:
@@ -57,6 +62,11 @@ def create_app(connector: Connector) -> FastAPI:
     settings = connector.settings
     keys = ApiKeys(settings.gateway_api_keys)
     queue = EventQueue(connector.store.engine)
+
+    @cache
+    def realtime() -> RealtimePush:  # the mastering policy is read once, at the first push
+        return RealtimePush(connector, from_config())
+
     app = FastAPI(title="qbo-elt gateway", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.connector = connector
     app.state.keys = keys
@@ -146,6 +156,15 @@ def create_app(connector: Connector) -> FastAPI:
         realm_id = _realm(connector, body.tenant, body.realm_id)
         request_id = queue.request_sync(body.tenant, realm_id, [name])
         return {"request_id": request_id, "realm_id": realm_id, "entities": [name], "status": "queued"}
+
+    def outbound(entity: str) -> None:
+        @app.post(f"{PREFIX}/{PLURAL_OF[entity]}", name=f"push_{entity.lower()}")
+        def push_record(payload: Annotated[dict[str, Any], Body()], who: Authorized) -> JSONResponse:
+            answer = realtime().push(entity, payload, who.may_act_for)
+            return JSONResponse(answer.body, status_code=answer.status)
+
+    for entity in MODELS:
+        outbound(entity)
 
     if settings.webhook_verifier_token is None:
         log.warning("no webhook_verifier_token: every webhook will be refused with 401")

@@ -70,6 +70,7 @@ class Sink:
     failures: int = 0
     sent: int = 0  # /batch requests
     outcomes: dict[str, int] = field(default_factory=dict)
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)  # platform id -> its last outcome
 
     def __call__(self, items: list[dict[str, Any]], table: dict[str, Any]) -> None:
         for start in range(0, len(items), MAX_BATCH):
@@ -161,6 +162,7 @@ class Sink:
         error: dict[str, Any] | None = None,
     ) -> None:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+        self.results[item["platform_id"]] = {"outcome": outcome, "doc": doc, "error": error}
         self.store.record_push(
             pushed_at=datetime.now(UTC),
             tenant_id=item["tenant_id"],

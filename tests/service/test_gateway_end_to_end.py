@@ -1,5 +1,6 @@
-"""End to end: back-office edits in the sandbox become webhooks to the gateway, and the worker brings the
-warehouse to what the sandbox holds; a crash mid-batch loses nothing and duplicates nothing."""
+"""End to end through the gateway on loopback: a tenant connects through the OAuth callback; back-office
+edits in the sandbox become webhooks, and the worker brings the warehouse to what the sandbox holds; a
+crash mid-batch loses nothing and duplicates nothing."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from pipelines.connector import Connector
 from pipelines.demo import DEMO_TENANT, World, world
 from pipelines.sync import sync_all
 from pipelines.webhooks import EventQueue, drain
-from sandbox.server import serving
+from sandbox.server import free_port, serving
 from service.app import create_app
 from tests.service.conftest import KEY_ALL
 
@@ -72,11 +73,15 @@ def hooked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hooked]:
     """One connected company for the module (a full sync costs seconds); the tests run in file order."""
     with world(tmp_path_factory.mktemp("hooked"), "tiny", write=lambda _: None) as w:
         verifier = w.sandbox.config.webhooks.verifier_token
+        port = free_port()
         settings = replace(
-            w.settings, webhook_verifier_token=verifier, gateway_api_keys={KEY_ALL: frozenset("*")}
+            w.settings,
+            webhook_verifier_token=verifier,
+            gateway_api_keys={KEY_ALL: frozenset("*")},
+            redirect_uri=f"http://127.0.0.1:{port}/integrations/quickbooks/callback",
         )
         connector = Connector(settings)
-        with serving(create_app(connector)) as (url, _server):
+        with serving(create_app(connector), port=port) as (url, _server):
             hook = f"{url}/integrations/quickbooks/webhook"
             w.sandbox.configure({"webhooks": {"url": hook, "window_seconds": 0.2, "retry_base_seconds": 0.1}})
             sync_all(connector, echo=lambda _: None)
@@ -173,3 +178,30 @@ def test_events_of_realms_not_connected_are_recorded_and_ignored_and_a_sync_can_
     assert (result.ignored, result.syncs) == (1, 1)
     assert hooked.queue.counts()["ignored"] == 1
     assert hooked.rows("invoice") == hooked.truth("Invoice")
+
+
+def test_a_tenant_connects_through_the_gateways_callback(hooked: Hooked) -> None:
+    created = requests.post(
+        f"{hooked.world.server.base_url}/_sandbox/realms",
+        json={"realm_id": "4242", "company": "empty"},
+        timeout=60,
+    )
+    assert created.status_code == 201, created.text
+    answer = requests.get(
+        f"{hooked.gateway_url}/integrations/quickbooks/connect-url",
+        params={"tenant": "tenant-two"},
+        headers={"x-api-key": KEY_ALL},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    consent = answer.json()["url"]
+    assert consent.startswith(hooked.world.server.base_url) and "state=" in consent
+
+    page = requests.get(f"{consent}&realmId=4242", timeout=30)  # the user consents; Intuit redirects back
+
+    assert page.status_code == 200, page.text
+    assert "Tenant tenant-two is connected to QuickBooks company 4242" in page.text
+    assert [r.realm_id for r in hooked.connector.token_store.list("tenant-two")] == ["4242"]
+    replayed = requests.get(page.url, timeout=30)  # the same code twice: Intuit refuses, nothing changes
+    assert replayed.status_code == 400
+    assert "refused" in replayed.text
