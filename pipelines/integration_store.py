@@ -161,7 +161,12 @@ def engine_for(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("", "psycopg2"):
         parsed = parsed.set(drivername="postgresql+psycopg")
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+    if parsed.get_backend_name() != "sqlite":
+        # as many connections as the gateway's worker threads (40), so none waits for one
+        return create_engine(
+            parsed, pool_pre_ping=True, json_serializer=_json_text, pool_size=10, max_overflow=30
+        )
+    if parsed.database in (None, "", ":memory:"):
         return create_engine(parsed, pool_pre_ping=True, json_serializer=_json_text)
     Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     # the gateway writes webhook events from many threads while workers claim them: writers wait

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from pipelines.connector import Connector
+from pipelines.webhooks import EventQueue
 
 
 def _age(moment: datetime | None) -> str:
@@ -51,4 +52,9 @@ def status_lines(connector: Connector) -> list[str]:
             e = errors[0]
             tid = f" intuit_tid {e['intuit_tid']}" if e["intuit_tid"] else ""
             lines.append(f"  last error: {_age(e['occurred_at'])}: {e['code']} {e['message']}{tid}")
+    events = EventQueue(connector.store.engine).counts()
+    if events:
+        counts = ", ".join(f"{n:,} {status}" for status, n in sorted(events.items()))
+        waiting = " (run `qbo webhooks drain`)" if events.get("pending") else ""
+        lines.append(f"webhook events: {counts}{waiting}")
     return lines

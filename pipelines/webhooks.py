@@ -13,9 +13,11 @@ Processed events are kept, for `qbo webhooks replay`.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -47,6 +49,11 @@ class EventQueue:
         self.engine = engine
         dialect = engine.dialect.name
         self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        # SQLite has one writer: threads that queue here are served in turn, where SQLite's own lock
+        # retries with back-off let newcomers overtake and left a few answers past Intuit's 3 s
+        self._writing: AbstractContextManager[Any] = (
+            threading.Lock() if dialect == "sqlite" else nullcontext()
+        )
 
     def put(self, events: Sequence[ChangeEvent]) -> int:
         """Store a delivery's events in one transaction; returns how many were new."""
@@ -69,9 +76,13 @@ class EventQueue:
             }
             for e in {e.key: e for e in events}.values()
         ]
-        statement = self._insert(webhook_events).on_conflict_do_nothing(index_elements=["event_key"])
-        with self.engine.begin() as conn:
-            return conn.execute(statement, rows).rowcount or 0
+        statement = (
+            self._insert(webhook_events)
+            .on_conflict_do_nothing(index_elements=["event_key"])
+            .returning(webhook_events.c.id)
+        )
+        with self._writing, self.engine.begin() as conn:
+            return len(conn.execute(statement, rows).all())
 
     def claim(self, limit: int, lease: timedelta = LEASE) -> tuple[str, list[dict[str, Any]]]:
         """Take up to `limit` pending events (or events whose claim expired) for this worker alone."""

@@ -133,3 +133,17 @@ def test_every_endpoint_but_webhook_and_callback_wants_a_key_bound_to_the_tenant
     answer = gateway.get("/integrations/quickbooks/callback", params={"state": "forged.state", "code": "c"})
     assert answer.status_code == 400
     assert "Start again" in answer.text
+
+
+def test_on_postgresql_a_redelivery_is_stored_once_too(postgres_url: str) -> None:
+    from pipelines.integration_store import IntegrationStore
+
+    queue = EventQueue(IntegrationStore(postgres_url).engine)
+    events = parse(sample_bytes("webhook_legacy.json"))
+    assert queue.put(events) == 2
+    assert queue.put(events) == 0
+    token, claimed = queue.claim(10)
+    assert [r["entity_id"] for r in claimed] == ["40", "43"]
+    assert queue.claim(10)[1] == []  # claimed once, by one worker
+    queue.finish(token, [r["id"] for r in claimed], "done")
+    assert queue.counts() == {"done": 2}
