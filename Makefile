@@ -8,7 +8,7 @@ export DO_NOT_TRACK ?= 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS ?= false
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
-.PHONY: setup demo test lint format sandbox bench clean
+.PHONY: setup demo test lint format sandbox flows bench clean
 
 setup: ## install uv if missing, then the locked environment (idempotent, seconds when up to date)
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -18,7 +18,7 @@ demo: setup ## the whole product against an embedded sandbox, no credentials
 	$(UV) run --frozen qbo demo
 
 test: setup ## the test suite (offline: sandbox on loopback, temp dirs)
-	$(UV) run --frozen pytest
+	$(UV) run --frozen pytest -n 2 --dist loadfile
 
 lint: setup ## ruff, lint and format check
 	$(UV) run --frozen ruff check .
@@ -31,11 +31,15 @@ format: setup
 sandbox: setup ## serve the local QBO sandbox on 127.0.0.1:8765 with the demo company
 	$(UV) run --frozen qbo sandbox --host 127.0.0.1 --port 8765 --company demo
 
+flows: setup ## serve the Prefect deployments of prefect.yaml (PREFECT_API_URL: a `prefect server start` server)
+	$(UV) run --frozen qbo schedule
+
 bench: setup ## performance figures (prints, never asserts)
 	$(UV) run --frozen python bench/sandbox_query_bench.py
 	$(UV) run --frozen python bench/sync_bench.py --company demo
 	$(UV) run --frozen python bench/transform_bench.py --company demo
 	$(UV) run --frozen python bench/push_bench.py --creates 600
+	$(UV) run --frozen python bench/webhook_bench.py
 
 clean:
 	rm -rf var/ .pytest_cache .ruff_cache

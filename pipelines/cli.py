@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from cryptography.fernet import Fernet
 
+from flows.cli import schedule
 from pipelines.config import ConfigError, Settings
 from pipelines.connector import Connector
 from pipelines.sync import SyncFailed, backfill_all, sync_all
@@ -347,8 +348,7 @@ def transform(
 ) -> None:
     """Build the dbt project over the warehouse: mappings, drift, conflicts, outbound, finance marts."""
     from pipelines.mapping.policy import from_config
-    from pipelines.push.references import publish
-    from pipelines.transform import run_dbt
+    from pipelines.transform import transform as run_transform
 
     day = _day(as_of, "--as-of").date() if as_of else None
     try:
@@ -356,14 +356,10 @@ def transform(
     except ConfigError as exc:
         _fail(str(exc), 2)
     nodes = select.replace(",", " ").split() if select else None
-    connector = _connector(ctx)
-    result = run_dbt(connector.settings.warehouse, policy=policy, as_of=day, select=nodes)
+    result = run_transform(_connector(ctx), policy=policy, as_of=day, select=nodes)
     typer.echo(result.summary())
     if not result.success:
         raise typer.Exit(1)
-    if not nodes:  # what the gateway's real-time pushes resolve references with
-        count = publish(connector.settings.warehouse, connector.store)
-        typer.echo(f"published {count:,} references (links, list names, defaults) to the integration store")
 
 
 @report_app.command("drift")
@@ -539,6 +535,9 @@ def _moment(value: str, option: str) -> datetime:
     except ValueError:
         raise typer.BadParameter(f"{value!r} is not a date or an ISO 8601 time", param_hint=option) from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+app.command("schedule")(schedule)
 
 
 @app.command("rotate-keys")

@@ -17,6 +17,12 @@ from sources.quickbooks.oauth import OAuthClient
 from sources.quickbooks.tokens import TokenManager, TokenRecord, TokenStore
 
 
+class TenantRealmError(LookupError):
+    def __init__(self, message: str, ambiguous: bool = False) -> None:
+        super().__init__(message)
+        self.ambiguous = ambiguous  # connected to several realms, none named
+
+
 @dataclass
 class Connector:
     settings: Settings
@@ -76,6 +82,21 @@ class Connector:
         for record in self.connections():
             by_tenant.setdefault(record.tenant_id, set()).add(record.realm_id)
         return {tenant: next(iter(realms)) for tenant, realms in by_tenant.items() if len(realms) == 1}
+
+    def realm_of(self, tenant_id: str, realm_id: str | None = None) -> str:
+        """The realm a tenant's record goes to: the one it names (which must be the tenant's), else the
+        tenant's only connected realm."""
+        realms = sorted(r.realm_id for r in self.token_store.list(tenant_id))
+        if realm_id is not None and realm_id in realms:
+            return realm_id
+        if realm_id is None and len(realms) == 1:
+            return realms[0]
+        if realm_id is not None or not realms:
+            where = f"realm {realm_id}" if realm_id else "QuickBooks"
+            raise TenantRealmError(f"tenant {tenant_id!r} is not connected to {where}")
+        raise TenantRealmError(
+            f"tenant {tenant_id!r} is connected to realms {', '.join(realms)}: say which", ambiguous=True
+        )
 
     def realms(self, wanted: list[str] | None = None) -> list[str]:
         """The realms to work on: the ones asked for (each must be connected), else every connected one."""

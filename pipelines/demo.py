@@ -30,9 +30,8 @@ from pipelines.connector import Connector
 from pipelines.mapping.policy import MasteringPolicy, Override
 from pipelines.platform_load import load_platform
 from pipelines.push import push_all
-from pipelines.push.references import publish
 from pipelines.sync import DATASET, sync_all
-from pipelines.transform import run_dbt
+from pipelines.transform import transform as run_transform
 from pipelines.webhooks import EventQueue, drain
 from sandbox.app import Sandbox
 from sandbox.serve import FIRST_REALM, describe
@@ -67,6 +66,21 @@ class World:
         return self.connector.settings
 
 
+def sandbox_settings(server: RunningSandbox, workdir: Path) -> Settings:
+    """Settings for the sandbox on loopback, with a fresh encryption key and every state file under
+    `workdir` (tokens, budget, warehouse, dlt state)."""
+    return Settings(
+        client_id=server.client_id,
+        client_secret=server.client_secret,
+        redirect_uri=f"http://127.0.0.1:{free_port()}/callback",
+        token_encryption_keys=(Fernet.generate_key().decode(),),
+        store_url=f"sqlite:///{workdir / 'integration.sqlite'}",
+        budget_url=f"sqlite:///{workdir / 'budget.sqlite'}",
+        warehouse=workdir / "warehouse.duckdb",
+        pipelines_dir=workdir / "pipelines",
+    ).with_sandbox(server.base_url)
+
+
 @contextmanager
 def world(
     workdir: Path, company: str = "demo", seed: int = 1, write: Callable[[str], None] = print
@@ -79,16 +93,7 @@ def world(
     sb.add_realm(realm_id, company, seed)
     with running(sb) as server:
         write(describe(sb, server.base_url).rstrip())
-        settings = Settings(
-            client_id=server.client_id,
-            client_secret=server.client_secret,
-            redirect_uri=f"http://127.0.0.1:{free_port()}/callback",
-            token_encryption_keys=(Fernet.generate_key().decode(),),
-            store_url=f"sqlite:///{workdir / 'integration.sqlite'}",
-            budget_url=f"sqlite:///{workdir / 'budget.sqlite'}",
-            warehouse=workdir / "warehouse.duckdb",
-            pipelines_dir=workdir / "pipelines",
-        ).with_sandbox(server.base_url)
+        settings = sandbox_settings(server, workdir)
         connector = Connector(settings)
         record = connect_interactively(
             connector,
@@ -215,11 +220,10 @@ def real_time(w: World, write: Callable[[str], None]) -> None:
 def transform(connector: Connector, as_of: date, write: Callable[[str], None]) -> None:
     write("\ntransforming (dbt build: staging, mappings, drift, conflicts, outbound, finance) ...")
     warehouse = connector.settings.warehouse
-    result = run_dbt(warehouse, policy=DEMO_POLICY, as_of=as_of)
+    result = run_transform(connector, policy=DEMO_POLICY, as_of=as_of)
     write(result.summary())
     if not result.success:
         raise DemoFailed("dbt build failed; the lines above say where")
-    publish(warehouse, connector.store)
     with duckdb.connect(str(warehouse), read_only=True) as db:
         actions = dict(db.execute("SELECT action, count(*) FROM sync.sync_drift GROUP BY action").fetchall())
     write(

@@ -1,16 +1,20 @@
 """Syncing realms into the warehouse: one dlt pipeline per realm, one dataset for all of them.
 
 Each realm has its own pipeline (so its own state and checkpoint) writing into the shared `raw_qbo`
-dataset; realms are loaded one after the other because DuckDB has a single writer (DESIGN
-decision 10). A load interrupted earlier is finished before new data is extracted (STACK_NOTES §7.6).
+dataset. DuckDB has a single writer (DESIGN decision 10): realms may extract and normalise side by
+side, but whatever opens the warehouse (a load, the state restored from it, the ids a re-scan compares)
+takes the caller's `load_lock`; without one, realms run one after the other. A load interrupted earlier
+is finished before new data is extracted (STACK_NOTES §7.6).
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -61,6 +65,18 @@ def live_ids(pipeline: Pipeline, realm_id: str, entity: str) -> set[str]:
     return {row[0] for row in rows or []}
 
 
+def finish_pending(pipeline: Pipeline, load_lock: AbstractContextManager[Any]) -> None:
+    """Normalise and load what a killed run left behind, so its checkpoint lands before a new one."""
+    if not pipeline.has_pending_data:
+        return
+    log.warning("pipeline %s: finishing an interrupted load first", pipeline.pipeline_name)
+    if pipeline.list_extracted_load_packages():
+        pipeline.normalize()
+    if pipeline.list_normalized_load_packages():
+        with load_lock:
+            pipeline.load()
+
+
 def sync_realm(
     client: QboClient,
     *,
@@ -69,13 +85,25 @@ def sync_realm(
     entities: Sequence[str] | None = None,
     full_refresh: bool = False,
     echo: Callable[[str], None] | None = None,
+    load_lock: AbstractContextManager[Any] | None = None,
 ) -> SyncResult:
-    """Extract and load one realm; returns rows per entity and what it cost in HTTP requests."""
+    """Extract and load one realm; returns rows per entity and what it cost in HTTP requests.
+
+    This is `pipeline.run` in its steps, so that only the steps that open the warehouse take
+    `load_lock` and other realms can extract meanwhile.
+    """
     realm_id = client.realm_id
+    lock: AbstractContextManager[Any] = load_lock if load_lock is not None else nullcontext()
     pipeline = pipeline_for(realm_id, warehouse, pipelines_dir)
-    if pipeline.has_pending_data:  # a killed run's load package: finish it before extracting anew
-        log.warning("realm %s: finishing an interrupted load first", realm_id)
-        pipeline.load()
+    finish_pending(pipeline, lock)
+    if pipeline.config.restore_from_destination:  # as `run` does: local state lost -> the warehouse's
+        with lock:
+            pipeline.sync_destination()
+
+    def existing_ids(entity: str) -> set[str]:
+        with lock:
+            return live_ids(pipeline, realm_id, entity)
+
     before = client.stats.requests, client.stats.retries
     report: dict[str, Any] = {}
     source = quickbooks(
@@ -83,11 +111,14 @@ def sync_realm(
         client,
         entities,
         full_refresh,
-        existing_ids=lambda entity: live_ids(pipeline, realm_id, entity),
+        existing_ids=existing_ids,
         report=report,
         progress=(lambda line: echo(f"realm {realm_id}: {line}")) if echo else None,
     )
-    info = pipeline.run(source, loader_file_format=LOADER_FILE_FORMAT)
+    pipeline.extract(source, loader_file_format=LOADER_FILE_FORMAT)
+    pipeline.normalize()
+    with lock:
+        info = pipeline.load()
     run = report.get("run")
     rows = {e: n for e, n in (run.counts if run else {}).items() if ":" not in e}
     notes = list(run.notes) if run else []
@@ -118,6 +149,44 @@ def root_cause(exc: BaseException) -> BaseException:
         seen = inner
 
 
+def sync_connected_realm(
+    connector: Connector,
+    realm_id: str,
+    entities: Sequence[str] | None = None,
+    full_refresh: bool = False,
+    echo: Callable[[str], None] = print,
+    load_lock: AbstractContextManager[Any] | None = None,
+) -> SyncResult:
+    """Sync one connected realm and keep the run on record (`qbo status` reads it); a failure is
+    recorded with its typed cause, then raised, so a scheduler can retry it."""
+    started = datetime.now(UTC)
+    echo(f"realm {realm_id}: syncing ...")
+    try:
+        result = sync_realm(
+            connector.client(realm_id),
+            warehouse=connector.settings.warehouse,
+            pipelines_dir=connector.settings.pipelines_path,
+            entities=entities,
+            full_refresh=full_refresh,
+            echo=echo,
+            load_lock=load_lock,
+        )
+    except Exception as exc:
+        cause = root_cause(exc)
+        connector.store.record_error(cause, realm_id, getattr(cause, "entity", None), operation="sync")
+        connector.store.record_run(realm_id, "sync", started, "failed", {}, None, [str(cause)])
+        echo(f"realm {realm_id}: FAILED: {cause}")
+        raise
+    connector.store.record_run(realm_id, "sync", started, "ok", result.rows, result.requests, result.notes)
+    for note in result.notes:
+        echo(f"realm {realm_id}: {note}")
+    echo(
+        f"realm {realm_id}: {sum(result.rows.values()):,} rows in {result.requests} requests "
+        f"({result.retries} retried)"
+    )
+    return result
+
+
 def sync_all(
     connector: Connector,
     realm_ids: list[str] | None = None,
@@ -129,34 +198,10 @@ def sync_all(
     recorded and reported, and the others still run. Raises at the end if any realm failed."""
     results, failed = [], []
     for realm_id in connector.realms(realm_ids):
-        started = datetime.now(UTC)
-        echo(f"realm {realm_id}: syncing ...")
         try:
-            result = sync_realm(
-                connector.client(realm_id),
-                warehouse=connector.settings.warehouse,
-                pipelines_dir=connector.settings.pipelines_path,
-                entities=entities,
-                full_refresh=full_refresh,
-                echo=echo,
-            )
-        except Exception as exc:
-            cause = root_cause(exc)
-            connector.store.record_error(cause, realm_id, getattr(cause, "entity", None), operation="sync")
-            connector.store.record_run(realm_id, "sync", started, "failed", {}, None, [str(cause)])
-            echo(f"realm {realm_id}: FAILED: {cause}")
+            results.append(sync_connected_realm(connector, realm_id, entities, full_refresh, echo))
+        except Exception:  # recorded and echoed; the other realms still run
             failed.append(realm_id)
-            continue
-        connector.store.record_run(
-            realm_id, "sync", started, "ok", result.rows, result.requests, result.notes
-        )
-        for note in result.notes:
-            echo(f"realm {realm_id}: {note}")
-        echo(
-            f"realm {realm_id}: {sum(result.rows.values()):,} rows in {result.requests} requests "
-            f"({result.retries} retried)"
-        )
-        results.append(result)
     if failed:
         raise SyncFailed(failed)
     return results
@@ -178,7 +223,7 @@ def backfill_realm(
     entities: Sequence[str] | None = None,
     window_days: int = 30,
     echo: Callable[[str], None] = print,
-    load_lock: threading.Lock | None = None,
+    load_lock: AbstractContextManager[Any] | None = None,
 ) -> dict[str, int]:
     """Reload [since, until) in windows; finished windows are remembered, so a re-run resumes.
 
@@ -187,11 +232,9 @@ def backfill_realm(
     the warehouse has one writer.
     """
     realm_id = client.realm_id
-    lock = load_lock or threading.Lock()
+    lock: AbstractContextManager[Any] = load_lock if load_lock is not None else nullcontext()
     pipeline = warehouse_pipeline(f"qbo_{realm_id}_backfill", warehouse, pipelines_dir, DATASET)
-    if pipeline.has_pending_data:
-        with lock:
-            pipeline.load()
+    finish_pending(pipeline, lock)
     selected = list(entities or [e for e in ENTITIES if ENTITIES[e].kind is not Kind.SINGLETON])
     done: set[str] = set(pipeline.state.get("_local", {}).get("backfill_windows", []))
     loaded: dict[str, int] = {}
@@ -227,14 +270,17 @@ def backfill_all(
     entities: Sequence[str] | None = None,
     echo: Callable[[str], None] = print,
     parallel: int = 4,
+    load_lock: AbstractContextManager[Any] | None = None,
 ) -> dict[str, dict[str, int]]:
-    """Backfill several realms at once: each realm in its own thread, loads one at a time."""
-    lock = threading.Lock()
+    """Backfill several realms at once: each realm in its own thread, loads one at a time (under
+    `load_lock` when the caller shares the warehouse with other writers)."""
+    lock: AbstractContextManager[Any] = load_lock if load_lock is not None else threading.Lock()
     realms = connector.realms(realm_ids)
     clients = {realm_id: connector.client(realm_id) for realm_id in realms}
     with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(realms)))) as pool:
-        futures = {
+        futures = {  # each thread in a copy of this context: a scheduler's run context goes along
             realm_id: pool.submit(
+                contextvars.copy_context().run,
                 backfill_realm,
                 clients[realm_id],
                 since,

@@ -15,12 +15,17 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 from dbt.cli.main import dbtRunner
 
 from pipelines.mapping import render_dbt_macro
 from pipelines.mapping.policy import MasteringPolicy
+from pipelines.push.references import publish
+
+if TYPE_CHECKING:
+    from pipelines.connector import Connector
 
 DBT_PROJECT = Path(__file__).resolve().parents[1] / "dbt_project"
 SPEC_MACRO = DBT_PROJECT / "macros" / "generated" / "mapping_spec.sql"
@@ -43,6 +48,7 @@ class TransformResult:
     failures: list[Failure] = field(default_factory=list)
     crash: str | None = None
     timings: dict[str, float] = field(default_factory=dict)  # seconds per node
+    published: int | None = None  # references published for the gateway (after a whole build)
 
     def summary(self) -> str:
         counts = ", ".join(f"{n} {status}" for status, n in sorted(self.statuses.items()))
@@ -52,6 +58,10 @@ class TransformResult:
             lines.append(f"  dbt could not run: {self.crash}")
         for failure in self.failures:
             lines.append(f"  {failure.status.upper()} {failure.kind} {failure.node}: {failure.message}")
+        if self.published is not None:
+            lines.append(
+                f"published {self.published:,} references (links, list names, defaults) for the gateway"
+            )
         return "\n".join(lines)
 
 
@@ -113,6 +123,21 @@ def run_dbt(
     crash = _first_line(str(outcome.exception)) if outcome.exception else None
     timings = {r.node.name: float(r.execution_time or 0) for r in results}
     return TransformResult(bool(outcome.success), seconds, dict(statuses), failures, crash, timings)
+
+
+def transform(
+    connector: Connector,
+    *,
+    policy: MasteringPolicy,
+    as_of: date | None = None,
+    select: list[str] | None = None,
+) -> TransformResult:
+    """dbt build, then (after a whole, passing build) the references real-time pushes resolve with,
+    published to the integration store: the gateway never reads the warehouse."""
+    result = run_dbt(connector.settings.warehouse, policy=policy, as_of=as_of, select=select)
+    if result.success and not select:
+        result.published = publish(connector.settings.warehouse, connector.store)
+    return result
 
 
 def release_warehouse() -> None:

@@ -19,8 +19,10 @@ from typing import Any
 
 import dlt
 
-# imported whole here, on the main thread: dlt's extract threads look pyarrow up in sys.modules, and
-# one of them finding it half-imported fails the sync ("partially initialized module 'pyarrow'")
+# imported whole here, on the main thread: dlt's extract threads look pyarrow and pandas up in
+# sys.modules, and one of them finding it half-imported by another thread fails the sync ("partially
+# initialized module 'pyarrow'", "... 'pandas' has no attribute 'DataFrame'") when realms run in parallel
+import pandas  # noqa: F401
 import pyarrow  # noqa: F401
 from dlt.pipeline.pipeline import Pipeline
 

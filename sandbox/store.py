@@ -326,6 +326,16 @@ class Store:
         )
         return [r[0] for r in rows.fetchall()]
 
+    def versions(self, realm_id: str, entity: str) -> dict[str, tuple[str | None, bool]]:
+        """Id -> (SyncToken, deleted) of every record, inactive and deleted ones too (deleted ones have
+        no token): what a warehouse synced from this realm must hold."""
+        rows = self.execute(
+            "SELECT id, json_extract(doc, '$.SyncToken'), deleted FROM entities "
+            "WHERE realm_id = ? AND entity = ?",
+            (realm_id, entity),
+        ).fetchall()
+        return {str(i): (None if deleted else token, bool(deleted)) for i, token, deleted in rows}
+
     def entity_counts(self, realm_id: str) -> dict[str, dict[str, int]]:
         rows = self.execute(
             "SELECT entity, "

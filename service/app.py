@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pipelines.config import ConfigError
 from pipelines.connect import state_secret
-from pipelines.connector import Connector
+from pipelines.connector import Connector, TenantRealmError
 from pipelines.mapping.policy import from_config
 from pipelines.push.realtime import RealtimePush
 from pipelines.webhooks import EventQueue
@@ -153,7 +153,11 @@ def create_app(connector: Connector) -> FastAPI:
         if name is None:
             raise HTTPException(404, f"no QBO entity {entity!r}; use a name like invoices or Invoice")
         who.require(body.tenant)
-        realm_id = _realm(connector, body.tenant, body.realm_id)
+        try:
+            realm_id = connector.realm_of(body.tenant, body.realm_id)
+        except TenantRealmError as exc:
+            status, hint = (400, " in realm_id") if exc.ambiguous else (404, "")
+            raise HTTPException(status, f"{exc}{hint}") from None
         request_id = queue.request_sync(body.tenant, realm_id, [name])
         return {"request_id": request_id, "realm_id": realm_id, "entities": [name], "status": "queued"}
 
@@ -169,22 +173,6 @@ def create_app(connector: Connector) -> FastAPI:
     if settings.webhook_verifier_token is None:
         log.warning("no webhook_verifier_token: every webhook will be refused with 401")
     return app
-
-
-def _realm(connector: Connector, tenant: str, realm_id: str | None) -> str:
-    realms = sorted(r.realm_id for r in connector.token_store.list(tenant))
-    if realm_id is not None:
-        if realm_id not in realms:
-            raise HTTPException(404, f"tenant {tenant!r} is not connected to realm {realm_id}")
-        return realm_id
-    if len(realms) != 1:
-        raise HTTPException(
-            404 if not realms else 400,
-            f"tenant {tenant!r} is not connected to QuickBooks"
-            if not realms
-            else f"tenant {tenant!r} is connected to realms {', '.join(realms)}: say which in realm_id",
-        )
-    return realms[0]
 
 
 def _page(status: int, title: str, text: str) -> HTMLResponse:

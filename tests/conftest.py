@@ -19,6 +19,11 @@ for _var, _value in {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
 }.items():
     os.environ.setdefault(_var, _value)
+if os.environ.get("PYTEST_XDIST_WORKER"):  # `make test` runs two workers: each dbt writes its own target
+    _worker = os.environ["PYTEST_XDIST_WORKER"]
+    _dbt = Path(__file__).resolve().parents[1] / "dbt_project"
+    os.environ.setdefault("DBT_TARGET_PATH", str(_dbt / "target" / _worker))
+    os.environ.setdefault("DBT_LOG_PATH", str(_dbt / "logs" / _worker))
 
 from sandbox.app import Sandbox
 from sandbox.server import RunningSandbox, running

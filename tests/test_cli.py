@@ -107,6 +107,9 @@ def test_make_demo_runs_end_to_end() -> None:
     assert "Customer          65 loaded, 1 refused" in out
     assert out.count("dbt build passed") == 2  # before the push and after the sync that follows it
     assert "batch requests" in out and "STOPPED" not in out
+    # the gateway: a record pushed in real time, a back-office edit arriving by webhook
+    assert "POST /integrations/quickbooks/customers: created QBO Customer" in out
+    assert "in the warehouse: 'edited in the back office'" in out
     report = Path(out.split("drift report: ")[1].split()[0])
     assert report.is_file() and "QuickBooks drift report" in report.read_text(encoding="utf-8")
 

@@ -15,11 +15,12 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dlt.common.destination.exceptions import DestinationTerminalException
 from pydantic import ValidationError
 
+from pipelines.connector import Connector, TenantRealmError
 from pipelines.mapping import LINES_FIELD, rendered
 from pipelines.mapping.policy import MasteringPolicy
 from pipelines.push.destination import Sink
@@ -28,9 +29,6 @@ from pipelines.push.plan import Operation
 from pipelines.push.references import References
 from sources.platform.dto import MODELS, PlatformRecord, error_dto
 from sources.quickbooks.errors import QboError
-
-if TYPE_CHECKING:
-    from pipelines.connector import Connector
 
 
 @dataclass
@@ -82,7 +80,13 @@ class RealtimePush:
 
     def _push(self, entity: str, dto: PlatformRecord) -> Answer:
         tenant = dto.tenant_id
-        realm_id = self._realm(tenant, dto.realm_id)
+        try:
+            realm_id = self.connector.realm_of(tenant, dto.realm_id)
+        except TenantRealmError as exc:
+            status, code, hint = (
+                (400, "REALM_REQUIRED", " in realmId") if exc.ambiguous else (404, "NOT_CONNECTED", "")
+            )
+            raise Refused(status, code, f"{exc}{hint}", "realmId") from None
         linked = self.refs.link(realm_id, entity, tenant, dto.id)
         if linked is None and dto.qbo_id:
             linked = (dto.qbo_id, dto.qbo_sync_token)
@@ -164,24 +168,6 @@ class RealtimePush:
             "syncToken": token,
             "lastUpdatedTime": (meta or {}).get("LastUpdatedTime"),
         }
-
-    def _realm(self, tenant: str, realm_id: str | None) -> str:
-        realms = sorted(r.realm_id for r in self.connector.token_store.list(tenant))
-        if realm_id is not None and realm_id in realms:
-            return realm_id
-        if realm_id is None and len(realms) == 1:
-            return realms[0]
-        if not realms:
-            raise Refused(
-                404, "NOT_CONNECTED", f"tenant {tenant!r} is not connected to QuickBooks", "tenantId"
-            )
-        if realm_id is not None:
-            raise Refused(
-                404, "NOT_CONNECTED", f"tenant {tenant!r} is not connected to realm {realm_id}", "realmId"
-            )
-        raise Refused(
-            400, "REALM_REQUIRED", f"tenant {tenant!r} has several realms: say which in realmId", "realmId"
-        )
 
     def outbound_row(
         self, entity: str, dto: PlatformRecord, realm_id: str, operation: str, fields: list[str]

@@ -102,92 +102,6 @@ def test_the_round_trip_leaves_only_what_a_person_must_decide(
     assert second.requests == 0 and not second.outcomes
 
 
-def test_the_gateway_pushes_one_record_in_real_time_through_the_same_path(
-    pushed_once: tuple[Ready, dict[str, int], RealmPush],
-) -> None:
-    """After a transform the references are published to the integration store; a customer and an
-    invoice posted to the gateway are created in QBO, a repeat sends nothing, an edit is a sparse update
-    at the new SyncToken, bad records get the error DTO, and every outcome is in the push log."""
-    ready, _, _ = pushed_once
-    connector = ready.world.connector
-    published = publish(ready.warehouse, connector.store)
-    linked = ready.rows("SELECT count(*) FROM sync.sync_mappings WHERE status = 'linked'")[0][0]
-    assert published >= linked > 0
-    key = "realtime-test-key-0123456789"
-    settings = replace(connector.settings, gateway_api_keys={key: frozenset({DEMO_TENANT})})
-    gateway = TestClient(create_app(Connector(settings)))
-    headers = {"x-api-key": key}
-    item_platform_id, item_qbo_id = ready.rows(
-        "SELECT platform_id, qbo_id FROM sync.sync_mappings WHERE entity = 'Item' AND status = 'linked' "
-        "ORDER BY platform_id LIMIT 1"
-    )[0]
-    now = "2026-12-01T10:00:00Z"
-    customer = {
-        "id": "rt-cust-1",
-        "tenantId": DEMO_TENANT,
-        "displayName": "Realtime Rentals",
-        "updatedAt": now,
-    }
-    before = ready.counts()
-
-    created = gateway.post("/integrations/quickbooks/customers", json=customer, headers=headers)
-    assert created.status_code == 201, created.text
-    qbo_id = created.json()["qboId"]
-    assert ready.qbo("Customer", qbo_id)["DisplayName"] == "Realtime Rentals"
-    again = gateway.post("/integrations/quickbooks/customers", json=customer, headers=headers)
-    assert again.json()["operation"] == "unchanged"
-    assert ready.counts()["Customer"] == before["Customer"] + 1
-
-    edited = {**customer, "email": "ap@realtime.example", "contactName": "Ada Quinn Lovelace"}
-    updated = gateway.post("/integrations/quickbooks/customers", json=edited, headers=headers)
-    assert updated.status_code == 200, updated.text
-    assert (updated.json()["operation"], updated.json()["qboId"]) == ("update", qbo_id)
-    doc = ready.qbo("Customer", qbo_id)
-    assert doc["PrimaryEmailAddr"]["Address"] == "ap@realtime.example"
-    assert (doc["GivenName"], doc["FamilyName"]) == ("Ada Quinn", "Lovelace")
-    assert doc["SyncToken"] == updated.json()["syncToken"] != created.json()["syncToken"]
-
-    invoice = {
-        "id": "rt-inv-1",
-        "tenantId": DEMO_TENANT,
-        "customerId": "rt-cust-1",
-        "txnDate": "2026-11-30",
-        "lines": [
-            {"lineNumber": 1, "itemId": item_platform_id, "quantity": 2, "unitPrice": 50, "amount": 100}
-        ],
-        "totalAmount": 100,
-        "updatedAt": now,
-    }
-    answer = gateway.post("/integrations/quickbooks/invoices", json=invoice, headers=headers)
-    assert answer.status_code == 201, answer.text
-    booked = ready.qbo("Invoice", answer.json()["qboId"])
-    assert booked["CustomerRef"]["value"] == qbo_id and booked["TotalAmt"] == 100
-    assert booked["Line"][0]["SalesItemLineDetail"]["ItemRef"]["value"] == item_qbo_id
-
-    invalid = gateway.post(
-        "/integrations/quickbooks/invoices", json={**invoice, "totalAmount": 99}, headers=headers
-    )
-    assert invalid.status_code == 422
-    assert invalid.json()["details"][0]["field"] == "totalAmount"
-    orphan = {**invoice, "id": "rt-inv-2", "customerId": "nobody"}
-    refused_ref = gateway.post("/integrations/quickbooks/invoices", json=orphan, headers=headers)
-    assert (refused_ref.status_code, refused_ref.json()["code"]) == (409, "REFERENCE_NOT_IN_QBO")
-    other = gateway.post(
-        "/integrations/quickbooks/customers", json={**customer, "tenantId": "someone-else"}, headers=headers
-    )
-    assert other.status_code == 403
-
-    realtime = [r for r in connector.store.push_results() if r["platform_id"].startswith("rt-")]
-    assert [(r["platform_id"], r["operation"], r["outcome"]) for r in realtime] == [
-        ("rt-cust-1", "create", "ok"),
-        ("rt-cust-1", "update", "ok"),
-        ("rt-inv-1", "create", "ok"),
-    ]
-    land(connector)
-    logged = ready.rows("SELECT platform_id FROM raw_push.push_log WHERE platform_id LIKE 'rt-%'")
-    assert sorted(logged) == [("rt-cust-1",), ("rt-cust-1",), ("rt-inv-1",)]
-
-
 def test_a_push_killed_mid_batch_and_run_again_creates_no_duplicate(ready: Ready) -> None:
     before = ready.counts()
     ready.admin("POST", "config", json={"latency": {"min_ms": 700, "max_ms": 700}})
@@ -358,3 +272,91 @@ def test_a_dry_run_calls_nothing_an_open_circuit_loses_nothing_and_a_void_waits_
     )
     ready.push()
     assert ready.qbo("Invoice", void["qbo_id"])["PrivateNote"].startswith("Voided")
+
+
+def test_the_gateway_pushes_one_record_in_real_time_through_the_same_path(
+    pushed_once: tuple[Ready, dict[str, int], RealmPush],
+) -> None:
+    """Last in the module: it adds records to the shared company the other tests compare with.
+
+    After a transform the references are published to the integration store; a customer and an
+    invoice posted to the gateway are created in QBO, a repeat sends nothing, an edit is a sparse update
+    at the new SyncToken, bad records get the error DTO, and every outcome is in the push log."""
+    ready, _, _ = pushed_once
+    connector = ready.world.connector
+    published = publish(ready.warehouse, connector.store)
+    linked = ready.rows("SELECT count(*) FROM sync.sync_mappings WHERE status = 'linked'")[0][0]
+    assert published >= linked > 0
+    key = "realtime-test-key-0123456789"
+    settings = replace(connector.settings, gateway_api_keys={key: frozenset({DEMO_TENANT})})
+    gateway = TestClient(create_app(Connector(settings)))
+    headers = {"x-api-key": key}
+    item_platform_id, item_qbo_id = ready.rows(
+        "SELECT platform_id, qbo_id FROM sync.sync_mappings WHERE entity = 'Item' AND status = 'linked' "
+        "ORDER BY platform_id LIMIT 1"
+    )[0]
+    now = "2026-12-01T10:00:00Z"
+    customer = {
+        "id": "rt-cust-1",
+        "tenantId": DEMO_TENANT,
+        "displayName": "Realtime Rentals",
+        "updatedAt": now,
+    }
+    before = ready.counts()
+
+    created = gateway.post("/integrations/quickbooks/customers", json=customer, headers=headers)
+    assert created.status_code == 201, created.text
+    qbo_id = created.json()["qboId"]
+    assert ready.qbo("Customer", qbo_id)["DisplayName"] == "Realtime Rentals"
+    again = gateway.post("/integrations/quickbooks/customers", json=customer, headers=headers)
+    assert again.json()["operation"] == "unchanged"
+    assert ready.counts()["Customer"] == before["Customer"] + 1
+
+    edited = {**customer, "email": "ap@realtime.example", "contactName": "Ada Quinn Lovelace"}
+    updated = gateway.post("/integrations/quickbooks/customers", json=edited, headers=headers)
+    assert updated.status_code == 200, updated.text
+    assert (updated.json()["operation"], updated.json()["qboId"]) == ("update", qbo_id)
+    doc = ready.qbo("Customer", qbo_id)
+    assert doc["PrimaryEmailAddr"]["Address"] == "ap@realtime.example"
+    assert (doc["GivenName"], doc["FamilyName"]) == ("Ada Quinn", "Lovelace")
+    assert doc["SyncToken"] == updated.json()["syncToken"] != created.json()["syncToken"]
+
+    invoice = {
+        "id": "rt-inv-1",
+        "tenantId": DEMO_TENANT,
+        "customerId": "rt-cust-1",
+        "txnDate": "2026-11-30",
+        "lines": [
+            {"lineNumber": 1, "itemId": item_platform_id, "quantity": 2, "unitPrice": 50, "amount": 100}
+        ],
+        "totalAmount": 100,
+        "updatedAt": now,
+    }
+    answer = gateway.post("/integrations/quickbooks/invoices", json=invoice, headers=headers)
+    assert answer.status_code == 201, answer.text
+    booked = ready.qbo("Invoice", answer.json()["qboId"])
+    assert booked["CustomerRef"]["value"] == qbo_id and booked["TotalAmt"] == 100
+    assert booked["Line"][0]["SalesItemLineDetail"]["ItemRef"]["value"] == item_qbo_id
+
+    invalid = gateway.post(
+        "/integrations/quickbooks/invoices", json={**invoice, "totalAmount": 99}, headers=headers
+    )
+    assert invalid.status_code == 422
+    assert invalid.json()["details"][0]["field"] == "totalAmount"
+    orphan = {**invoice, "id": "rt-inv-2", "customerId": "nobody"}
+    refused_ref = gateway.post("/integrations/quickbooks/invoices", json=orphan, headers=headers)
+    assert (refused_ref.status_code, refused_ref.json()["code"]) == (409, "REFERENCE_NOT_IN_QBO")
+    other = gateway.post(
+        "/integrations/quickbooks/customers", json={**customer, "tenantId": "someone-else"}, headers=headers
+    )
+    assert other.status_code == 403
+
+    realtime = [r for r in connector.store.push_results() if r["platform_id"].startswith("rt-")]
+    assert [(r["platform_id"], r["operation"], r["outcome"]) for r in realtime] == [
+        ("rt-cust-1", "create", "ok"),
+        ("rt-cust-1", "update", "ok"),
+        ("rt-inv-1", "create", "ok"),
+    ]
+    land(connector)
+    logged = ready.rows("SELECT platform_id FROM raw_push.push_log WHERE platform_id LIKE 'rt-%'")
+    assert sorted(logged) == [("rt-cust-1",), ("rt-cust-1",), ("rt-inv-1",)]

@@ -46,12 +46,7 @@ class Realm:
 
     def truth(self, entity: str) -> dict[str, tuple[str | None, bool]]:
         """The sandbox's own view: Id -> (SyncToken, deleted), inactive rows included."""
-        rows = self.server.sandbox.store.execute(
-            "SELECT id, json_extract(doc, '$.SyncToken'), deleted FROM entities "
-            "WHERE realm_id = ? AND entity = ?",
-            (self.realm_id, entity),
-        ).fetchall()
-        return {str(i): (None if deleted else token, bool(deleted)) for i, token, deleted in rows}
+        return self.server.sandbox.store.versions(self.realm_id, entity)
 
     def warehouse_rows(self, entity: str) -> dict[str, tuple[str | None, bool]]:
         with duckdb.connect(str(self.warehouse), read_only=True) as db:

@@ -50,12 +50,7 @@ class Hooked:
             time.sleep(0.05)
 
     def truth(self, entity: str) -> dict[str, tuple[str | None, bool]]:
-        rows = self.world.sandbox.store.execute(
-            "SELECT id, json_extract(doc, '$.SyncToken'), deleted FROM entities "
-            "WHERE realm_id = ? AND entity = ?",
-            (self.realm_id, entity),
-        ).fetchall()
-        return {str(i): (None if deleted else token, bool(deleted)) for i, token, deleted in rows}
+        return self.world.sandbox.store.versions(self.realm_id, entity)
 
     def warehouse(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         with duckdb.connect(str(self.connector.settings.warehouse), read_only=True) as db:

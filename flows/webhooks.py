@@ -1,0 +1,54 @@
+"""The webhook drain flow: what stored webhook events say changed, fetched into the warehouse.
+
+`qbo serve` stores events and answers QBO at once; this flow, every minute, claims them and loads the
+changed records (and runs the syncs the gateway was asked for), so the web service never writes the
+warehouse. Events that fail are given back to the queue for the next drain, so the task is retried
+only for what stops the whole drain (the store or the network).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from flows.runtime import flow_connector, run_echo, worth_retrying
+from flows.writer import WAREHOUSE_WRITER, ensure_concurrency_limits
+from pipelines.connector import Connector
+from pipelines.webhooks import drain
+
+
+class EventsFailed(RuntimeError):
+    """Some events could not be processed; they wait in the queue for the next drain."""
+
+
+@task(
+    name="drain-webhooks",
+    retries=1,
+    retry_delay_seconds=10,  # the next scheduled drain is a minute away anyway
+    retry_condition_fn=worth_retrying,
+    cache_policy=NO_CACHE,
+    tags=["qbo", "io"],
+)
+def drain_task(connector: Connector) -> dict[str, Any]:
+    echo = run_echo()
+    # the drain interleaves QBO fetches with loads, and may run requested syncs: it holds the slot
+    with WAREHOUSE_WRITER:
+        result = drain(connector, echo=echo)
+    figures = asdict(result)
+    echo(", ".join(f"{name} {value}" for name, value in figures.items() if isinstance(value, int)))
+    return figures
+
+
+@flow(name="qbo-webhook-drain")
+def webhook_drain_flow() -> dict[str, Any]:
+    """Drain the stored webhook events once; returns the drain's figures (events, fetched, deleted,
+    ignored, ...). Fails when events failed, after giving them back for the next drain."""
+    ensure_concurrency_limits()
+    figures = drain_task(flow_connector())
+    if figures.get("failed"):
+        notes = "; ".join(figures.get("notes") or [])
+        raise EventsFailed(f"{figures['failed']} events failed and wait for the next drain: {notes}")
+    return figures
