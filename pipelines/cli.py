@@ -6,7 +6,7 @@ import secrets
 import sys
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from cryptography.fernet import Fernet
@@ -535,6 +535,82 @@ def _moment(value: str, option: str) -> datetime:
     except ValueError:
         raise typer.BadParameter(f"{value!r} is not a date or an ISO 8601 time", param_hint=option) from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def _asker(ctx: typer.Context, realm: str | None, fresh_minutes: int) -> tuple[Any, Any]:
+    """The answering side and the words-to-intent side of `qbo ask` and `qbo mcp`."""
+    from datetime import timedelta
+
+    from pipelines.ask.parser import NameIndex, RuleParser
+    from pipelines.ask.run import Asker
+
+    connector = _connector(ctx)
+    if not connector.settings.warehouse.exists():
+        _fail(f"no warehouse at {connector.settings.warehouse}; run `qbo sync` and `qbo transform` first", 2)
+    names = NameIndex.from_warehouse(connector.settings.warehouse, realm)
+    return Asker(connector, caller="cli", fresh=timedelta(minutes=fresh_minutes)), RuleParser(names)
+
+
+@app.command()
+def ask(
+    ctx: typer.Context,
+    question: Annotated[str, typer.Argument(help="e.g. 'unpaid invoices from last month over $1,000'")],
+    realm: Annotated[str | None, typer.Option(help="the realm to ask about [default: the only one]")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object: intent, queries, rows")] = False,
+    fresh_minutes: Annotated[
+        int, typer.Option(min=0, help="a warehouse synced within this many minutes answers; else QBO does")
+    ] = 120,
+) -> None:
+    """A finance question in words: the intent it is read as, the query run, and the answer as a table."""
+    import json
+
+    from pipelines.ask.parser import ParseError
+    from pipelines.ask.translate import Refused
+
+    asker, parser = _asker(ctx, realm, fresh_minutes)
+    try:
+        intent = parser.parse(question, datetime.now(UTC).date())
+        if realm:
+            intent = intent.model_copy(update={"realm_id": realm})
+        answer = asker.answer(intent, question)
+    except (ParseError, Refused) as exc:
+        _fail(str(exc), 2)
+    if as_json:
+        typer.echo(json.dumps(answer.as_json(), default=str, ensure_ascii=False))
+        return
+    typer.echo(f"intent:   {intent.model_dump_json(exclude_none=True, exclude_defaults=True)}")
+    typer.echo(f"QBO:      {answer.qbo_query or '-'}")
+    typer.echo(f"SQL:      {answer.sql or '-'}")
+    typer.echo(f"ran on:   {answer.ran_on}")
+    for note in answer.notes:
+        typer.echo(f"note:     {note}")
+    if answer.columns:
+        widths = [
+            max(len(str(c)), *(len(str(r[i])) for r in answer.rows)) for i, c in enumerate(answer.columns)
+        ]
+        typer.echo("  ".join(str(c).ljust(w) for c, w in zip(answer.columns, widths, strict=True)))
+        for row in answer.rows:
+            typer.echo("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)))
+        typer.echo(f"({len(answer.rows)} row{'s' if len(answer.rows) != 1 else ''})")
+
+
+@app.command()
+def mcp(
+    ctx: typer.Context,
+    realm: Annotated[
+        str | None, typer.Option(help="the realm to answer about [default: the only one]")
+    ] = None,
+    fresh_minutes: Annotated[int, typer.Option(min=0)] = 120,
+) -> None:
+    """Serve the intents as tools over the Model Context Protocol on stdio (for agent orchestrators)."""
+    from pipelines.ask.mcp import McpServer
+
+    asker, parser = _asker(ctx, realm, fresh_minutes)
+    asker.caller = "mcp"
+    McpServer(
+        asker.answer,
+        lambda text: parser.parse(text, datetime.now(UTC).date()),
+    ).serve(sys.stdin, sys.stdout)
 
 
 app.command("schedule")(schedule)

@@ -142,6 +142,33 @@ sync_requests = Table(
     Column("note", Text),
 )
 
+intent_audit = Table(
+    "qbo_intent_audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime(), nullable=False, index=True),
+    Column("caller", String(128), nullable=False),  # who asked: an API key's label, an agent, "cli"
+    Column("question", Text),  # the words, when the intent came from words
+    Column("intent", JSON, nullable=False),
+    Column("realm_id", String(64)),
+    Column("ran_on", String(16), nullable=False),  # warehouse | qbo | approval_queue | refused
+    Column("query", Text),  # the QBO query or the SQL actually run
+    Column("rows", Integer),
+    Column("note", Text),
+)
+
+intent_writes = Table(
+    "qbo_intent_writes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("caller", String(128), nullable=False),
+    Column("realm_id", String(64)),
+    Column("entity", String(32), nullable=False),
+    Column("record", JSON, nullable=False),  # the DTO as asked; created only once a person approves
+    Column("status", String(16), nullable=False),  # pending | approved | rejected
+)
+
 # what the gateway knows of QBO without the warehouse (pipelines/push/references.py)
 references = Table(
     "qbo_references",

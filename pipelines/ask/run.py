@@ -1,0 +1,236 @@
+"""Answering an intent: from the warehouse when it is fresh enough, from QBO otherwise; writes to the
+approval queue, never to QBO; every call in the audit log (the intent, the query run, where, rows, who).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+from sqlalchemy import insert
+
+from pipelines.ask.intent import QboIntent
+from pipelines.ask.translate import Refused, Translation, translate
+from pipelines.integration_store import intent_audit, intent_writes
+from sources.quickbooks.extract import quote
+
+if TYPE_CHECKING:
+    from pipelines.connector import Connector
+
+FRESH = timedelta(hours=2)  # a warehouse synced this recently answers reads; older: QBO does
+QBO_COLUMNS = {  # warehouse column -> QBO path, for rows QBO answers
+    "qbo_id": "Id",
+    "doc_number": "DocNumber",
+    "reference_number": "PaymentRefNum",
+    "customer": "CustomerRef.name",
+    "vendor": "VendorRef.name",
+    "txn_date": "TxnDate",
+    "due_date": "DueDate",
+    "total_amount": "TotalAmt",
+    "balance": "Balance",
+    "unapplied_amount": "UnappliedAmt",
+    "display_name": "DisplayName",
+    "company_name": "CompanyName",
+    "email": "PrimaryEmailAddr.Address",
+    "phone": "PrimaryPhone.FreeFormNumber",
+    "active": "Active",
+}
+
+
+@dataclass
+class Answer:
+    intent: QboIntent
+    ran_on: str  # warehouse | qbo | approval_queue
+    realm_id: str | None
+    qbo_query: str | None = None
+    sql: str | None = None
+    params: list[Any] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)
+    rows: list[list[Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "intent": self.intent.model_dump(mode="json", exclude_none=True),
+            "qbo_query": self.qbo_query,
+            "warehouse_sql": self.sql,
+            "params": [_plain(p) for p in self.params],
+            "ran_on": self.ran_on,
+            "realm_id": self.realm_id,
+            "columns": self.columns,
+            "rows": [[_plain(v) for v in row] for row in self.rows],
+            "notes": self.notes,
+        }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value
+
+
+class Asker:
+    def __init__(self, connector: Connector, caller: str = "cli", fresh: timedelta = FRESH) -> None:
+        self.connector = connector
+        self.caller = caller
+        self.fresh = fresh
+
+    @property
+    def warehouse(self) -> Path:
+        return self.connector.settings.warehouse
+
+    def answer(self, intent: QboIntent, question: str | None = None, today: date | None = None) -> Answer:
+        day = today or datetime.now(UTC).date()
+        realm_id = intent.realm_id or self._only_realm()
+        try:
+            if intent.is_write:
+                result = self._queue_write(intent, realm_id)
+            else:
+                result = self._read(intent, realm_id, day)
+        except Refused as exc:
+            self._audit(intent, question, realm_id, "refused", None, None, str(exc))
+            raise
+        query = result.sql if result.ran_on == "warehouse" else result.qbo_query
+        self._audit(
+            intent, question, realm_id, result.ran_on, query, len(result.rows), "; ".join(result.notes)
+        )
+        return result
+
+    def _read(self, intent: QboIntent, realm_id: str, today: date) -> Answer:
+        local = self._is_fresh(realm_id)
+        translation = translate(intent, realm_id, today, self._resolver(realm_id, local))
+        answer = Answer(
+            intent,
+            "warehouse" if local else "qbo",
+            realm_id,
+            translation.qbo_query,
+            translation.sql,
+            translation.params,
+            notes=list(translation.notes),
+        )
+        if local:
+            with duckdb.connect(str(self.warehouse), read_only=True) as db:
+                cursor = db.execute(translation.sql, translation.params)
+                answer.columns = [d[0] for d in cursor.description]
+                answer.rows = [list(r) for r in cursor.fetchall()]
+        else:
+            answer.notes.append("the warehouse is not fresh enough: asked QBO")
+            answer.columns, answer.rows = self._from_qbo(intent, realm_id, translation)
+        return answer
+
+    def _is_fresh(self, realm_id: str) -> bool:
+        if not self.warehouse.exists():
+            return False
+        last = self.connector.store.last_ok(realm_id)
+        return (
+            last is not None
+            and last.finished_at is not None
+            and (
+                datetime.now(UTC) - last.finished_at.replace(tzinfo=last.finished_at.tzinfo or UTC)
+                <= self.fresh
+            )
+        )
+
+    def _resolver(self, realm_id: str, local: bool) -> Any:
+        def resolve(entity: str, name: str) -> str | None:
+            if local:
+                with duckdb.connect(str(self.warehouse), read_only=True) as db:
+                    found = db.execute(
+                        f"SELECT qbo_id FROM staging.stg_qbo__{entity.lower()}s "
+                        "WHERE realm_id = ? AND NOT is_deleted AND lower(display_name) = lower(?) LIMIT 1",
+                        [realm_id, name],
+                    ).fetchone()
+                return found[0] if found else None
+            rows = (
+                self.connector.client(realm_id)
+                .query(f"SELECT * FROM {entity} WHERE DisplayName = {quote(name)}")
+                .get(entity)
+                or []
+            )
+            return rows[0]["Id"] if rows else None
+
+        return resolve
+
+    def _from_qbo(
+        self, intent: QboIntent, realm_id: str, translation: Translation
+    ) -> tuple[list[str], list[list[Any]]]:
+        client = self.connector.client(realm_id)
+        if intent.aggregate == "count":
+            return ["count"], [[client.query(translation.qbo_query).get("totalCount", 0)]]
+        docs = client.query(translation.qbo_query).get(intent.entity) or []
+        while intent.aggregate == "sum" and docs and len(docs) % 1000 == 0:  # a full page: there may be more
+            text = translation.qbo_query.replace("STARTPOSITION 1 ", f"STARTPOSITION {len(docs) + 1} ")
+            page = client.query(text).get(intent.entity) or []
+            if not page:
+                break
+            docs += page
+        if translation.post_filter:
+            docs = [d for d in docs if str(d.get("PrivateNote", "")).startswith("Voided")]
+        if intent.aggregate == "sum":
+            total = sum((Decimal(str(d.get("TotalAmt", 0))) for d in docs), Decimal(0))
+            return ["count", "total"], [[len(docs), total]]
+        columns = [c.split(" AS ")[-1].removeprefix("t.") for c in _select_list(translation.sql)]
+        return columns, [[_dig(doc, QBO_COLUMNS.get(c, c)) for c in columns] for doc in docs]
+
+    def _queue_write(self, intent: QboIntent, realm_id: str) -> Answer:
+        with self.connector.store.engine.begin() as conn:
+            conn.execute(
+                insert(intent_writes).values(
+                    at=datetime.now(UTC),
+                    caller=self.caller,
+                    realm_id=realm_id,
+                    entity=intent.entity,
+                    record=intent.record,
+                    status="pending",
+                )
+            )
+        note = f"{intent.operation} queued for approval: nothing is sent to QBO until a person approves it"
+        return Answer(intent, "approval_queue", realm_id, notes=[note])
+
+    def _only_realm(self) -> str:
+        """The caller's only connected realm, else the warehouse's only one."""
+        if self.connector.settings.token_encryption_keys:
+            realms = self.connector.realms()
+        else:
+            with duckdb.connect(str(self.warehouse), read_only=True) as db:
+                query = "SELECT DISTINCT realm_id FROM staging.stg_qbo__customers ORDER BY 1"
+                realms = [r[0] for r in db.execute(query).fetchall()]
+        if len(realms) != 1:
+            raise Refused(f"there are realms {', '.join(realms) or 'none'}: say which with --realm")
+        return realms[0]
+
+    def _audit(
+        self, intent: QboIntent, question: str | None, realm_id: str | None, ran_on: str,
+        query: str | None, rows: int | None, note: str | None,
+    ) -> None:  # fmt: skip
+        with self.connector.store.engine.begin() as conn:
+            conn.execute(
+                insert(intent_audit).values(
+                    at=datetime.now(UTC),
+                    caller=self.caller,
+                    question=question,
+                    intent=intent.model_dump(mode="json", exclude_none=True),
+                    realm_id=realm_id,
+                    ran_on=ran_on,
+                    query=query,
+                    rows=rows,
+                    note=note or None,
+                )
+            )
+
+
+def _select_list(sql: str) -> list[str]:
+    return [c.strip() for c in sql.removeprefix("SELECT ").split(" FROM ")[0].split(",")]
+
+
+def _dig(doc: dict[str, Any], path: str) -> Any:
+    node: Any = doc
+    for part in path.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node

@@ -1,0 +1,205 @@
+"""A read intent as the two queries that answer it: QBO's query language and parametrised warehouse SQL.
+
+Both say the same thing. Open and unpaid mean something is still owed (`Balance > '0'`), never an
+amount: the seed's example that filters "unpaid over $1,000" on Balance conflates the two; amounts
+are on `TotalAmt`, dates on `TxnDate`. A customer or vendor name becomes its `CustomerRef` /
+`VendorRef` Id for QBO (QBO cannot filter a transaction by a name) and a join for the warehouse.
+Names are data: quoted with QBO's backslash escape, and bound as SQL parameters, never spliced in.
+A transaction list with nothing that narrows it gets a default window, said in the notes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from pipelines.ask.intent import QboIntent
+from sources.quickbooks.extract import quote
+
+DEFAULT_WINDOW = timedelta(days=90)
+
+
+class Refused(ValueError):
+    """The intent cannot be answered as asked; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class Shape:
+    table: str  # the staging model
+    party: str | None  # Customer | Vendor: whose name filters it
+    party_column: str | None
+    columns: tuple[str, ...]  # what a row shows
+    amount: str  # the column amounts filter on (TotalAmt, or a customer's Balance)
+    qbo_amount: str
+    dated: bool  # a transaction: has TxnDate
+    owed: bool  # has a Balance
+
+
+SHAPES = {
+    "Invoice": Shape(
+        "stg_qbo__invoices", "Customer", "customer",
+        ("qbo_id", "doc_number", "party", "txn_date", "due_date", "total_amount", "balance"),
+        "total_amount", "TotalAmt", True, True,
+    ),
+    "Payment": Shape(
+        "stg_qbo__payments", "Customer", "customer",
+        ("qbo_id", "reference_number", "party", "txn_date", "total_amount", "unapplied_amount"),
+        "total_amount", "TotalAmt", True, False,
+    ),
+    "Bill": Shape(
+        "stg_qbo__bills", "Vendor", "vendor",
+        ("qbo_id", "doc_number", "party", "txn_date", "due_date", "total_amount", "balance"),
+        "total_amount", "TotalAmt", True, True,
+    ),
+    "Customer": Shape(
+        "stg_qbo__customers", None, None,
+        ("qbo_id", "display_name", "company_name", "email", "phone", "balance", "active"),
+        "balance", "Balance", False, True,
+    ),
+}  # fmt: skip
+
+
+@dataclass
+class Translation:
+    entity: str
+    qbo_query: str
+    sql: str
+    params: list[Any]
+    notes: list[str] = field(default_factory=list)
+    post_filter: str | None = None  # what QBO's language cannot say, applied to its rows (voided)
+
+
+def translate(
+    intent: QboIntent, realm_id: str, today: date, resolve: Callable[[str, str], str | None]
+) -> Translation:
+    """`resolve(entity, display name)` is the party's QBO Id (None: QBO has no such name)."""
+    if intent.is_write:
+        raise Refused(f"{intent.operation} is a write: it goes to the approval queue, not to a query")
+    shape = SHAPES[intent.entity]
+    f = intent.filters
+    qbo: list[str] = []
+    sql = ["t.realm_id = ?", "NOT t.is_deleted"]
+    params: list[Any] = [realm_id]
+    notes: list[str] = []
+    post_filter = None
+
+    name = f.vendor_name if shape.party == "Vendor" else f.customer_name
+    other = f.customer_name if shape.party == "Vendor" else f.vendor_name
+    if other:
+        wrong = "customer" if shape.party == "Vendor" else "vendor"
+        raise Refused(f"{intent.entity} records are not filtered by {wrong}")
+    if shape.party and name:
+        party_id = resolve(shape.party, name)
+        if party_id is None:
+            raise Refused(f"no {shape.party.lower()} named {name!r} in QBO; check the spelling")
+        qbo.append(f"{shape.party}Ref = {quote(party_id)}")
+        sql.append("p.display_name = ?")
+        params.append(name)
+    elif shape.party is None and name:  # customers, by name
+        exact = intent.operation.startswith("GET_")
+        qbo.append(f"DisplayName {'=' if exact else 'LIKE'} {quote(name if exact else f'%{name}%')}")
+        sql.append("lower(t.display_name) = lower(?)" if exact else "t.display_name ILIKE ? ESCAPE '\\'")
+        params.append(name if exact else f"%{_like_literal(name)}%")
+    if f.qbo_id:
+        qbo.append(f"Id = {quote(f.qbo_id)}")
+        sql.append("t.qbo_id = ?")
+        params.append(f.qbo_id)
+    if f.doc_number:
+        if intent.entity in {"Customer", "Payment"}:
+            raise Refused(f"{intent.entity} records have no doc number")
+        qbo.append(f"DocNumber = {quote(f.doc_number)}")
+        sql.append("t.doc_number = ?")
+        params.append(f.doc_number)
+
+    if f.status:
+        if not shape.owed:
+            raise Refused(f"{intent.entity} records have no balance: a status does not apply")
+        if f.status in ("open", "unpaid", "overdue"):
+            qbo.append("Balance > '0'")
+            sql.append("t.balance > 0")
+        if f.status == "overdue":
+            if not shape.dated:
+                raise Refused("only invoices and bills can be overdue")
+            qbo.append(f"DueDate < {quote(today.isoformat())}")
+            sql.append("t.due_date < ?")
+            params.append(today)
+        if f.status == "paid":
+            qbo.append("Balance = '0'")
+            sql.append("t.balance = 0")
+        if f.status == "voided":
+            if intent.entity != "Invoice":
+                raise Refused("only invoices are voided here")
+            qbo.append("TotalAmt = '0'")  # a void zeroes it; QBO cannot query the "Voided" note
+            sql.append("t.total_amount = 0 AND coalesce(t.private_note LIKE 'Voided%', false)")
+            post_filter = "PrivateNote starts with 'Voided'"
+
+    if not shape.dated:  # a name list: the active records, as QBO answers by default
+        qbo.append("Active = true")
+        sql.append("coalesce(t.active, true)")
+
+    date_from, date_to = f.date_from, f.date_to
+    narrowed = bool(name or f.qbo_id or f.doc_number)
+    if shape.dated and not (date_from or date_to or narrowed):
+        date_from = today - DEFAULT_WINDOW
+        notes.append(f"no date range or party given: limited to the last {DEFAULT_WINDOW.days} days")
+    if (date_from or date_to) and not shape.dated:
+        raise Refused(f"{intent.entity} records have no transaction date")
+    if date_from:
+        qbo.append(f"TxnDate >= {quote(date_from.isoformat())}")
+        sql.append("t.txn_date >= ?")
+        params.append(date_from)
+    if date_to:
+        qbo.append(f"TxnDate <= {quote(date_to.isoformat())}")
+        sql.append("t.txn_date <= ?")
+        params.append(date_to)
+    for bound, op in ((f.amount_min, ">="), (f.amount_max, "<=")):
+        if bound is not None:
+            qbo.append(f"{shape.qbo_amount} {op} {quote(_amount(bound))}")
+            sql.append(f"t.{shape.amount} {op} ?")
+            params.append(bound)
+
+    where = f" WHERE {' AND '.join(qbo)}" if qbo else ""
+    order = " ORDERBY TxnDate DESC" if shape.dated else " ORDERBY DisplayName"
+    page = intent.page
+    if intent.aggregate == "count":
+        qbo_query = f"SELECT COUNT(*) FROM {intent.entity}{where}"
+    elif intent.aggregate == "sum":  # QBO cannot sum: every page is read and added up
+        qbo_query = f"SELECT * FROM {intent.entity}{where}{order} STARTPOSITION 1 MAXRESULTS 1000"
+    else:
+        qbo_query = (
+            f"SELECT * FROM {intent.entity}{where}{order} STARTPOSITION {page.start} MAXRESULTS {page.size}"
+        )
+    return Translation(intent.entity, qbo_query, _sql(intent, shape, sql), params, notes, post_filter)
+
+
+def _sql(intent: QboIntent, shape: Shape, where: list[str]) -> str:
+    join = ""
+    if shape.party:
+        join = (
+            f" LEFT JOIN staging.stg_qbo__{shape.party.lower()}s p"
+            f" ON p.realm_id = t.realm_id AND p.qbo_id = t.{shape.party_column}"
+        )
+    source = f"FROM staging.{shape.table} t{join} WHERE {' AND '.join(where)}"
+    if intent.aggregate == "count":
+        return f"SELECT count(*) AS count {source}"
+    if intent.aggregate == "sum":
+        return f"SELECT count(*) AS count, coalesce(sum(t.{shape.amount}), 0) AS total {source}"
+    columns = ", ".join(
+        "p.display_name AS " + shape.party.lower() if c == "party" and shape.party else f"t.{c}"
+        for c in shape.columns
+    )
+    order = "t.txn_date DESC, t.qbo_id" if shape.dated else "t.display_name"
+    page = intent.page
+    return f"SELECT {columns} {source} ORDER BY {order} LIMIT {page.size} OFFSET {page.start - 1}"
+
+
+def _amount(value: Decimal) -> str:
+    return format(value.quantize(Decimal("0.01")), "f")
+
+
+def _like_literal(text: str) -> str:
+    """A name inside ILIKE matches itself: its own % and _ are not wildcards."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

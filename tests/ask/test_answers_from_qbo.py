@@ -1,0 +1,59 @@
+"""When the warehouse is not fresh enough, QBO answers: the same intent, its QBO query run on the sandbox,
+the same rows the (just synced) warehouse gives."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from pipelines.ask.intent import QboIntent
+from pipelines.ask.run import Asker
+from pipelines.demo import World, world
+from pipelines.mapping.policy import MasteringPolicy
+from pipelines.sync import sync_all
+from pipelines.transform import run_dbt
+
+
+@pytest.fixture(scope="module")
+def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    with world(tmp_path_factory.mktemp("ask"), "tiny", write=lambda _: None) as w:
+        sync_all(w.connector, echo=lambda _: None)
+        staged = run_dbt(w.settings.warehouse, policy=MasteringPolicy(), command="run", select=["staging"])
+        assert staged.success, staged.summary()
+        yield w
+
+
+@pytest.mark.parametrize(
+    "intent",
+    [
+        {"operation": "LIST_INVOICES", "filters": {"status": "unpaid", "date_from": "2020-01-01"}},
+        {"operation": "LIST_INVOICES", "filters": {"status": "paid", "date_from": "2020-01-01"}},
+        {"operation": "LIST_BILLS", "filters": {"date_from": "2020-01-01"}, "aggregate": "count"},
+        {"operation": "LIST_CUSTOMERS", "aggregate": "count"},
+    ],
+)
+def test_qbo_and_the_warehouse_give_the_same_answer(synced: World, intent: dict, tmp_path: Path) -> None:
+    today = datetime.now(UTC).date()
+    asked = QboIntent.model_validate(intent)
+    from_qbo = Asker(synced.connector, fresh=timedelta(0)).answer(asked, today=today)
+    from_warehouse = Asker(synced.connector, fresh=timedelta(days=1)).answer(asked, today=today)
+    assert (from_qbo.ran_on, from_warehouse.ran_on) == ("qbo", "warehouse")
+    assert from_qbo.columns == from_warehouse.columns
+    assert [r[0] for r in from_qbo.rows] == [
+        str(r[0]) if not isinstance(r[0], int) else r[0] for r in from_warehouse.rows
+    ]
+    assert from_qbo.rows  # the tiny company has some of each
+
+
+def test_a_customers_payments_summed_from_qbo(synced: World) -> None:
+    asker = Asker(synced.connector, fresh=timedelta(0))
+    name = synced.sandbox.books.read(synced.sandbox.store.realm(synced.realm_id), "Customer", "1")[
+        "DisplayName"
+    ]
+    intent = QboIntent(operation="LIST_PAYMENTS", aggregate="sum", filters={"customer_name": name})
+    from_qbo = asker.answer(intent)
+    from_warehouse = Asker(synced.connector, fresh=timedelta(days=1)).answer(intent)
+    assert from_qbo.rows == from_warehouse.rows

@@ -1,0 +1,126 @@
+"""Questions in words, answered from the demo warehouse: the seed's two examples give the right intents,
+queries and answers (checked against SQL written here, independently), writes only reach the approval
+queue, and every call is in the audit log."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from pipelines.ask.intent import QboIntent
+from pipelines.ask.mcp import McpServer
+from pipelines.ask.parser import NameIndex, RuleParser
+from pipelines.ask.run import Asker
+from pipelines.config import Settings
+from pipelines.connector import Connector
+from tests.transform.conftest import DemoRun
+
+TODAY = datetime.now(UTC).date()
+
+
+def last_month(today: date) -> tuple[date, date]:
+    end = today.replace(day=1) - timedelta(days=1)
+    return end.replace(day=1), end
+
+
+@pytest.fixture
+def asker(demo_run: DemoRun, tmp_path: Path) -> Asker:
+    settings = Settings(
+        warehouse=demo_run.warehouse, store_url=f"sqlite:///{demo_run.workdir / 'integration.sqlite'}"
+    )
+    return Asker(Connector(settings), caller="test", fresh=timedelta(days=1))
+
+
+@pytest.fixture
+def parser(demo_run: DemoRun) -> RuleParser:
+    return RuleParser(NameIndex.from_warehouse(demo_run.warehouse))
+
+
+def test_unpaid_invoices_from_last_month_over_1000_dollars(
+    demo_run: DemoRun, asker: Asker, parser: RuleParser
+) -> None:
+    question = "Show me all unpaid invoices from last month over 1000 dollars"
+    intent = parser.parse(question, TODAY)
+    start, end = last_month(TODAY)
+    assert (intent.operation, intent.filters.status) == ("LIST_INVOICES", "unpaid")
+    assert (intent.filters.date_from, intent.filters.date_to, intent.filters.amount_min) == (start, end, 1000)
+
+    answer = asker.answer(intent, question)
+
+    assert answer.ran_on == "warehouse"
+    assert "Balance > '0'" in answer.qbo_query and "TotalAmt >= '1000.00'" in answer.qbo_query
+    expected = demo_run.rows(
+        "SELECT qbo_id FROM staging.stg_qbo__invoices WHERE NOT is_deleted AND balance > 0 "
+        "AND total_amount >= 1000 AND txn_date BETWEEN ? AND ? ORDER BY txn_date DESC, qbo_id",
+        start,
+        end,
+    )
+    assert expected, "the demo company has such invoices"
+    assert [row[0] for row in answer.rows] == [e[0] for e in expected][: intent.page.size]
+
+
+def test_how_much_did_a_customer_pay_this_quarter(
+    demo_run: DemoRun, asker: Asker, parser: RuleParser
+) -> None:
+    quarter_start = date(TODAY.year, 3 * ((TODAY.month - 1) // 3) + 1, 1)
+    name, paid = demo_run.rows(
+        "SELECT c.display_name, sum(p.total_amount) FROM staging.stg_qbo__payments p "
+        "JOIN staging.stg_qbo__customers c ON c.realm_id = p.realm_id AND c.qbo_id = p.customer "
+        "WHERE NOT p.is_deleted AND p.txn_date >= ? AND p.txn_date <= ? "
+        "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1",
+        quarter_start,
+        TODAY,
+    )[0]
+    question = f"How much did {name} pay us this quarter?"
+    intent = parser.parse(question, TODAY)
+    assert (intent.operation, intent.aggregate, intent.filters.customer_name) == (
+        "LIST_PAYMENTS",
+        "sum",
+        name,
+    )
+
+    answer = asker.answer(intent, question)
+
+    assert answer.columns == ["count", "total"]
+    assert answer.rows[0][1] == paid
+    assert "CustomerRef = '" in answer.qbo_query
+
+
+def test_a_create_invoice_intent_ends_in_the_approval_queue_and_every_call_is_audited(asker: Asker) -> None:
+    store = asker.connector.store
+    intent = QboIntent(operation="CREATE_INVOICE", record={"customerName": "Acme Corp", "amount": "500"})
+    answer = asker.answer(intent, "create an invoice for Acme Corp for $500")
+    assert answer.ran_on == "approval_queue" and answer.rows == []
+    with store.engine.connect() as conn:
+        queued = conn.exec_driver_sql("SELECT entity, status, caller FROM qbo_intent_writes").fetchall()
+        audit = conn.exec_driver_sql(
+            "SELECT ran_on, caller, question FROM qbo_intent_audit ORDER BY id"
+        ).fetchall()
+    assert queued[-1] == ("Invoice", "pending", "test")
+    assert audit[-1] == ("approval_queue", "test", "create an invoice for Acme Corp for $500")
+
+
+def test_the_mcp_server_lists_its_tools_and_answers_an_intent(asker: Asker, parser: RuleParser) -> None:
+    server = McpServer(asker.answer, lambda text: parser.parse(text, TODAY))
+    count = {"operation": "LIST_CUSTOMERS", "aggregate": "count"}
+    messages = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18"}},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+        {"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+         "params": {"name": "qbo_intent", "arguments": count}},
+        {"jsonrpc": "2.0", "id": 4, "method": "tools/call",
+         "params": {"name": "qbo_intent", "arguments": {"operation": "DELETE_INVOICE"}}},
+    ]  # fmt: skip
+    out = io.StringIO()
+    server.serve(io.StringIO("\n".join(json.dumps(m) for m in messages) + "\n"), out)
+    replies = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [r["id"] for r in replies] == [1, 2, 3, 4]  # the notification is not answered
+    assert {t["name"] for t in replies[1]["result"]["tools"]} == {"qbo_intent", "qbo_ask"}
+    counted = json.loads(replies[2]["result"]["content"][0]["text"])
+    assert counted["ran_on"] == "warehouse" and counted["rows"][0][0] > 0
+    assert replies[3]["result"]["isError"] and "operation" in replies[3]["result"]["content"][0]["text"]
