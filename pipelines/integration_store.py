@@ -165,8 +165,9 @@ intent_writes = Table(
     Column("caller", String(128), nullable=False),
     Column("realm_id", String(64)),
     Column("entity", String(32), nullable=False),
-    Column("record", JSON, nullable=False),  # the DTO as asked; created only once a person approves
-    Column("status", String(16), nullable=False),  # pending | approved | rejected
+    Column("record", JSON, nullable=False),  # the platform DTO drafted; created only once a person approves
+    Column("status", String(16), nullable=False),  # pending | incomplete | approved | rejected
+    Column("error", JSON),  # incomplete: the error DTO saying what to fix
 )
 
 # what the gateway knows of QBO without the warehouse (pipelines/push/references.py)

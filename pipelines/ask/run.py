@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 from sqlalchemy import insert
 
+from pipelines.ask.drafts import draft
 from pipelines.ask.intent import QboIntent
 from pipelines.ask.translate import Refused, Translation, translate
 from pipelines.integration_store import intent_audit, intent_writes
@@ -90,7 +91,7 @@ class Asker:
         realm_id = intent.realm_id or self._only_realm()
         try:
             if intent.is_write:
-                result = self._queue_write(intent, realm_id)
+                result = self._queue_write(intent, realm_id, day)
             else:
                 result = self._read(intent, realm_id, day)
         except Refused as exc:
@@ -178,20 +179,34 @@ class Asker:
         columns = [c.split(" AS ")[-1].removeprefix("t.") for c in _select_list(translation.sql)]
         return columns, [[_dig(doc, QBO_COLUMNS.get(c, c)) for c in columns] for doc in docs]
 
-    def _queue_write(self, intent: QboIntent, realm_id: str) -> Answer:
+    def _queue_write(self, intent: QboIntent, realm_id: str, today: date) -> Answer:
+        """The DTO the intent stands for, checked like a push; queued for a person, never sent."""
+        dto, error = draft(self.connector, intent, realm_id, today)
+        status = "pending" if error is None else "incomplete"
         with self.connector.store.engine.begin() as conn:
-            conn.execute(
+            queued = conn.execute(
                 insert(intent_writes).values(
                     at=datetime.now(UTC),
                     caller=self.caller,
                     realm_id=realm_id,
                     entity=intent.entity,
-                    record=intent.record,
-                    status="pending",
+                    record=dto,
+                    status=status,
+                    error=error,
                 )
-            )
-        note = f"{intent.operation} queued for approval: nothing is sent to QBO until a person approves it"
-        return Answer(intent, "approval_queue", realm_id, notes=[note])
+            ).inserted_primary_key[0]
+        if error is None:
+            note = f"{intent.operation} drafted and checked; queued for approval (#{queued}), not sent"
+        else:
+            note = f"{intent.operation} queued as incomplete (#{queued}): {error['message']}"
+        return Answer(
+            intent,
+            "approval_queue",
+            realm_id,
+            columns=["queued", "status"],
+            rows=[[queued, status]],
+            notes=[note],
+        )
 
     def _only_realm(self) -> str:
         """The caller's only connected realm, else the warehouse's only one."""

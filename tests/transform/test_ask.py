@@ -17,6 +17,7 @@ from pipelines.ask.parser import NameIndex, RuleParser
 from pipelines.ask.run import Asker
 from pipelines.config import Settings
 from pipelines.connector import Connector
+from pipelines.push.references import publish
 from tests.transform.conftest import DemoRun
 
 TODAY = datetime.now(UTC).date()
@@ -90,18 +91,41 @@ def test_how_much_did_a_customer_pay_this_quarter(
     assert "CustomerRef = '" in answer.qbo_query
 
 
-def test_a_create_invoice_intent_ends_in_the_approval_queue_and_every_call_is_audited(asker: Asker) -> None:
+def test_a_create_invoice_intent_is_drafted_checked_and_queued_and_every_call_is_audited(
+    demo_run: DemoRun, asker: Asker, parser: RuleParser
+) -> None:
     store = asker.connector.store
-    intent = QboIntent(operation="CREATE_INVOICE", record={"customerName": "Acme Corp", "amount": "500"})
-    answer = asker.answer(intent, "create an invoice for Acme Corp for $500")
-    assert answer.ran_on == "approval_queue" and answer.rows == []
+    publish(demo_run.warehouse, store)  # what `qbo transform` publishes: links to platform records
+    customer, item = demo_run.rows(
+        "SELECT c.display_name, i.name FROM sync.sync_mappings mc "
+        "JOIN staging.stg_qbo__customers c ON c.realm_id = mc.realm_id AND c.qbo_id = mc.qbo_id "
+        "CROSS JOIN (SELECT q.name FROM sync.sync_mappings mi JOIN staging.stg_qbo__items q "
+        "  ON q.realm_id = mi.realm_id AND q.qbo_id = mi.qbo_id "
+        "  WHERE mi.entity = 'Item' AND mi.status = 'linked' AND q.active ORDER BY q.name LIMIT 1) i "
+        "WHERE mc.entity = 'Customer' AND mc.status = 'linked' ORDER BY c.display_name LIMIT 1"
+    )[0]
+    question = f'create an invoice for "{customer}" for $500 for {item}'
+    intent = parser.parse(question, TODAY)
+    assert intent.operation == "CREATE_INVOICE"
+
+    answer = asker.answer(intent, question)
+
+    assert answer.ran_on == "approval_queue" and answer.rows[0][1] == "pending", answer.notes
+    refused = asker.answer(
+        QboIntent(operation="CREATE_INVOICE", record={"customerName": customer, "amount": "-5"})
+    )
+    assert refused.rows[0][1] == "incomplete" and "amount" in refused.notes[0]
     with store.engine.connect() as conn:
-        queued = conn.exec_driver_sql("SELECT entity, status, caller FROM qbo_intent_writes").fetchall()
+        queued = conn.exec_driver_sql(
+            "SELECT entity, status, caller, record FROM qbo_intent_writes ORDER BY id"
+        )
+        (entity, status, caller, record), _ = queued.fetchall()[-2:]
         audit = conn.exec_driver_sql(
             "SELECT ran_on, caller, question FROM qbo_intent_audit ORDER BY id"
         ).fetchall()
-    assert queued[-1] == ("Invoice", "pending", "test")
-    assert audit[-1] == ("approval_queue", "test", "create an invoice for Acme Corp for $500")
+    assert (entity, status, caller) == ("Invoice", "pending", "test")
+    assert json.loads(record)["totalAmount"] == "500.00"
+    assert audit[-2] == ("approval_queue", "test", question)
 
 
 def test_the_mcp_server_lists_its_tools_and_answers_an_intent(asker: Asker, parser: RuleParser) -> None:

@@ -1,0 +1,158 @@
+"""A write intent as the platform DTO it stands for, checked the way a push would check it, but not sent.
+
+"Create an invoice for Acme Corp for $500 for consulting" names a QBO customer and an amount; the
+integration DTO needs the platform's ids. The customer (or vendor) is found by name in the
+warehouse and mapped to its platform record through the published references. The item is the
+linked one whose name the description names. A bill line takes the vendor's usual expense account.
+The draft then goes through the DTO contract, the outbound row and pre-flight of the reverse ETL. A
+draft that fails keeps its error DTO in the approval queue, so a person sees what to fix.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from pipelines.ask.intent import QboIntent
+from pipelines.integration_store import references
+from pipelines.mapping import LINES_FIELD, rendered
+from pipelines.mapping.policy import MasteringPolicy
+from pipelines.push.payloads import preflight, pushable
+from pipelines.push.realtime import RealtimePush, Refused
+from sources.platform.dto import MODELS, error_dto
+
+if TYPE_CHECKING:
+    from pipelines.connector import Connector
+
+
+class Incomplete(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.dto = {
+            "code": "DRAFT_INCOMPLETE",
+            "message": message,
+            "details": [{"field": field, "message": message}],
+        }
+
+
+def draft(
+    connector: Connector, intent: QboIntent, realm_id: str, today: date
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """(the DTO, None) when a push would take it; (what could be drafted, the error DTO) otherwise."""
+    record = dict(intent.record or {})
+    entity = intent.entity
+    party = "Vendor" if entity == "Bill" else "Customer"
+    dto: dict[str, Any] = {
+        "id": f"ask-{uuid.uuid4().hex[:12]}",
+        "realmId": realm_id,
+        "txnDate": today.isoformat(),
+    }
+    try:
+        amount = _amount(record.get("amount"))
+        name = record.get(f"{party.lower()}Name") or ""
+        with duckdb.connect(str(connector.settings.warehouse), read_only=True) as db:
+            party_qbo = _one(db, f"stg_qbo__{party.lower()}s", "display_name", name, realm_id)
+            if party_qbo is None:
+                raise Incomplete(f"{party.lower()}Name", f"QBO has no {party.lower()} named {name!r}")
+            tenant, party_platform = _platform_of(connector, realm_id, party, party_qbo, name)
+            dto |= {"tenantId": tenant, f"{party.lower()}Id": party_platform}
+            description = record.get("description")
+            line: dict[str, Any] = {"lineNumber": 1, "description": description, "amount": str(amount)}
+            if entity == "Invoice":
+                item_qbo = _item(db, realm_id, record.get("itemName") or description)
+                _, line["itemId"] = _platform_of(connector, realm_id, "Item", item_qbo, str(description))
+                line |= {"quantity": "1", "unitPrice": str(amount)}
+            else:
+                line["accountQboId"] = _usual_account(db, realm_id, party_qbo)
+        dto |= {"lines": [line], "totalAmount": str(amount), "updatedAt": datetime.now(UTC).isoformat()}
+    except Incomplete as exc:
+        return dto, exc.dto
+    return dto, check(connector, entity, dto, realm_id)
+
+
+def check(connector: Connector, entity: str, dto: dict[str, Any], realm_id: str) -> dict[str, Any] | None:
+    """The reverse ETL's checks of a create, without sending it: the DTO contract, then pre-flight."""
+    try:
+        record = MODELS[entity].model_validate(dto)
+    except ValidationError as exc:
+        return error_dto(entity, exc)
+    names = [f["name"] for f in pushable(entity)] + ([LINES_FIELD] if rendered()[entity]["lines"] else [])
+    try:
+        row, _lines = RealtimePush(connector, MasteringPolicy()).outbound_row(
+            entity, record, realm_id, "create", names
+        )
+    except Refused as refused:
+        return refused.answer.body
+    return preflight(entity, row)
+
+
+def _amount(raw: Any) -> Decimal:
+    try:
+        amount = Decimal(str(raw)).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):
+        raise Incomplete("amount", f"{raw!r} is not an amount") from None
+    if amount <= 0:
+        raise Incomplete("amount", "the amount must be above zero")
+    return amount
+
+
+def _one(db: duckdb.DuckDBPyConnection, table: str, column: str, value: str, realm_id: str) -> str | None:
+    found = db.execute(
+        f"SELECT qbo_id FROM staging.{table} WHERE realm_id = ? AND NOT is_deleted "
+        f"AND lower({column}) = lower(?) ORDER BY qbo_id LIMIT 1",
+        [realm_id, value],
+    ).fetchone()
+    return found[0] if found else None
+
+
+def _item(db: duckdb.DuckDBPyConnection, realm_id: str, words: str | None) -> str:
+    """The active item whose name the words name (the longest such name), e.g. 'consulting'."""
+    if words:
+        found = db.execute(
+            "SELECT qbo_id FROM staging.stg_qbo__items WHERE realm_id = ? AND NOT is_deleted "
+            "AND coalesce(active, true) AND (lower(?) LIKE '%' || lower(name) || '%' "
+            "OR lower(name) LIKE '%' || lower(?) || '%') ORDER BY length(name) DESC, qbo_id LIMIT 1",
+            [realm_id, words, words],
+        ).fetchone()
+        if found:
+            return found[0]
+    raise Incomplete("lines[0].itemId", f"no QBO item matches {words!r}: say which item the invoice is for")
+
+
+def _usual_account(db: duckdb.DuckDBPyConnection, realm_id: str, vendor_qbo: str) -> str:
+    found = db.execute(
+        "SELECT l.account FROM staging.stg_qbo__bill_lines l JOIN staging.stg_qbo__bills b "
+        "ON b.realm_id = l.realm_id AND b.dlt_id = l.parent_dlt_id "
+        "WHERE b.realm_id = ? AND b.vendor = ? AND l.account IS NOT NULL "
+        "GROUP BY l.account ORDER BY count(*) DESC, l.account LIMIT 1",
+        [realm_id, vendor_qbo],
+    ).fetchone()
+    if found is None:
+        raise Incomplete("lines[0].accountQboId", "the vendor has no earlier bill: say which expense account")
+    return str(found[0])
+
+
+def _platform_of(connector: Connector, realm_id: str, entity: str, qbo_id: str, name: str) -> tuple[str, str]:
+    """(tenant, platform id) of the platform record linked to a QBO record, from the published references."""
+    with connector.store.engine.connect() as conn:
+        found = conn.execute(
+            select(references.c.name).where(
+                references.c.realm_id == realm_id,
+                references.c.kind == "link",
+                references.c.scope == entity,
+                references.c.qbo_id == qbo_id,
+            )
+        ).first()
+    if found is None:
+        field = "lines[0].itemId" if entity == "Item" else f"{entity.lower()}Id"
+        raise Incomplete(
+            field, f"QBO {entity} {name!r} is linked to no platform record (run `qbo transform`)"
+        )
+    tenant, _, platform_id = found[0].partition("|")
+    return tenant, platform_id
