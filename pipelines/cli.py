@@ -438,11 +438,27 @@ def approve(
         str | None, typer.Option(help="the record's tenant [default: the configured one]")
     ] = None,
     by: Annotated[str, typer.Option(help="who approves (kept with the approval)")] = "cli",
+    draft: Annotated[
+        int | None, typer.Option(help="a write `qbo ask` or `qbo mcp` drafted: push it now")
+    ] = None,
 ) -> None:
-    """Approve a pending void or deactivation (without --id: list what waits for approval)."""
+    """Approve a pending void or deactivation, or a drafted write (without --id or --draft: list them)."""
     from pipelines import push as push_job
 
     connector = _connector(ctx)
+    if draft is not None:
+        from pipelines.ask.drafts import approve as approve_draft
+
+        try:
+            status, body = approve_draft(connector, draft, by)
+        except (LookupError, ConfigError) as exc:
+            _fail(str(exc), 2)
+        if status not in (200, 201):
+            _fail(f"draft #{draft} was not pushed: {body.get('code')}: {body.get('message')}")
+        typer.echo(
+            f"approved draft #{draft}: QBO {body['entity']} {body['qboId']} (SyncToken {body['syncToken']})"
+        )
+        return
     try:
         pending = push_job.plan(connector).by_status("approval")
     except (ConfigError, LookupError) as exc:
@@ -453,6 +469,13 @@ def approve(
                 f"  {op.entity} {op.row['platform_id']} (tenant {op.row['tenant_id']}): {op.operation}"
             )
         typer.echo(f"{len(pending)} operation(s) await approval; approve with --entity E --id ID")
+        drafts = connector.store.pending_drafts()
+        for row in drafts:
+            typer.echo(
+                f"  draft #{row['id']}: {row['entity']} by {row['caller']} at {row['at']:%Y-%m-%d %H:%M}"
+            )
+        if drafts:
+            typer.echo(f"{len(drafts)} drafted write(s) await approval; approve with --draft N")
         return
     matches = [
         op

@@ -168,6 +168,8 @@ intent_writes = Table(
     Column("record", JSON, nullable=False),  # the platform DTO drafted; created only once a person approves
     Column("status", String(16), nullable=False),  # pending | incomplete | approved | rejected
     Column("error", JSON),  # incomplete: the error DTO saying what to fix
+    Column("approved_by", String(128)),
+    Column("result", JSON),  # what the push answered once approved: QBO Id and SyncToken, or the error DTO
 )
 
 # what the gateway knows of QBO without the warehouse (pipelines/push/references.py)
@@ -468,6 +470,12 @@ class IntegrationStore:
                 )
             ).all()
         return {tuple(r) for r in rows}  # type: ignore[misc]
+
+    def pending_drafts(self) -> list[dict[str, Any]]:
+        """Writes `qbo ask` drafted that wait for a person (`qbo approve --draft N`)."""
+        query = select(intent_writes).where(intent_writes.c.status == "pending").order_by(intent_writes.c.id)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
 
     def errors(self, realm_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         query = select(integration_errors).order_by(desc(integration_errors.c.id)).limit(limit)

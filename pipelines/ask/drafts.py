@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from pipelines.ask.intent import QboIntent
-from pipelines.integration_store import references
+from pipelines.integration_store import intent_writes, references
 from pipelines.mapping import LINES_FIELD, rendered
-from pipelines.mapping.policy import MasteringPolicy
+from pipelines.mapping.policy import MasteringPolicy, from_config
 from pipelines.push.payloads import preflight, pushable
 from pipelines.push.realtime import RealtimePush, Refused
 from sources.platform.dto import MODELS, error_dto
@@ -156,3 +156,22 @@ def _platform_of(connector: Connector, realm_id: str, entity: str, qbo_id: str, 
         )
     tenant, _, platform_id = found[0].partition("|")
     return tenant, platform_id
+
+
+def approve(connector: Connector, write_id: int, approved_by: str) -> tuple[int, dict[str, Any]]:
+    """A person approves a drafted write: it is pushed now, through the gateway's real-time path (the
+    same as `qbo push`); returns the push's HTTP-like status and answer, kept with the draft."""
+    with connector.store.engine.connect() as conn:
+        row = conn.execute(select(intent_writes).where(intent_writes.c.id == write_id)).mappings().first()
+    if row is None or row["status"] != "pending":
+        state = "no such draft" if row is None else f"it is {row['status']}"
+        raise LookupError(f"draft #{write_id} cannot be approved: {state}")
+    answer = RealtimePush(connector, from_config()).push(row["entity"], row["record"])
+    done = answer.status in (200, 201)
+    with connector.store.engine.begin() as conn:
+        conn.execute(
+            update(intent_writes)
+            .where(intent_writes.c.id == write_id, intent_writes.c.status == "pending")
+            .values(status="approved" if done else "pending", approved_by=approved_by, result=answer.body)
+        )
+    return answer.status, answer.body

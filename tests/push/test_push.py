@@ -10,11 +10,15 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
+from pipelines.ask.drafts import approve as approve_draft
+from pipelines.ask.intent import QboIntent
+from pipelines.ask.run import Asker
 from pipelines.connector import Connector
 from pipelines.demo import DEMO_TENANT
 from pipelines.push import RealmPush, land
@@ -360,3 +364,26 @@ def test_the_gateway_pushes_one_record_in_real_time_through_the_same_path(
     land(connector)
     logged = ready.rows("SELECT platform_id FROM raw_push.push_log WHERE platform_id LIKE 'rt-%'")
     assert sorted(logged) == [("rt-cust-1",), ("rt-cust-1",), ("rt-inv-1",)]
+
+    # a write drafted from words (`qbo ask`) waits for a person, then goes out the same way
+    linked_name = ready.rows(
+        "SELECT c.display_name FROM sync.sync_mappings m JOIN staging.stg_qbo__customers c "
+        "ON c.realm_id = m.realm_id AND c.qbo_id = m.qbo_id WHERE m.entity = 'Customer' "
+        "AND m.status = 'linked' ORDER BY c.display_name LIMIT 1"
+    )[0][0]
+    item_name = ready.rows("SELECT name FROM staging.stg_qbo__items WHERE qbo_id = ?", item_qbo_id)[0][0]
+    intent = QboIntent(
+        operation="CREATE_INVOICE",
+        record={"customerName": linked_name, "amount": "120", "description": item_name},
+    )
+    queued = Asker(connector, caller="test", fresh=timedelta(days=1)).answer(intent)
+    ((draft_id, status),) = queued.rows
+    assert status == "pending", queued.notes
+    assert [d["id"] for d in connector.store.pending_drafts()] == [draft_id]
+    before_invoices = ready.counts()["Invoice"]
+    code, body = approve_draft(connector, draft_id, "alice")
+    assert code == 201, body
+    assert ready.qbo("Invoice", body["qboId"])["TotalAmt"] == 120
+    assert ready.counts()["Invoice"] == before_invoices + 1 and connector.store.pending_drafts() == []
+    with pytest.raises(LookupError, match="approved"):
+        approve_draft(connector, draft_id, "alice")  # approved once, pushed once
