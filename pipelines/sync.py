@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -128,14 +128,22 @@ def sync_realm(
 
 
 def fetch_records(
-    client: QboClient, entity: str, ids: Sequence[str], *, warehouse: Path, pipelines_dir: Path
+    client: QboClient,
+    entity: str,
+    ids: Sequence[str],
+    *,
+    warehouse: Path,
+    pipelines_dir: Path,
+    deleted: Mapping[str, tuple[datetime | None, str | None]] | None = None,
 ) -> LoadInfo:
-    """Load exactly these records into the warehouse (those QBO no longer has, as deleted)."""
+    """Load exactly these records into the warehouse (those QBO no longer has, as deleted); `deleted`
+    are ids known gone (when, merged into what), marked without asking QBO."""
     pipeline = pipeline_for(client.realm_id, warehouse, pipelines_dir)
     if pipeline.has_pending_data:
         pipeline.load()
     return pipeline.run(
-        quickbooks_ids(client.realm_id, client, entity, ids), loader_file_format=LOADER_FILE_FORMAT
+        quickbooks_ids(client.realm_id, client, entity, ids, deleted=deleted),
+        loader_file_format=LOADER_FILE_FORMAT,
     )
 
 

@@ -27,9 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from pipelines.integration_store import sync_requests, webhook_events
 from pipelines.push import land
-from pipelines.sync import SyncFailed, pipeline_for, root_cause, sync_all
-from pipelines.warehouse import LOADER_FILE_FORMAT
-from sources.quickbooks import quickbooks_ids
+from pipelines.sync import SyncFailed, fetch_records, root_cause, sync_all
 from sources.quickbooks.catalog import ENTITIES
 from sources.quickbooks.webhooks import ChangeEvent
 
@@ -279,13 +277,15 @@ def _content(row: dict[str, Any]) -> tuple[Any, ...]:
 def _load(connector: Connector, realm_id: str, entity: str, changes: Changes) -> int:
     """Fetch and merge one (realm, entity) group; returns the HTTP requests it took."""
     client = connector.client(realm_id)
-    settings = connector.settings
-    pipeline = pipeline_for(realm_id, settings.warehouse, settings.pipelines_path)
-    if pipeline.has_pending_data:
-        pipeline.load()
     before = client.stats.requests
-    source = quickbooks_ids(realm_id, client, entity, sorted(changes.fetch), deleted=changes.deleted)
-    pipeline.run(source, loader_file_format=LOADER_FILE_FORMAT)
+    fetch_records(
+        client,
+        entity,
+        sorted(changes.fetch),
+        warehouse=connector.settings.warehouse,
+        pipelines_dir=connector.settings.pipelines_path,
+        deleted=changes.deleted,
+    )
     return client.stats.requests - before
 
 

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy import select, update
 
 from pipelines.ask.intent import QboIntent
+from pipelines.ask.translate import qbo_id_by_name
 from pipelines.integration_store import intent_writes, references
 from pipelines.mapping import LINES_FIELD, rendered
 from pipelines.mapping.policy import MasteringPolicy, from_config
@@ -57,7 +58,7 @@ def draft(
         amount = _amount(record.get("amount"))
         name = record.get(f"{party.lower()}Name") or ""
         with duckdb.connect(str(connector.settings.warehouse), read_only=True) as db:
-            party_qbo = _one(db, f"stg_qbo__{party.lower()}s", "display_name", name, realm_id)
+            party_qbo = qbo_id_by_name(db, party, realm_id, name)
             if party_qbo is None:
                 raise Incomplete(f"{party.lower()}Name", f"QBO has no {party.lower()} named {name!r}")
             tenant, party_platform = _platform_of(connector, realm_id, party, party_qbo, name)
@@ -100,15 +101,6 @@ def _amount(raw: Any) -> Decimal:
     if amount <= 0:
         raise Incomplete("amount", "the amount must be above zero")
     return amount
-
-
-def _one(db: duckdb.DuckDBPyConnection, table: str, column: str, value: str, realm_id: str) -> str | None:
-    found = db.execute(
-        f"SELECT qbo_id FROM staging.{table} WHERE realm_id = ? AND NOT is_deleted "
-        f"AND lower({column}) = lower(?) ORDER BY qbo_id LIMIT 1",
-        [realm_id, value],
-    ).fetchone()
-    return found[0] if found else None
 
 
 def _item(db: duckdb.DuckDBPyConnection, realm_id: str, words: str | None) -> str:

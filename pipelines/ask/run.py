@@ -15,8 +15,9 @@ from sqlalchemy import insert
 
 from pipelines.ask.drafts import draft
 from pipelines.ask.intent import QboIntent
-from pipelines.ask.translate import Refused, Translation, translate
+from pipelines.ask.translate import SHAPES, Refused, Translation, qbo_id_by_name, translate
 from pipelines.integration_store import intent_audit, intent_writes
+from pipelines.mapping.values import get_path
 from sources.quickbooks.extract import quote
 
 if TYPE_CHECKING:
@@ -142,12 +143,7 @@ class Asker:
         def resolve(entity: str, name: str) -> str | None:
             if local:
                 with duckdb.connect(str(self.warehouse), read_only=True) as db:
-                    found = db.execute(
-                        f"SELECT qbo_id FROM staging.stg_qbo__{entity.lower()}s "
-                        "WHERE realm_id = ? AND NOT is_deleted AND lower(display_name) = lower(?) LIMIT 1",
-                        [realm_id, name],
-                    ).fetchone()
-                return found[0] if found else None
+                    return qbo_id_by_name(db, entity, realm_id, name)
             rows = (
                 self.connector.client(realm_id)
                 .query(f"SELECT * FROM {entity} WHERE DisplayName = {quote(name)}")
@@ -176,8 +172,8 @@ class Asker:
         if intent.aggregate == "sum":
             total = sum((Decimal(str(d.get("TotalAmt", 0))) for d in docs), Decimal(0))
             return ["count", "total"], [[len(docs), total]]
-        columns = [c.split(" AS ")[-1].removeprefix("t.") for c in _select_list(translation.sql)]
-        return columns, [[_dig(doc, QBO_COLUMNS.get(c, c)) for c in columns] for doc in docs]
+        columns = SHAPES[intent.entity].row_columns
+        return columns, [[get_path(doc, QBO_COLUMNS.get(c, c)) for c in columns] for doc in docs]
 
     def _queue_write(self, intent: QboIntent, realm_id: str, today: date) -> Answer:
         """The DTO the intent stands for, checked like a push; queued for a person, never sent."""
@@ -238,14 +234,3 @@ class Asker:
                     note=note or None,
                 )
             )
-
-
-def _select_list(sql: str) -> list[str]:
-    return [c.strip() for c in sql.removeprefix("SELECT ").split(" FROM ")[0].split(",")]
-
-
-def _dig(doc: dict[str, Any], path: str) -> Any:
-    node: Any = doc
-    for part in path.split("."):
-        node = node.get(part) if isinstance(node, dict) else None
-    return node

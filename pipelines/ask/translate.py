@@ -16,6 +16,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+import duckdb
+
 from pipelines.ask.intent import QboIntent
 from sources.quickbooks.extract import quote
 
@@ -36,6 +38,11 @@ class Shape:
     qbo_amount: str
     dated: bool  # a transaction: has TxnDate
     owed: bool  # has a Balance
+
+    @property
+    def row_columns(self) -> list[str]:
+        """What a row is called in an answer, from the warehouse or from QBO: the party by its entity."""
+        return [self.party.lower() if c == "party" and self.party else c for c in self.columns]
 
 
 SHAPES = {
@@ -188,12 +195,22 @@ def _sql(intent: QboIntent, shape: Shape, where: list[str]) -> str:
     if intent.aggregate == "sum":
         return f"SELECT count(*) AS count, coalesce(sum(t.{shape.amount}), 0) AS total {source}"
     columns = ", ".join(
-        "p.display_name AS " + shape.party.lower() if c == "party" and shape.party else f"t.{c}"
-        for c in shape.columns
+        f"p.display_name AS {name}" if c == "party" else f"t.{c}"
+        for c, name in zip(shape.columns, shape.row_columns, strict=True)
     )
     order = "t.txn_date DESC, t.qbo_id" if shape.dated else "t.display_name"
     page = intent.page
     return f"SELECT {columns} {source} ORDER BY {order} LIMIT {page.size} OFFSET {page.start - 1}"
+
+
+def qbo_id_by_name(db: duckdb.DuckDBPyConnection, entity: str, realm_id: str, name: str) -> str | None:
+    """The QBO Id of the live Customer or Vendor with this display name, in the warehouse (any case)."""
+    found = db.execute(
+        f"SELECT qbo_id FROM staging.stg_qbo__{entity.lower()}s WHERE realm_id = ? AND NOT is_deleted "
+        "AND lower(display_name) = lower(?) ORDER BY qbo_id LIMIT 1",
+        [realm_id, name],
+    ).fetchone()
+    return found[0] if found else None
 
 
 def _amount(value: Decimal) -> str:

@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from pipelines.connector import Connector, TenantRealmError
 from pipelines.mapping import LINES_FIELD, rendered
 from pipelines.mapping.policy import MasteringPolicy
+from pipelines.mapping.values import get_path
 from pipelines.push.destination import Sink
 from pipelines.push.payloads import preflight, pushable
 from pipelines.push.plan import Operation
@@ -42,14 +43,6 @@ class Refused(Exception):
         super().__init__(message)
         details = [{"code": code, "field": field, "message": message}] if field else []
         self.answer = Answer(status, {"code": code, "message": message, "details": details})
-
-
-def _dig(data: dict[str, Any], path: str) -> Any:
-    for part in path.split("."):
-        if not isinstance(data, dict):
-            return None
-        data = data.get(part)  # type: ignore[assignment]
-    return data
 
 
 def _split_name(value: str | None) -> tuple[str | None, str | None]:
@@ -189,7 +182,7 @@ class RealtimePush:
         for f in pushable(entity):
             if f["name"] not in fields:
                 continue
-            value = _dig(data, f["platform_path"])
+            value = get_path(data, f["platform_path"])
             columns = f["qbo_columns"]
             if f["qbo_derived"]:
                 row[f["name"]] = value
