@@ -11,9 +11,9 @@ from pathlib import Path
 
 import requests
 
+from sandbox.background import free_port
 from sandbox.generator import populate
-from sandbox.serve import FIRST_REALM
-from sandbox.server import free_port
+from sandbox.launch import FIRST_REALM
 from sandbox.store import Realm, Store
 
 ROOT = Path(__file__).resolve().parents[1]

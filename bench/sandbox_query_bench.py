@@ -20,7 +20,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import REALM_ID, ROOT, ensure_company, sandbox_process
-from sandbox.server import connect
+from sandbox.background import connect
 from sandbox.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
 TARGET_MS = 100.0

@@ -32,7 +32,7 @@ from dlt.pipeline.pipeline import Pipeline
 
 from bench.harness import REALM_ID, ROOT, ensure_company, sandbox_process
 from pipelines.sync import sync_realm
-from sandbox.server import connect
+from sandbox.background import connect
 from sandbox.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from sources.quickbooks.client import QboClient, StaticTokens
 

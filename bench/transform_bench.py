@@ -30,7 +30,7 @@ from pipelines.demo import DEMO_POLICY, DEMO_TENANT
 from pipelines.platform_load import load_platform
 from pipelines.sync import sync_realm
 from pipelines.transform import run_dbt
-from sandbox.server import connect
+from sandbox.background import connect
 from sandbox.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from sandbox.store import Store
 from sources.quickbooks.client import QboClient, StaticTokens

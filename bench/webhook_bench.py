@@ -37,7 +37,7 @@ from cryptography.fernet import Fernet
 from bench.harness import ROOT
 from bench.webhook_load import BAD, WEBHOOK_PATH, deliveries, percentile, post_all, verify
 from pipelines.integration_store import engine_for
-from sandbox.server import free_port
+from sandbox.background import free_port
 
 VERIFIER = "bench-verifier-token-0123456789"
 INTUIT_LIMIT = 3.0  # seconds: Intuit counts a slower answer as a failed delivery and retries it

@@ -24,9 +24,9 @@ from sqlalchemy import Engine, func, select
 
 from pipelines.integration_store import webhook_events
 from sandbox.rules import Change
-from sandbox.webhooks import cloudevents_payload, legacy_payloads
+from sandbox.webhook_sender import cloudevents_payload, legacy_payloads
 from sources.quickbooks.catalog import ENTITIES
-from sources.quickbooks.webhooks import parse, signature
+from sources.quickbooks.webhook_payloads import parse, signature
 
 WEBHOOK_PATH = "/integrations/quickbooks/webhook"
 VALID = ("cloudevents", "legacy", "duplicate")

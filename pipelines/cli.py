@@ -99,7 +99,7 @@ def sandbox(
     webhook_format: Annotated[str, typer.Option(help="cloudevents | legacy")] = "cloudevents",
 ) -> None:
     """Serve a local QuickBooks Online lookalike: API v3, OAuth 2.0, webhooks, limits and faults."""
-    from sandbox.serve import serve_forever  # the web stack loads only for the commands that serve
+    from sandbox.launch import serve_forever  # the web stack loads only for the commands that serve
 
     if webhook_format not in ("cloudevents", "legacy"):
         raise typer.BadParameter(
@@ -263,7 +263,7 @@ def platform_generate(
     from pipelines import platform_demo
     from pipelines.mapping.policy import from_config
     from sandbox.clock import DEFAULT_TZ
-    from sandbox.serve import FIRST_REALM
+    from sandbox.launch import FIRST_REALM
     from sandbox.store import Store
 
     realm_id = realm or str(FIRST_REALM)

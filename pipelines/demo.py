@@ -33,9 +33,9 @@ from pipelines.push import push_all
 from pipelines.sync import DATASET, sync_all
 from pipelines.transform import transform as run_transform
 from pipelines.webhooks import EventQueue, drain
-from sandbox.app import Sandbox
-from sandbox.serve import FIRST_REALM, describe
-from sandbox.server import RunningSandbox, free_port, running, serving
+from sandbox.background import RunningSandbox, free_port, running, serving
+from sandbox.http_app import Sandbox
+from sandbox.launch import FIRST_REALM, describe
 from service.app import create_app
 from sources.quickbooks import table_name
 from sources.quickbooks.catalog import ENTITIES

@@ -29,7 +29,7 @@ from pipelines.integration_store import sync_requests, webhook_events
 from pipelines.push import land
 from pipelines.sync import SyncFailed, fetch_records, root_cause, sync_all
 from sources.quickbooks.catalog import ENTITIES
-from sources.quickbooks.webhooks import ChangeEvent
+from sources.quickbooks.webhook_payloads import ChangeEvent
 
 if TYPE_CHECKING:
     from pipelines.connector import Connector

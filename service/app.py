@@ -30,7 +30,7 @@ from sources.platform.dto import MODELS
 from sources.quickbooks.catalog import ENTITIES
 from sources.quickbooks.errors import QboError
 from sources.quickbooks.oauth import InvalidState, OAuthError, make_state, verify_state
-from sources.quickbooks.webhooks import WebhookPayloadError, parse, verify
+from sources.quickbooks.webhook_payloads import WebhookPayloadError, parse, verify
 
 log = logging.getLogger("qbo.service")
 PREFIX = "/integrations/quickbooks"

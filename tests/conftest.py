@@ -25,8 +25,8 @@ if os.environ.get("PYTEST_XDIST_WORKER"):  # `make test` runs two workers: each 
     os.environ.setdefault("DBT_TARGET_PATH", str(_dbt / "target" / _worker))
     os.environ.setdefault("DBT_LOG_PATH", str(_dbt / "logs" / _worker))
 
-from sandbox.app import Sandbox
-from sandbox.server import RunningSandbox, running
+from sandbox.background import RunningSandbox, running
+from sandbox.http_app import Sandbox
 from sandbox.settings import SandboxConfig
 from tests.qbo_http import QboHttp
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import requests
 
-from sandbox.server import RunningSandbox
+from sandbox.background import RunningSandbox
 from sources.quickbooks.catalog import BY_RESOURCE
 
 

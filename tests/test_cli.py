@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from sandbox.server import connect, free_port
+from sandbox.background import connect, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -12,7 +12,7 @@ import duckdb
 import requests
 from cryptography.fernet import Fernet
 
-from sandbox.server import RunningSandbox, free_port
+from sandbox.background import RunningSandbox, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -35,9 +35,9 @@ from pipelines.config import SECTION, Settings
 from pipelines.connector import Connector
 from pipelines.demo import sandbox_settings
 from pipelines.sync import DATASET
-from sandbox.app import Sandbox
+from sandbox.background import RunningSandbox, running
+from sandbox.http_app import Sandbox
 from sandbox.oauth import ACCOUNTING_SCOPE
-from sandbox.server import RunningSandbox, running
 from sources.quickbooks import table_name
 
 REALMS = ("6101", "6102")  # two tiny companies, connected for the whole package

@@ -30,7 +30,7 @@ from pipelines.sync import SyncFailed
 from pipelines.webhooks import EventQueue
 from sources.quickbooks.client import RetryPolicy
 from sources.quickbooks.extract import parse_time
-from sources.quickbooks.webhooks import parse
+from sources.quickbooks.webhook_payloads import parse
 from tests.flows.conftest import ENTITIES, REALMS, World, task_runs
 
 # what the documentation promises: (flow, cron or interval, timezone); None = run on demand only

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from pipelines.sync import DATASET, SyncResult, sync_realm
-from sandbox.server import RunningSandbox
+from sandbox.background import RunningSandbox
 from sources.quickbooks import table_name
 from sources.quickbooks.catalog import ENTITIES
 from sources.quickbooks.client import QboClient, RetryPolicy, StaticTokens

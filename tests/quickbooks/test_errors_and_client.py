@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from sandbox.server import RunningSandbox
+from sandbox.background import RunningSandbox
 from sandbox.settings import OAuthSettings, SandboxConfig
 from sources.quickbooks import errors
 from sources.quickbooks.client import QboClient, RetryPolicy, StaticTokens

@@ -14,7 +14,7 @@ from cryptography.fernet import Fernet
 from pipelines.config import Settings
 from pipelines.connect import connect_interactively
 from pipelines.connector import Connector
-from sandbox.server import RunningSandbox, free_port
+from sandbox.background import RunningSandbox, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PROCESSES = 8

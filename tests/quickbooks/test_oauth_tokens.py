@@ -55,7 +55,7 @@ from sources.quickbooks.tokens import (
 )
 
 if TYPE_CHECKING:
-    from sandbox.server import RunningSandbox
+    from sandbox.background import RunningSandbox
 
 SAMPLES = Path(__file__).parent.parent / "fixtures" / "qbo"
 REDIRECT_URI = "http://127.0.0.1:9/callback"

@@ -104,7 +104,7 @@ def test_cdc_answers_over_the_cap_are_narrowed_without_losing_deletes(
 ) -> None:
     realm = make_realm("tiny")
     realm.sync()
-    monkeypatch.setattr("sandbox.api.MAX_CDC_OBJECTS", 4)
+    monkeypatch.setattr("sandbox.qbo_api.MAX_CDC_OBJECTS", 4)
     monkeypatch.setattr(settings, "CDC_MAX_OBJECTS", 4)
     sandbox_realm = realm.server.sandbox.store.realm(realm.realm_id)
     books = realm.server.sandbox.books

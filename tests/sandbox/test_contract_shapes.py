@@ -12,7 +12,7 @@ from typing import Any
 
 import requests
 
-from sandbox.server import RunningSandbox
+from sandbox.background import RunningSandbox
 from tests.conftest import sample
 from tests.qbo_http import QboHttp, fault_code
 

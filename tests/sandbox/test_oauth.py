@@ -6,7 +6,7 @@ import time
 
 import requests
 
-from sandbox.server import RunningSandbox
+from sandbox.background import RunningSandbox
 from sandbox.settings import OAuthSettings, SandboxConfig
 from tests.conftest import sample
 from tests.qbo_http import QboHttp, fault_code

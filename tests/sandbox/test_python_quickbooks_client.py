@@ -17,7 +17,7 @@ from quickbooks.exceptions import QuickbooksException
 from quickbooks.objects.customer import Customer
 from quickbooks.objects.invoice import Invoice
 
-from sandbox.server import RunningSandbox
+from sandbox.background import RunningSandbox
 
 
 @pytest.fixture

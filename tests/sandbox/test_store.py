@@ -77,7 +77,7 @@ def test_position_index_pages_equal_sqlite_pages_before_and_after_writes(
 def test_cdc_cap_takes_the_earliest_changes_so_a_narrowed_window_misses_no_delete(
     tiny: QboHttp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("sandbox.api.MAX_CDC_OBJECTS", 3)
+    monkeypatch.setattr("sandbox.qbo_api.MAX_CDC_OBJECTS", 3)
     started = tiny.ok("customer", {"DisplayName": "CDC window 0"})
     item = tiny.rows("SELECT * FROM Item WHERE Type = 'Service' MAXRESULTS 1")[0]
     invoice = tiny.ok("invoice", invoice_body(started["Id"], item["Id"], 9))

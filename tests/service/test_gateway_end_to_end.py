@@ -17,7 +17,7 @@ from pipelines.connector import Connector
 from pipelines.demo import DEMO_TENANT, World, world
 from pipelines.sync import sync_all
 from pipelines.webhooks import EventQueue, drain
-from sandbox.server import free_port, serving
+from sandbox.background import free_port, serving
 from service.app import create_app
 from tests.service.conftest import KEY_ALL
 
@@ -152,7 +152,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_a_replay_duplicates_nothing
 def test_events_of_realms_not_connected_are_recorded_and_ignored_and_a_sync_can_be_requested(
     hooked: Hooked,
 ) -> None:
-    from sources.quickbooks.webhooks import parse
+    from sources.quickbooks.webhook_payloads import parse
 
     body = (
         b'[{"specversion":"1.0","id":"e-1","type":"qbo.customer.updated.v1","time":"2026-01-01T00:00:00Z",'

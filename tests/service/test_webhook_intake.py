@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pipelines.webhooks import EventQueue
-from sources.quickbooks.webhooks import WebhookPayloadError, parse, signature, verify
+from sources.quickbooks.webhook_payloads import WebhookPayloadError, parse, signature, verify
 from tests.conftest import sample, sample_bytes
 from tests.service.conftest import VERIFIER
 

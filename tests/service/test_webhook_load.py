@@ -9,7 +9,7 @@ import pytest
 
 from bench.webhook_load import BAD, WEBHOOK_PATH, deliveries, post_all, verify
 from pipelines.connector import Connector
-from sandbox.server import serving
+from sandbox.background import serving
 from service.app import create_app
 from tests.service.conftest import VERIFIER, gateway_settings
 

@@ -14,7 +14,7 @@ from pipelines.cli import app
 from pipelines.demo import DEMO_POLICY
 from pipelines.platform_load import load_platform
 from pipelines.transform import run_dbt
-from sandbox.serve import FIRST_REALM
+from sandbox.launch import FIRST_REALM
 from tests.transform.conftest import DemoRun
 
 runner = CliRunner()

@@ -14,7 +14,7 @@ from pipelines.platform_demo import generate
 from pipelines.platform_load import load_platform
 from pipelines.sync import sync_realm
 from pipelines.transform import run_dbt
-from sandbox.server import RunningSandbox
+from sandbox.background import RunningSandbox
 from sources.quickbooks.client import QboClient, StaticTokens
 
 REALM = "7007"

@@ -10,7 +10,7 @@ from pipelines.mapping import LINES_FIELD, rendered
 from pipelines.mapping.values import comparable
 from pipelines.platform_demo import qbo_company
 from sandbox.clock import DEFAULT_TZ
-from sandbox.serve import FIRST_REALM
+from sandbox.launch import FIRST_REALM
 from tests.transform.conftest import DemoRun
 
 

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 import uvicorn
 
-from sandbox.app import Sandbox, create_app
+from sandbox.http_app import Sandbox, create_app
 from sandbox.oauth import ACCOUNTING_SCOPE
 
 

@@ -11,13 +11,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from sandbox import admin, api, faults, generator, oauth
+from sandbox import admin_api, faults, generator, oauth, qbo_api
 from sandbox.clock import DEFAULT_TZ
-from sandbox.gate import Chaos, Gate, RateLimiter, Stats
+from sandbox.limits_and_chaos import Chaos, Gate, RateLimiter, Stats
 from sandbox.rules import Books, Change
 from sandbox.settings import SandboxConfig
 from sandbox.store import Realm, Store
-from sandbox.webhooks import WebhookEmitter
+from sandbox.webhook_sender import WebhookEmitter
 
 
 class Sandbox:
@@ -107,8 +107,8 @@ def create_app(sandbox: Sandbox | None = None) -> Any:
         return Response(body, status_code=fault.status, media_type=content_type, headers=fault.headers)
 
     app.include_router(oauth.router(sb.tokens, sb.realm_ids, lambda: sb.config))
-    app.include_router(admin.router(sb))
-    app.include_router(api.router(sb))
+    app.include_router(admin_api.router(sb))
+    app.include_router(qbo_api.router(sb))
     gated = Gate(app, lambda: sb.config, sb.client_of, sb.stats, sb.limiter, sb.chaos)
     gated.sandbox = sb  # type: ignore[attr-defined]
     return gated

@@ -23,7 +23,7 @@ from sandbox.store import Realm
 from sources.quickbooks.catalog import BY_RESOURCE, ENTITIES, Void
 
 if TYPE_CHECKING:
-    from sandbox.app import Sandbox
+    from sandbox.http_app import Sandbox
 
 JSON_OK = "application/json;charset=utf-8"
 MAX_BATCH_ITEMS = 30

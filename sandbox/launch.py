@@ -7,8 +7,8 @@ from typing import TextIO
 
 import uvicorn
 
-from sandbox.app import Sandbox, create_app
-from sandbox.server import uvicorn_config
+from sandbox.background import uvicorn_config
+from sandbox.http_app import Sandbox, create_app
 from sandbox.settings import SandboxConfig, WebhookSettings
 from sandbox.store import Store
 

@@ -14,7 +14,7 @@ from sandbox import faults
 from sources.quickbooks.catalog import ENTITIES
 
 if TYPE_CHECKING:
-    from sandbox.app import Sandbox
+    from sandbox.http_app import Sandbox
 
 REALM_ID = re.compile(r"^[0-9]{1,20}$")
 

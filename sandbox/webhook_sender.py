@@ -23,9 +23,9 @@ import requests
 from sandbox.rules import Change
 from sandbox.settings import SandboxConfig, WebhookSettings
 from sources.quickbooks.catalog import ENTITIES
-from sources.quickbooks.webhooks import signature
+from sources.quickbooks.webhook_payloads import signature
 
-log = logging.getLogger("sandbox.webhooks")
+log = logging.getLogger("sandbox.webhook_sender")
 
 CLOUDEVENT_VERBS = {
     "Create": "created",
