@@ -23,13 +23,14 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
-from pipelines.demo import DEMO_POLICY, DEMO_TENANT, world
-from pipelines.platform_demo import generate
 from pipelines.platform_load import load_platform
-from pipelines.push import push_all
+from pipelines.push.batch import push_all
 from pipelines.push.destination import MAX_BATCH
 from pipelines.sync import sync_all
-from pipelines.transform import run_dbt
+from pipelines.transform.dbt_build import run_dbt
+from sandbox.demo.platform_records import generate
+from sandbox.demo.tour import DEMO_POLICY
+from sandbox.demo.world import DEMO_TENANT, world
 
 
 def main() -> None:

@@ -25,12 +25,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 from bench.harness import REALM_ID, ROOT, ensure_company, sandbox_process
-from pipelines import platform_demo
-from pipelines.demo import DEMO_POLICY, DEMO_TENANT
 from pipelines.platform_load import load_platform
 from pipelines.sync import sync_realm
-from pipelines.transform import run_dbt
+from pipelines.transform.dbt_build import run_dbt
 from sandbox.background import connect
+from sandbox.demo import platform_records
+from sandbox.demo.tour import DEMO_POLICY
+from sandbox.demo.world import DEMO_TENANT
 from sandbox.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from sandbox.store import Store
 from sources.quickbooks.client import QboClient, StaticTokens
@@ -63,7 +64,7 @@ def main() -> None:
         print(f"  sync: {sum(synced.rows.values()):,} records in {time.perf_counter() - started:.0f} s")
 
     started = time.perf_counter()
-    generated = platform_demo.generate(
+    generated = platform_records.generate(
         Store(db), REALM_ID, work / "platform", DEMO_TENANT, args.seed, policy=DEMO_POLICY
     )
     platform = sum(generated.planted.counts.values())

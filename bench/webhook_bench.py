@@ -36,7 +36,7 @@ from cryptography.fernet import Fernet
 
 from bench.harness import ROOT
 from bench.webhook_load import BAD, WEBHOOK_PATH, deliveries, percentile, post_all, verify
-from pipelines.integration_store import engine_for
+from pipelines.store.schema import engine_for
 from sandbox.background import free_port
 
 VERIFIER = "bench-verifier-token-0123456789"

@@ -22,8 +22,8 @@ from typing import Any
 import requests
 from sqlalchemy import Engine, func, select
 
-from pipelines.integration_store import webhook_events
-from sandbox.rules import Change
+from pipelines.store.schema import webhook_events
+from sandbox.rules.changes import Change
 from sandbox.webhook_sender import cloudevents_payload, legacy_payloads
 from sources.quickbooks.catalog import ENTITIES
 from sources.quickbooks.webhook_payloads import parse, signature

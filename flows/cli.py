@@ -1,4 +1,5 @@
-"""`qbo schedule`: the Typer command that serves the deployments (registered by pipelines/cli.py).
+"""`qbo schedule`: the command that serves the deployments, registered into `qbo` through the
+`qbo.commands` entry point (pyproject.toml).
 
 Module-level imports stay light: the `qbo` command line imports this module for every command, and
 Prefect loads only when the scheduler starts.
@@ -11,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from pipelines.config import SECTION, Settings
+from pipelines.runtime.settings import SECTION, Settings
 
 # the settings `qbo`'s global options can set; passed on to the flow runs through the environment
 PASSED_ON = ("base_url", "discovery_url", "store_url", "warehouse", "pipelines_dir")
@@ -42,7 +43,7 @@ def schedule(
     PREFECT_API_URL=http://127.0.0.1:4200/api first.
     """
     # Prefect loads only for this command
-    from flows.serve import NoPrefectServer, serve_all  # noqa: PLC0415
+    from flows.serve import NoPrefectServer, serve_all
 
     if isinstance(ctx.obj, Settings):
         exported = pass_on(ctx.obj)
@@ -53,3 +54,7 @@ def schedule(
     except NoPrefectServer as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(schedule)

@@ -13,9 +13,9 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.runtime import flow_connector, io_task, known_entities, run_echo
 from flows.writer import WAREHOUSE_WRITER, ensure_concurrency_limits
-from pipelines import push as push_job
-from pipelines.connector import Connector
-from pipelines.push.plan import ORDER
+from pipelines.mapping.order import ORDER
+from pipelines.push import batch as push_job
+from pipelines.runtime.connector import Connector
 
 
 class PushStopped(RuntimeError):

@@ -17,7 +17,7 @@ from flows.runtime import flow_connector, run_echo
 from flows.sync import sync_flow
 from flows.transform import transform_task
 from flows.writer import WAREHOUSE_WRITER, ensure_concurrency_limits
-from pipelines.report import read, write
+from pipelines.report.drift import read, write
 
 REPORTS_DIR = Path("var/reports")
 

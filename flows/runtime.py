@@ -11,12 +11,12 @@ from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
 from prefect.tasks import exponential_backoff
 
-from pipelines.config import ConfigError, Settings
-from pipelines.connector import Connector
-from pipelines.sync import root_cause
+from pipelines.runtime.connector import Connector
+from pipelines.runtime.settings import ConfigError, Settings
+from pipelines.runtime.warehouse import root_cause
 from sources.quickbooks.catalog import ENTITIES
 from sources.quickbooks.errors import AuthorizationError, ReconnectRequired
-from sources.quickbooks.tokens import TokenStoreError
+from sources.quickbooks.token_store import TokenStoreError
 
 
 def flow_connector() -> Connector:

@@ -19,8 +19,9 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.runtime import flow_connector, io_task, known_entities, run_echo
 from flows.writer import WAREHOUSE_WRITER, ensure_concurrency_limits
-from pipelines.connector import Connector
-from pipelines.sync import SyncFailed, SyncResult, backfill_all, sync_connected_realm
+from pipelines.backfill import backfill_all
+from pipelines.runtime.connector import Connector
+from pipelines.sync import SyncFailed, SyncResult, sync_connected_realm
 
 R = TypeVar("R")
 

@@ -13,9 +13,9 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.runtime import flow_connector, run_echo
 from flows.writer import WAREHOUSE_WRITER, ensure_concurrency_limits
-from pipelines.connector import Connector
-from pipelines.mapping.policy import from_config
-from pipelines.transform import TransformResult, transform
+from pipelines.runtime.connector import Connector
+from pipelines.runtime.settings import mastering_policy
+from pipelines.transform.dbt_build import TransformResult, transform
 
 
 class TransformFailed(RuntimeError):
@@ -29,9 +29,9 @@ def transform_task(
     """dbt build (or the `select`ed nodes) with the configured mastering policy, holding the writer
     slot for the whole build: dbt-duckdb keeps the file open until it returns."""
     echo = run_echo()
-    policy = from_config()
+    policy = mastering_policy()
     with WAREHOUSE_WRITER:
-        result = transform(connector, policy=policy, as_of=as_of, select=select)
+        result = transform(connector, policy=policy, as_of=as_of, select=select, echo=echo)
     for line in result.summary().splitlines():
         echo(line)
     slowest = sorted(result.timings.items(), key=lambda item: -item[1])[:3]

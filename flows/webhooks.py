@@ -16,8 +16,10 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.runtime import flow_connector, run_echo, worth_retrying
 from flows.writer import WAREHOUSE_WRITER, ensure_concurrency_limits
-from pipelines.connector import Connector
-from pipelines.webhooks import drain
+from pipelines.drain import drain
+from pipelines.runtime.connector import Connector
+from pipelines.runtime.landing import land_push_results
+from pipelines.sync import run_sync_requests
 
 
 class EventsFailed(RuntimeError):
@@ -34,10 +36,12 @@ class EventsFailed(RuntimeError):
 )
 def drain_task(connector: Connector) -> dict[str, Any]:
     echo = run_echo()
-    # the drain interleaves QBO fetches with loads, and may run requested syncs: it holds the slot
+    # the drain interleaves QBO fetches with loads, then runs requested syncs: it holds the slot
     with WAREHOUSE_WRITER:
         result = drain(connector, echo=echo)
-    figures = asdict(result)
+        figures = asdict(result)
+        figures["syncs"] = run_sync_requests(connector, echo=echo)
+        figures["landed"] = land_push_results(connector)  # the gateway's real-time pushes
     echo(", ".join(f"{name} {value}" for name, value in figures.items() if isinstance(value, int)))
     return figures
 

@@ -14,9 +14,9 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from pipelines.connector import Connector
+from pipelines.runtime.connector import Connector
 from sources.quickbooks.oauth import Callback, make_state, parse_callback, verify_state
-from sources.quickbooks.tokens import TokenRecord
+from sources.quickbooks.token_store import TokenRecord
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 

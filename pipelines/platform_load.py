@@ -12,10 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipelines.warehouse import LOADER_FILE_FORMAT, warehouse_pipeline
+from pipelines.runtime.warehouse import LOADER_FILE_FORMAT, PLATFORM_DATASET, warehouse_pipeline
 from sources.platform import Tally, platform
-
-DATASET = "raw_platform"
 
 
 @dataclass
@@ -41,7 +39,7 @@ def load_platform(
 ) -> PlatformLoad:
     """Load every entity file (or table) `source` holds; a refused record never stops the others."""
     tally = Tally()
-    pipeline = warehouse_pipeline("platform", warehouse, pipelines_dir, DATASET)
+    pipeline = warehouse_pipeline("platform", warehouse, pipelines_dir, PLATFORM_DATASET)
     if pipeline.has_pending_data:  # an interrupted load first, or its rows would be dropped
         pipeline.load()
     pipeline.run(platform(source, realms or {}, tally), loader_file_format=LOADER_FILE_FORMAT)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pipelines.connector import Connector
-from pipelines.webhooks import EventQueue
+from pipelines.runtime.connector import Connector
 
 
 def _age(moment: datetime | None) -> str:
@@ -37,7 +36,7 @@ def status_lines(connector: Connector) -> list[str]:
             lines.append(f"  why: {record.status_reason}")
         if record.realm_id in warnings:
             lines.append(f"  WARNING: {warnings[record.realm_id]}")
-        last = connector.store.last_ok(record.realm_id)
+        last = connector.store.runs.last_ok(record.realm_id)
         if last is None:
             lines.append("  last successful sync: never")
         else:
@@ -47,12 +46,12 @@ def status_lines(connector: Connector) -> list[str]:
                 f"  last successful sync: {_age(last.finished_at)}, {total:,} rows"
                 f"{' (' + top + ')' if top else ''}, {last.requests} requests"
             )
-        errors = connector.store.errors(record.realm_id, limit=1)
+        errors = connector.store.errors.recent(record.realm_id, limit=1)
         if errors:
             e = errors[0]
             tid = f" intuit_tid {e['intuit_tid']}" if e["intuit_tid"] else ""
             lines.append(f"  last error: {_age(e['occurred_at'])}: {e['code']} {e['message']}{tid}")
-    events = EventQueue(connector.store.engine).counts()
+    events = connector.store.events.counts()
     if events:
         counts = ", ".join(f"{n:,} {status}" for status, n in sorted(events.items()))
         waiting = " (run `qbo webhooks drain`)" if events.get("pending") else ""

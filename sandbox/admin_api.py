@@ -14,7 +14,7 @@ from sandbox import faults
 from sources.quickbooks.catalog import ENTITIES
 
 if TYPE_CHECKING:
-    from sandbox.http_app import Sandbox
+    from sandbox.state import Sandbox
 
 REALM_ID = re.compile(r"^[0-9]{1,20}$")
 
@@ -77,7 +77,7 @@ def router(sb: Sandbox) -> APIRouter:
         realm = realm_or_404(realm_id)
         loaded: dict[str, list[str]] = {}
         for entity, docs in _entities_in(document):
-            loaded.setdefault(entity, []).extend(sb.books.import_docs(realm, entity, docs))
+            loaded.setdefault(entity, []).extend(sb.rules.import_docs(realm, entity, docs))
         if not loaded:
             raise HTTPException(
                 422,
@@ -91,20 +91,20 @@ def router(sb: Sandbox) -> APIRouter:
         realm = realm_or_404(realm_id)
         if mutation.entity not in ENTITIES:
             raise HTTPException(422, f"unknown entity {mutation.entity!r}")
-        books = sb.books
+        rules = sb.rules
         try:
             if mutation.op == "update":
-                doc = books.edit(realm, mutation.entity, mutation.id, mutation.changes)
+                doc = rules.edit(realm, mutation.entity, mutation.id, mutation.changes)
             elif mutation.op == "delete":
-                doc = books.delete_by_id(realm, mutation.entity, mutation.id)
+                doc = rules.delete_by_id(realm, mutation.entity, mutation.id)
             elif mutation.op == "void":
-                doc = books.void_by_id(realm, mutation.entity, mutation.id)
+                doc = rules.void_by_id(realm, mutation.entity, mutation.id)
             elif mutation.op == "deactivate":
-                doc = books.deactivate(realm, mutation.entity, mutation.id)
+                doc = rules.deactivate(realm, mutation.entity, mutation.id)
             else:
                 if not mutation.merge_into:
                     raise HTTPException(422, "merge needs merge_into: the id of the record that survives")
-                doc = books.merge(realm, mutation.entity, mutation.id, mutation.merge_into)
+                doc = rules.merge(realm, mutation.entity, mutation.id, mutation.merge_into)
         except faults.QboFault as fault:
             raise HTTPException(
                 400,

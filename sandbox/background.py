@@ -15,8 +15,9 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 import uvicorn
 
-from sandbox.http_app import Sandbox, create_app
+from sandbox.http_app import create_app
 from sandbox.oauth import ACCOUNTING_SCOPE
+from sandbox.state import Sandbox
 
 
 @dataclass
@@ -89,7 +90,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def uvicorn_config(app: Any, host: str, port: int, log_level: str = "warning") -> uvicorn.Config:
-    # h11: the gate's injected resets and truncations act on its transport (see sandbox/gate.py)
+    # h11: the gate's injected resets and truncations act on its transport (see sandbox/limits_and_chaos.py)
     return uvicorn.Config(
         app,
         host=host,

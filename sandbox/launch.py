@@ -8,8 +8,9 @@ from typing import TextIO
 import uvicorn
 
 from sandbox.background import uvicorn_config
-from sandbox.http_app import Sandbox, create_app
+from sandbox.http_app import create_app
 from sandbox.settings import SandboxConfig, WebhookSettings
+from sandbox.state import Sandbox
 from sandbox.store import Store
 
 FIRST_REALM = 9341450000000001  # Intuit-like company ids, stable across runs

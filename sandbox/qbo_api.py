@@ -1,6 +1,6 @@
 """The QBO Accounting API v3 on the wire: /v3/company/{realmId}/... (reference/QBO_API.md §0-§5).
 
-Handlers are thin: they authenticate, parse, call `Books` or the store, and shape the envelope.
+Handlers are thin: they authenticate, parse, call `WriteRules` or the store, and shape the envelope.
 A `requestid` makes a write idempotent: the first answer is stored and replayed, nothing is
 written twice (§4). Batch items run independently, each with its own fault (§3).
 """
@@ -23,7 +23,7 @@ from sandbox.store import Realm
 from sources.quickbooks.catalog import BY_RESOURCE, ENTITIES, Void
 
 if TYPE_CHECKING:
-    from sandbox.http_app import Sandbox
+    from sandbox.state import Sandbox
 
 JSON_OK = "application/json;charset=utf-8"
 MAX_BATCH_ITEMS = 30
@@ -110,13 +110,13 @@ def router(sb: Sandbox) -> APIRouter:
         realm = authorize(request, realm_id)
         if company_id != realm_id:
             raise faults.object_not_found()
-        doc = sb.books.singleton(realm, "CompanyInfo")
+        doc = sb.rules.singleton(realm, "CompanyInfo")
         return ok(envelope(realm, "CompanyInfo", doc))
 
     @api.get("/preferences")
     async def preferences(request: Request, realm_id: str) -> Response:
         realm = authorize(request, realm_id)
-        return ok(envelope(realm, "Preferences", sb.books.singleton(realm, "Preferences")))
+        return ok(envelope(realm, "Preferences", sb.rules.singleton(realm, "Preferences")))
 
     @api.get("/{resource}/{entity_id}")
     async def read(request: Request, realm_id: str, resource: str, entity_id: str) -> Response:
@@ -124,7 +124,7 @@ def router(sb: Sandbox) -> APIRouter:
         spec = BY_RESOURCE.get(resource)
         if spec is None:
             raise faults.unsupported_operation(f"{resource} is not supported.")
-        doc = await run_in_threadpool(sb.books.read, realm, spec.name, entity_id)
+        doc = await run_in_threadpool(sb.rules.read, realm, spec.name, entity_id)
         return ok(envelope(realm, spec.name, doc))
 
     @api.post("/{resource}")
@@ -142,7 +142,7 @@ def router(sb: Sandbox) -> APIRouter:
         def execute() -> tuple[int, str]:
             body = _json_body(raw)
             if operation == "delete":
-                doc = sb.books.delete(realm, spec.name, body)
+                doc = sb.rules.delete(realm, spec.name, body)
             elif operation == "void" or (operation == "update" and include == "void"):
                 style = Void.OPERATION_VOID if operation == "void" else Void.INCLUDE_VOID
                 if spec.void is not style:
@@ -151,12 +151,12 @@ def router(sb: Sandbox) -> APIRouter:
                         if spec.void
                         else f"{spec.name} cannot be voided."
                     )
-                doc = sb.books.void(realm, spec.name, body)
+                doc = sb.rules.void(realm, spec.name, body)
             elif operation in ("", "update", "create"):
                 if spec.kind.value == "singleton":
-                    doc = sb.books.update(realm, spec.name, body if isinstance(body, dict) else {})
+                    doc = sb.rules.update(realm, spec.name, body if isinstance(body, dict) else {})
                 else:
-                    doc = sb.books.save(realm, spec.name, body)
+                    doc = sb.rules.save(realm, spec.name, body)
             else:
                 raise faults.unsupported_operation(f"operation={operation} is not supported.")
             return 200, envelope(realm, spec.name, doc)
@@ -320,11 +320,11 @@ def _batch_item(sb: Sandbox, realm: Realm, item: dict[str, Any]) -> tuple[str, A
     operation = item.get("operation")
     options = item.get("optionsData")
     if operation == "create":
-        return entity, sb.books.create(realm, entity, body if isinstance(body, dict) else {})
+        return entity, sb.rules.create(realm, entity, body if isinstance(body, dict) else {})
     if operation == "update" and options == "void":
-        return entity, sb.books.void(realm, entity, body)
+        return entity, sb.rules.void(realm, entity, body)
     if operation == "update":
-        return entity, sb.books.update(realm, entity, body if isinstance(body, dict) else {})
+        return entity, sb.rules.update(realm, entity, body if isinstance(body, dict) else {})
     if operation == "delete":
-        return entity, sb.books.delete(realm, entity, body)
+        return entity, sb.rules.delete(realm, entity, body)
     raise faults.unsupported_operation(f"batch operation {operation!r} is not supported.")

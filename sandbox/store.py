@@ -61,7 +61,7 @@ CREATE TABLE IF NOT EXISTS names (   -- uniqueness of DisplayName / Name, case-i
     PRIMARY KEY (realm_id, namespace, name)
 );
 CREATE INDEX IF NOT EXISTS names_owner ON names (realm_id, entity, id);
--- who owes what: party balances are sums over these (sandbox/rules.py _refresh_party_balance)
+-- who owes what: party balances are sums over these (sandbox/rules/party_balances.py)
 CREATE INDEX IF NOT EXISTS entities_customer_ref
     ON entities (realm_id, entity, json_extract(doc, '$.CustomerRef.value'));
 CREATE INDEX IF NOT EXISTS entities_vendor_ref

@@ -20,7 +20,7 @@ from typing import Any
 
 import requests
 
-from sandbox.rules import Change
+from sandbox.rules.changes import Change
 from sandbox.settings import SandboxConfig, WebhookSettings
 from sources.quickbooks.catalog import ENTITIES
 from sources.quickbooks.webhook_payloads import signature

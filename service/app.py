@@ -19,12 +19,10 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pipelines.config import ConfigError
 from pipelines.connect import state_secret
-from pipelines.connector import Connector, TenantRealmError
-from pipelines.mapping.policy import from_config
 from pipelines.push.realtime import RealtimePush
-from pipelines.webhooks import EventQueue
+from pipelines.runtime.connector import Connector, TenantRealmError
+from pipelines.runtime.settings import ConfigError, mastering_policy
 from service.auth import ApiKeys, Caller
 from sources.platform.dto import MODELS
 from sources.quickbooks.catalog import ENTITIES
@@ -61,11 +59,11 @@ Authorized = Annotated[Caller, Depends(current_caller)]
 def create_app(connector: Connector) -> FastAPI:
     settings = connector.settings
     keys = ApiKeys(settings.gateway_api_keys)
-    queue = EventQueue(connector.store.engine)
+    queue = connector.store.events
 
     @cache
     def realtime() -> RealtimePush:  # the mastering policy is read once, at the first push
-        return RealtimePush(connector, from_config())
+        return RealtimePush(connector, mastering_policy())
 
     app = FastAPI(title="qbo-elt gateway", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.connector = connector

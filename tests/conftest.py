@@ -26,8 +26,8 @@ if os.environ.get("PYTEST_XDIST_WORKER"):  # `make test` runs two workers: each 
     os.environ.setdefault("DBT_LOG_PATH", str(_dbt / "logs" / _worker))
 
 from sandbox.background import RunningSandbox, running
-from sandbox.http_app import Sandbox
 from sandbox.settings import SandboxConfig
+from sandbox.state import Sandbox
 from tests.qbo_http import QboHttp
 
 SAMPLES = Path(__file__).parent / "fixtures" / "qbo"

@@ -1,4 +1,4 @@
-{#- Values the spec derives from QBO fields (`qbo_derived`), the same way pipelines/platform_demo.py does:
+{#- Values the spec derives from QBO fields (`qbo_derived`), the same way pipelines/mapping/values.py does:
     a voided invoice is "Voided" with nothing left to pay; its status follows from balance, void and due date. -#}
 
 {% macro invoice_voided(record) -%}

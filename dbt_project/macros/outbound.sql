@@ -3,43 +3,11 @@
     entities the tenant's platform masters; sparse updates of the platform-mastered fields that drifted;
     voids and deactivations waiting for approval. Records in conflict are left out (sync_conflicts). -#}
 
-{#- The fields a push may write: those QBO does not compute. -#}
+{#- The fields a push may write: those QBO does not compute (rendered `pushable`). Each carries its
+    `outbound_columns`: [column, expression] as QBO takes it, from the platform record `base` and the
+    joins below (lookup__, link__, default__); pipelines/mapping/outbound.py evaluates the same ones. -#}
 {% macro pushable_fields(entity) -%}
-    {%- set fields = [] -%}
-    {%- for f in mapping_spec()[entity]["fields"] -%}
-        {%- if not f["read_only"] and f["qbo_derived"] in (none, "invoice_discount") and not f["destructive"] -%}
-            {%- do fields.append(f) -%}
-        {%- endif -%}
-    {%- endfor -%}
-    {{ return(fields) }}
-{%- endmacro %}
-
-{#- [column, expression] of a field as QBO takes it, from the platform record `base`. -#}
-{% macro qbo_payload_columns(f) -%}
-    {%- set name = f["name"] -%}
-    {%- if f["qbo_derived"] -%}
-        {{ return([[name, "base." ~ name]]) }}
-    {%- elif f["qbo_columns"] | length > 1 -%}
-        {#- GivenName + FamilyName: the last word is the family name -#}
-        {{ return([
-            [f["qbo_columns"][0], "case when base." ~ name ~ " like '% %' then regexp_replace(trim(base." ~ name ~ "), '\\s+\\S+$', '') else trim(base." ~ name ~ ") end"],
-            [f["qbo_columns"][1], "case when base." ~ name ~ " like '% %' then regexp_replace(trim(base." ~ name ~ "), '^.*\\s', '') end"],
-        ]) }}
-    {%- elif f["lookup_table"] -%}
-        {{ return([[f["qbo_columns"][0], "lookup__" ~ name ~ ".qbo_id"]]) }}
-    {%- elif f["link"] -%}
-        {#- the platform's reference too: a push can fill the QBO Id once the referenced record is created -#}
-        {{ return([[f["qbo_columns"][0], "link__" ~ name ~ ".qbo_id"], [name ~ "__platform_id", "base." ~ name]]) }}
-    {%- elif f["enum"] -%}
-        {{ return([[f["qbo_columns"][0], "case when base." ~ name ~ " then '" ~ f["enum"]["true"] ~ "' else '" ~ f["enum"]["false"] ~ "' end"]]) }}
-    {%- elif f["negate"] -%}
-        {{ return([[f["qbo_columns"][0], "(not base." ~ name ~ ")"]]) }}
-    {%- elif f["create_default"] -%}
-        {#- QBO requires it: a create without a platform value takes the realm's usual one -#}
-        {{ return([[f["qbo_columns"][0], "coalesce(base." ~ name ~ ", case when operations.operation = 'create' then default__" ~ name ~ ".value end)"]]) }}
-    {%- else -%}
-        {{ return([[f["qbo_columns"][0], "base." ~ name]]) }}
-    {%- endif -%}
+    {{ return(mapping_spec()[entity]["fields"] | selectattr("pushable") | list) }}
 {%- endmacro %}
 
 {#- The realm's most common QBO value of each field with `create_default: most_common`. -#}
@@ -164,7 +132,7 @@ payload as (
     select
         operations.*,
         {%- for f in fields %}
-        {%- for column, expr in qbo_payload_columns(f) %}
+        {%- for column, expr in f["outbound_columns"] %}
         {{ expr }} as {{ column }},
         {%- endfor %}
         {%- endfor %}
@@ -191,14 +159,14 @@ select
     sync_token,
     payload_fields,
     {%- for f in fields %}
-    {%- for column, expr in qbo_payload_columns(f) %}
+    {%- for column, expr in f["outbound_columns"] %}
     {{ column }},
     {%- endfor %}
     {%- endfor %}
     nullif(concat_ws(', ', unresolved_fields, unresolved_lines), '') as missing_references,
     nullif(concat_ws('; '
         {%- for f in fields %}
-        {%- set value = qbo_payload_columns(f)[0][0] %}
+        {%- set value = f["outbound_columns"][0][0] %}
         {%- if f["required"] %},
         case when {{ listed("payload_fields", f["name"]) }} and {{ value }} is null then '{{ f["name"] }} is required' end
         {%- endif %}
@@ -208,21 +176,12 @@ select
         {%- endif %}
         {%- endfor %}
     ), '') as preflight_problems,
-    md5(concat_ws('|', operation, coalesce(qbo_id, ''), platform_id
-        {%- for f in fields %}
-        {%- for column, expr in qbo_payload_columns(f) %},
-        case when {{ listed("payload_fields", f["name"]) }} then '{{ column }}=' || coalesce(cast({{ column }} as varchar), '') end
-        {%- endfor %}
-        {%- endfor %}
-        {%- if e["lines"] %},
-        case when {{ listed("payload_fields", "lines") }} then lines_signature end
-        {%- endif %}
-    )) as payload_hash,
+    {{ e["payload_hash"] }} as payload_hash,
     platform_updated_at
 from payload
 {%- if e["lines"] %}
 left join (
-    select tenant_id as line_tenant_id, record_id, {{ line_signature(e["lines"]["fields"], "v__") }} as lines_signature
+    select tenant_id as line_tenant_id, record_id, {{ line_signature(e["lines"], "v__") }} as lines_signature
     from {{ ref("int_sync__" ~ t ~ "_lines_platform") }}
     group by tenant_id, record_id
 ) as line_values on line_values.line_tenant_id = payload.tenant_id and line_values.record_id = payload.platform_id
@@ -234,7 +193,6 @@ left join (
     {%- set e = mapping_spec()[entity] -%}
     {%- set lines = e["lines"] -%}
     {%- set key = lines["key"] -%}
-    {%- set key_field = {"name": "line_key", "link": key["link"], "qbo_columns": [key["qbo_column"]], "lookup_table": none, "qbo_derived": none, "enum": none, "negate": false} -%}
 with outbound as (
     select tenant_id, platform_id, operation
     from {{ ref("outbound_" ~ plural(e["table"])) }}
@@ -256,12 +214,12 @@ select
     {%- for column, value in lines["qbo_where"].items() %}
     '{{ value }}' as {{ column }},
     {%- endfor %}
-    {%- for f in [key_field] + lines["fields"] %}
-    {%- for column, expr in qbo_payload_columns(f) %}
+    {%- for f in [key] + lines["fields"] %}
+    {%- for column, expr in f["outbound_columns"] %}
     {{ expr }} as {{ column }}{{ "," if not loop.last }}
     {%- endfor %}{{ "," if not loop.last }}
     {%- endfor %}
 from base
 inner join outbound on outbound.tenant_id = base.record_tenant_id and outbound.platform_id = base.platform_id
-{{ payload_joins([key_field] + lines["fields"], "base.record_tenant_id", "base.record_realm_id") }}
+{{ payload_joins([key] + lines["fields"], "base.record_tenant_id", "base.record_realm_id") }}
 {%- endmacro %}

@@ -2,10 +2,10 @@
     people read (`v__<field>`) and values that compare (`n__<field>`), then both sides paired. -#}
 
 {#- A field's value on one side, in the platform's terms: links become QBO ids, lookups names,
-    codes booleans, composites one string. -#}
+    codes booleans, composites one string. The platform's is rendered with the spec (`platform_value`). -#}
 {% macro side_value(f, side) -%}
     {%- if side == "platform" -%}
-        {%- if f["link"] -%}link__{{ f["name"] }}.qbo_id{%- else -%}base.{{ f["name"] }}{%- endif -%}
+        {{ f["platform_value"] }}
     {%- elif f["qbo_derived"] -%}
         {{ derived_value(f["qbo_derived"], "base") }}
     {%- elif f["qbo_columns"] | length > 1 -%}
@@ -56,7 +56,6 @@ left join {{ ref("int_sync__links") }} as link__{{ f["name"] }}
     {%- set lines = e["lines"] -%}
     {%- set key = lines["key"] -%}
     {%- set through_child = side == "qbo" and "__" in key["qbo_column"] -%}
-    {%- set key_field = {"name": "line_key", "link": key["link"]} -%}
 with base as (
     select lines.*,
         parent.realm_id as record_realm_id,
@@ -80,24 +79,21 @@ select
     base.record_realm_id as realm_id,
     {% if side == "platform" %}base.record_tenant_id as tenant_id,{% endif %}
     base.record_id,
-    {{ shown(side_value(key_field, side)) }} as v__line_key,
-    {{ normalised("exact", side_value(key_field, side)) }} as n__line_key,
+    {{ shown(side_value(key, side)) }} as v__line_key,
+    {{ normalised("exact", side_value(key, side)) }} as n__line_key,
     {%- for f in lines["fields"] %}
     {{ shown(side_value(f, side)) }} as v__{{ f["name"] }},
     {{ normalised(f["rule"], side_value(f, side)) }} as n__{{ f["name"] }},
     {%- endfor %}
-    {% if side == "platform" %}{{ unresolved_links([key_field] + lines["fields"]) }}{% else %}cast(null as varchar){% endif %} as unresolved
+    {% if side == "platform" %}{{ unresolved_links([key] + lines["fields"]) }}{% else %}cast(null as varchar){% endif %} as unresolved
 from base
-{{ side_joins([key_field] + lines["fields"], side, "base.record_tenant_id", "base.record_realm_id") }}
+{{ side_joins([key] + lines["fields"], side, "base.record_tenant_id", "base.record_realm_id") }}
 {%- endmacro %}
 
-{#- A line array as one comparable value: every line's key and fields, in key order. -#}
-{% macro line_signature(fields, prefix) -%}
-    string_agg(
-        coalesce(cast({{ prefix }}line_key as varchar), '?')
-        {%- for f in fields %} || '|' || coalesce(cast({{ prefix }}{{ f["name"] }} as varchar), ''){% endfor %},
-        '; ' order by {{ prefix }}line_key
-    )
+{#- A line array as one comparable value: every line's key and fields, in key order, over the
+    `v__` (shown) or `n__` (normalised) columns; rendered with the spec (`signatures`). -#}
+{% macro line_signature(lines, prefix) -%}
+    {{ return(lines["signatures"][prefix]) }}
 {%- endmacro %}
 
 {#- One entity's records on one side, every mapped field shown and normalised; deleted QBO records left out. -#}
@@ -119,8 +115,8 @@ lines as (
     select
         realm_id,
         record_id,
-        {{ line_signature(e["lines"]["fields"], "v__") }} as shown,
-        {{ line_signature(e["lines"]["fields"], "n__") }} as normalised,
+        {{ line_signature(e["lines"], "v__") }} as shown,
+        {{ line_signature(e["lines"], "n__") }} as normalised,
         string_agg(unresolved, ', ') as unresolved
     from line_values
     group by realm_id, record_id

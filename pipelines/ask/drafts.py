@@ -17,19 +17,17 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 from pydantic import ValidationError
-from sqlalchemy import select, update
 
 from pipelines.ask.intent import QboIntent
 from pipelines.ask.translate import qbo_id_by_name
-from pipelines.integration_store import intent_writes, references
-from pipelines.mapping import LINES_FIELD, rendered
-from pipelines.mapping.policy import MasteringPolicy, from_config
-from pipelines.push.payloads import preflight, pushable
-from pipelines.push.realtime import RealtimePush, Refused
+from pipelines.mapping.outbound import Refused, outbound_row
+from pipelines.mapping.payloads import preflight, pushable
+from pipelines.mapping.rendering import rendered
+from pipelines.mapping.spec import LINES_FIELD
 from sources.platform.dto import MODELS, error_dto
 
 if TYPE_CHECKING:
-    from pipelines.connector import Connector
+    from pipelines.runtime.connector import Connector
 
 
 class Incomplete(ValueError):
@@ -85,9 +83,7 @@ def check(connector: Connector, entity: str, dto: dict[str, Any], realm_id: str)
         return error_dto(entity, exc)
     names = [f["name"] for f in pushable(entity)] + ([LINES_FIELD] if rendered()[entity]["lines"] else [])
     try:
-        row, _lines = RealtimePush(connector, MasteringPolicy()).outbound_row(
-            entity, record, realm_id, "create", names
-        )
+        row, _lines = outbound_row(entity, record, realm_id, "create", names, connector.store.references)
     except Refused as refused:
         return refused.answer.body
     return preflight(entity, row)
@@ -132,38 +128,10 @@ def _usual_account(db: duckdb.DuckDBPyConnection, realm_id: str, vendor_qbo: str
 
 def _platform_of(connector: Connector, realm_id: str, entity: str, qbo_id: str, name: str) -> tuple[str, str]:
     """(tenant, platform id) of the platform record linked to a QBO record, from the published references."""
-    with connector.store.engine.connect() as conn:
-        found = conn.execute(
-            select(references.c.name).where(
-                references.c.realm_id == realm_id,
-                references.c.kind == "link",
-                references.c.scope == entity,
-                references.c.qbo_id == qbo_id,
-            )
-        ).first()
+    found = connector.store.references.platform_record(realm_id, entity, qbo_id)
     if found is None:
         field = "lines[0].itemId" if entity == "Item" else f"{entity.lower()}Id"
         raise Incomplete(
             field, f"QBO {entity} {name!r} is linked to no platform record (run `qbo transform`)"
         )
-    tenant, _, platform_id = found[0].partition("|")
-    return tenant, platform_id
-
-
-def approve(connector: Connector, write_id: int, approved_by: str) -> tuple[int, dict[str, Any]]:
-    """A person approves a drafted write: it is pushed now, through the gateway's real-time path (the
-    same as `qbo push`); returns the push's HTTP-like status and answer, kept with the draft."""
-    with connector.store.engine.connect() as conn:
-        row = conn.execute(select(intent_writes).where(intent_writes.c.id == write_id)).mappings().first()
-    if row is None or row["status"] != "pending":
-        state = "no such draft" if row is None else f"it is {row['status']}"
-        raise LookupError(f"draft #{write_id} cannot be approved: {state}")
-    answer = RealtimePush(connector, from_config()).push(row["entity"], row["record"])
-    done = answer.status in (200, 201)
-    with connector.store.engine.begin() as conn:
-        conn.execute(
-            update(intent_writes)
-            .where(intent_writes.c.id == write_id, intent_writes.c.status == "pending")
-            .values(status="approved" if done else "pending", approved_by=approved_by, result=answer.body)
-        )
-    return answer.status, answer.body
+    return found

@@ -11,17 +11,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
-from sqlalchemy import insert
 
 from pipelines.ask.drafts import draft
 from pipelines.ask.intent import QboIntent
 from pipelines.ask.translate import SHAPES, Refused, Translation, qbo_id_by_name, translate
-from pipelines.integration_store import intent_audit, intent_writes
 from pipelines.mapping.values import get_path
 from sources.quickbooks.extract import quote
 
 if TYPE_CHECKING:
-    from pipelines.connector import Connector
+    from pipelines.runtime.connector import Connector
 
 FRESH = timedelta(hours=2)  # a warehouse synced this recently answers reads; older: QBO does
 QBO_COLUMNS = {  # warehouse column -> QBO path, for rows QBO answers
@@ -129,7 +127,7 @@ class Asker:
     def _is_fresh(self, realm_id: str) -> bool:
         if not self.warehouse.exists():
             return False
-        last = self.connector.store.last_ok(realm_id)
+        last = self.connector.store.runs.last_ok(realm_id)
         return (
             last is not None
             and last.finished_at is not None
@@ -178,19 +176,9 @@ class Asker:
     def _queue_write(self, intent: QboIntent, realm_id: str, today: date) -> Answer:
         """The DTO the intent stands for, checked like a push; queued for a person, never sent."""
         dto, error = draft(self.connector, intent, realm_id, today)
-        status = "pending" if error is None else "incomplete"
-        with self.connector.store.engine.begin() as conn:
-            queued = conn.execute(
-                insert(intent_writes).values(
-                    at=datetime.now(UTC),
-                    caller=self.caller,
-                    realm_id=realm_id,
-                    entity=intent.entity,
-                    record=dto,
-                    status=status,
-                    error=error,
-                )
-            ).inserted_primary_key[0]
+        queued, status = self.connector.store.intents.queue_write(
+            self.caller, realm_id, intent.entity, dto, error
+        )
         if error is None:
             note = f"{intent.operation} drafted and checked; queued for approval (#{queued}), not sent"
         else:
@@ -220,17 +208,13 @@ class Asker:
         self, intent: QboIntent, question: str | None, realm_id: str | None, ran_on: str,
         query: str | None, rows: int | None, note: str | None,
     ) -> None:  # fmt: skip
-        with self.connector.store.engine.begin() as conn:
-            conn.execute(
-                insert(intent_audit).values(
-                    at=datetime.now(UTC),
-                    caller=self.caller,
-                    question=question,
-                    intent=intent.model_dump(mode="json", exclude_none=True),
-                    realm_id=realm_id,
-                    ran_on=ran_on,
-                    query=query,
-                    rows=rows,
-                    note=note or None,
-                )
-            )
+        self.connector.store.intents.audit(
+            caller=self.caller,
+            question=question,
+            intent=intent.model_dump(mode="json", exclude_none=True),
+            realm_id=realm_id,
+            ran_on=ran_on,
+            query=query,
+            rows=rows,
+            note=note or None,
+        )

@@ -16,19 +16,20 @@ asking otherwise is a configuration error, said at once.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any, Literal
 
-import dlt
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from pipelines.config import ConfigError
-from pipelines.mapping import LINES_FIELD, MappingSpec, Master, load_spec
+from pipelines.mapping.spec import LINES_FIELD, MappingSpec, Master, load_spec
 
 ANY = "*"
 CONFIG_KEY = "transform.mastering.overrides"
 ENV_NAME = CONFIG_KEY.upper().replace(".", "__")
+
+
+class PolicyError(ValueError):
+    """Overrides that name what the spec does not map, or give the platform what QBO computes."""
 
 
 class Override(BaseModel):
@@ -62,7 +63,7 @@ class MasteringPolicy:
                     f"{o.entity}.{o.field} is computed by QBO; it cannot be mastered by the platform"
                 )
         if problems:
-            raise ConfigError(f"{CONFIG_KEY}: " + "; ".join(problems))
+            raise PolicyError(f"{CONFIG_KEY}: " + "; ".join(problems))
         self.overrides = sorted(overrides, key=lambda o: o.specificity)
 
     def fields(self, entity: str) -> list[str]:
@@ -82,29 +83,3 @@ class MasteringPolicy:
     def as_dbt_var(self) -> list[dict[str, Any]]:
         """The overrides as dbt reads them (`mastering_overrides`); dbt applies the same precedence."""
         return [o.model_dump() for o in self.overrides]
-
-
-def from_config(raw: Iterable[Any] | None = None) -> MasteringPolicy:
-    """The policy configured in .dlt/config.toml (or the environment), validated."""
-    if raw is None:
-        try:
-            raw = dlt.config.get(CONFIG_KEY) or []
-        except Exception:
-            raw = []
-    if isinstance(raw, str):  # from the environment: TRANSFORM__MASTERING__OVERRIDES='[{...}]'
-        try:
-            raw = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{CONFIG_KEY} (env {ENV_NAME}) is not a JSON list: {exc.msg}") from None
-    if not isinstance(raw, list):
-        raise ConfigError(f"{CONFIG_KEY} must be a list of {{tenant, entity, field, master}}")
-    overrides = []
-    for n, item in enumerate(raw):
-        try:
-            overrides.append(Override.model_validate(item))
-        except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            raise ConfigError(
-                f"{CONFIG_KEY}[{n}]: {problems}; expected {{tenant, entity, field, master}}"
-            ) from None
-    return MasteringPolicy(overrides)

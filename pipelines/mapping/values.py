@@ -15,7 +15,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from pipelines.mapping import LINES_FIELD
+from pipelines.mapping.spec import LINES_FIELD
 
 CENT = Decimal("0.01")
 Lookup = Callable[[str, str], str | None]  # (list table, QBO Id) -> the looked-up value (a Term's Name)

@@ -25,9 +25,9 @@ from typing import Any
 
 from dlt.common.destination.exceptions import DestinationTerminalException
 
-from pipelines.integration_store import IntegrationStore
-from pipelines.mapping import rendered
+from pipelines.mapping.rendering import rendered
 from pipelines.mapping.values import comparable
+from pipelines.store.integration_store import IntegrationStore
 from sources.quickbooks import errors
 from sources.quickbooks.client import QboClient
 
@@ -71,6 +71,7 @@ class Sink:
     sent: int = 0  # /batch requests
     outcomes: dict[str, int] = field(default_factory=dict)
     results: dict[str, dict[str, Any]] = field(default_factory=dict)  # platform id -> its last outcome
+    answered: Callable[[int], None] = lambda _items: None  # after each batch QBO answered: its items
 
     def __call__(self, items: list[dict[str, Any]], table: dict[str, Any]) -> None:
         for start in range(0, len(items), MAX_BATCH):
@@ -97,6 +98,7 @@ class Sink:
             raise
         self.failures = 0
         self.sent += 1
+        self.answered(len(items))
         stale: list[tuple[dict[str, Any], str, dict[str, Any]]] = []
         for n, item in enumerate(items):
             answer = answers.get(str(n)) or {}
@@ -163,7 +165,7 @@ class Sink:
     ) -> None:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
         self.results[item["platform_id"]] = {"outcome": outcome, "doc": doc, "error": error}
-        self.store.record_push(
+        self.store.push_log.record(
             pushed_at=datetime.now(UTC),
             tenant_id=item["tenant_id"],
             realm_id=self.client.realm_id,

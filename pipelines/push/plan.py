@@ -11,59 +11,18 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from pipelines.mapping import LINES_FIELD, rendered
+from pipelines.mapping.order import ORDER
+from pipelines.mapping.payloads import pushable
+from pipelines.mapping.rendering import rendered
+from pipelines.mapping.spec import LINES_FIELD
 from pipelines.push import preflight
-from pipelines.push.payloads import payload, pushable
-
-ORDER = (
-    "Customer",
-    "Vendor",
-    "Item",
-    "Invoice",
-    "Bill",
-    "Payment",
-)  # a reference is created before its users
-
-
-@dataclass
-class Operation:
-    entity: str
-    row: dict[str, Any]  # the outbound row (QBO columns)
-    lines: list[dict[str, Any]]
-    status: str = "send"  # send | approval | invalid | waiting | done | refused
-    error: dict[str, Any] | None = None  # the error DTO of an invalid one
-    # references created earlier in this push: (entity, platform id, QBO column, platform-id column)
-    needs: list[tuple[str, str, str, str]] = field(default_factory=list)
-    synced: dict[str, str | None] = field(default_factory=dict)  # last synced normalised values (updates)
-
-    @property
-    def key(self) -> tuple[str, str, str]:
-        return self.entity, self.row["tenant_id"], self.row["platform_id"]
-
-    @property
-    def realm_id(self) -> str:
-        return self.row["realm_id"]
-
-    @property
-    def operation(self) -> str:
-        return self.row["operation"]
-
-    def body(self, links: dict[tuple[str, str, str], str]) -> dict[str, Any]:
-        """The payload, with references created earlier in this push filled in."""
-        row = dict(self.row)
-        lines = [dict(line) for line in self.lines]
-        for entity, platform_id, column, platform_column in self.needs:
-            qbo_id = links.get((entity, row["tenant_id"], platform_id))
-            for target in [row, *lines]:
-                if target.get(column) is None and target.get(platform_column) == platform_id:
-                    target[column] = qbo_id
-        return payload(self.entity, row, lines)
+from pipelines.push.operation import Operation
 
 
 @dataclass

@@ -15,12 +15,13 @@ import duckdb
 import pandas as pd
 import pandera.pandas as pa
 
-from pipelines.mapping import LINES_FIELD, rendered
-from pipelines.push.payloads import listed, pushable
-from pipelines.push.payloads import preflight as record_preflight
+from pipelines.mapping.payloads import listed, pushable
+from pipelines.mapping.payloads import preflight as record_preflight
+from pipelines.mapping.rendering import rendered
+from pipelines.mapping.spec import LINES_FIELD
 
 if TYPE_CHECKING:
-    from pipelines.push.plan import Operation
+    from pipelines.push.operation import Operation
 
 ENUMS = {"Item": {"type": ["Service", "NonInventory", "Inventory"]}}  # QBO's Item.Type values we create
 DOC_NUMBER = "doc_number"

@@ -1,63 +1,41 @@
 """One platform record pushed to QBO now (seed §10.2): what the gateway's POST /<entities> endpoints do.
 
-The same path as `qbo push`, for one record: the DTO contract validates it, the mapping spec turns it
-into the outbound row dbt would have made (QBO columns, links and lookups resolved, the realm's
-defaults), pre-flight checks it, and the /batch sink sends it with a deterministic requestid at the
-last known SyncToken, inside the realm's request budget. The outcome is recorded in the push log like
-any push. What the warehouse would tell dbt (links, SyncTokens, list names) comes from the references
-the last transform published to the integration store: the web service never opens the warehouse.
+The same path as `qbo push`, for one record: the DTO contract validates it, mapping/outbound.py makes
+the outbound row dbt would have made (the same SQL: links and lookups resolved, the realm's defaults,
+the same payload hash), pre-flight checks it, and the /batch sink sends it with a deterministic
+requestid at the last known SyncToken, inside the realm's request budget. The outcome is recorded in
+the push log like any push. What the warehouse would tell dbt (links, SyncTokens, list names) comes
+from the references the last transform published to the integration store: the web service never
+opens the warehouse.
 Destructive changes (void, deactivate) are not made here; they wait for approval in the batch push.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from dlt.common.destination.exceptions import DestinationTerminalException
 from pydantic import ValidationError
 
-from pipelines.connector import Connector, TenantRealmError
-from pipelines.mapping import LINES_FIELD, rendered
+from pipelines.mapping.outbound import Answer, Refused, outbound_row
+from pipelines.mapping.payloads import preflight, pushable
 from pipelines.mapping.policy import MasteringPolicy
-from pipelines.mapping.values import get_path
+from pipelines.mapping.rendering import rendered
+from pipelines.mapping.spec import LINES_FIELD
 from pipelines.push.destination import Sink
-from pipelines.push.payloads import preflight, pushable
-from pipelines.push.plan import Operation
-from pipelines.push.references import References
+from pipelines.push.operation import Operation
+from pipelines.runtime.connector import Connector, TenantRealmError
 from sources.platform.dto import MODELS, PlatformRecord, error_dto
 from sources.quickbooks.errors import QboError
-
-
-@dataclass
-class Answer:
-    status: int
-    body: dict[str, Any]
-
-
-class Refused(Exception):
-    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        details = [{"code": code, "field": field, "message": message}] if field else []
-        self.answer = Answer(status, {"code": code, "message": message, "details": details})
-
-
-def _split_name(value: str | None) -> tuple[str | None, str | None]:
-    """GivenName + FamilyName as the outbound models split them: the last word is the family name."""
-    if value is None:
-        return None, None
-    words = value.split()
-    return (" ".join(words[:-1]), words[-1]) if len(words) > 1 else (value.strip(), None)
 
 
 class RealtimePush:
     def __init__(self, connector: Connector, policy: MasteringPolicy) -> None:
         self.connector = connector
         self.policy = policy
-        self.refs = References(connector.store)
+        self.refs = connector.store.references
 
     def push(self, entity: str, payload: Any, may_act_for: Any = lambda _tenant: True) -> Answer:
         try:
@@ -97,11 +75,11 @@ class RealtimePush:
         status = "void" if getattr(dto, "voided", False) else getattr(dto, "status", None)
         if operation == "create" and status in ("draft", "void"):
             raise Refused(409, "NOT_PUSHABLE", f"a {status} invoice is not created in QBO", "status")
-        row, lines = self.outbound_row(entity, dto, realm_id, operation, mastered)
-        if linked:
-            row["qbo_id"], row["sync_token"] = linked
-        said = self.connector.store.pushed().get((entity, tenant, dto.id, row["payload_hash"]))
-        if said == "ok" and linked:  # this very record was pushed already: nothing to send
+        linked_id, token = linked or (None, None)
+        row, lines = outbound_row(
+            entity, dto, realm_id, operation, mastered, self.refs, qbo_id=linked_id, sync_token=token
+        )
+        if linked and self._sent_already(entity, dto, realm_id, mastered, row):
             return Answer(
                 200, self._done(entity, dto.id, operation, linked[0], linked[1], None, unchanged=True)
             )
@@ -162,91 +140,13 @@ class RealtimePush:
             "lastUpdatedTime": (meta or {}).get("LastUpdatedTime"),
         }
 
-    def outbound_row(
-        self, entity: str, dto: PlatformRecord, realm_id: str, operation: str, fields: list[str]
-    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        """The row and lines the outbound models (macros/outbound.sql) would make of this record."""
-        tenant = dto.tenant_id
-        data = dto.model_dump(by_alias=True, mode="python")
-        row: dict[str, Any] = {
-            "entity": entity,
-            "tenant_id": tenant,
-            "realm_id": realm_id,
-            "platform_id": dto.id,
-            "qbo_id": None,
-            "sync_token": None,
-            "operation": operation,
-            "needs_approval": False,
-            "payload_fields": ", ".join(fields),
-        }
-        for f in pushable(entity):
-            if f["name"] not in fields:
-                continue
-            value = get_path(data, f["platform_path"])
-            columns = f["qbo_columns"]
-            if f["qbo_derived"]:
-                row[f["name"]] = value
-            elif len(columns) > 1:
-                row[columns[0]], row[columns[1]] = _split_name(value)
-            elif f["lookup_table"]:
-                found = self.refs.lookup(realm_id, f["lookup_table"], value) if value else None
-                if value and found is None:
-                    raise Refused(
-                        422,
-                        "NOT_IN_QBO",
-                        f"QBO has no {f['lookup_table']} named {value!r}",
-                        f["platform_path"],
-                    )
-                row[columns[0]] = found
-            elif f["link"]:
-                row[columns[0]] = self._linked(realm_id, f["link"], tenant, value, f["platform_path"])
-                row[f"{f['name']}__platform_id"] = value
-            elif f["enum"]:
-                row[columns[0]] = None if value is None else f["enum"]["true" if value else "false"]
-            elif f["negate"]:
-                row[columns[0]] = None if value is None else not value
-            elif f["create_default"] and value is None and operation == "create":
-                row[columns[0]] = self.refs.default(realm_id, entity, f["name"])
-            else:
-                row[columns[0]] = value
-        lines = self._lines(entity, dto, realm_id) if LINES_FIELD in fields else []
-        content = {k: v for k, v in row.items() if k not in ("qbo_id", "sync_token", "operation")}
-        digest = json.dumps([content, lines], sort_keys=True, default=str)
-        row["payload_hash"] = hashlib.sha256(digest.encode()).hexdigest()[:32]
-        return row, lines
-
-    def _lines(self, entity: str, dto: PlatformRecord, realm_id: str) -> list[dict[str, Any]]:
-        spec = rendered()[entity]["lines"]
-        key = spec["key"]
-        out = []
-        for n, line in enumerate(getattr(dto, spec["platform_table"].split("__", 1)[1])):
-            values = line.model_dump(mode="python", by_alias=False)
-            key_value = values[key["platform_column"]]
-            where = f"lines[{n}].{key['platform_column']}"
-            if key["link"]:
-                key_value = self._linked(realm_id, key["link"], dto.tenant_id, key_value, where)
-            out_line: dict[str, Any] = {key["qbo_column"]: key_value}
-            for f in spec["fields"]:
-                value = values.get(f["platform_column"])
-                if f["link"]:
-                    value = self._linked(
-                        realm_id, f["link"], dto.tenant_id, value, f"lines[{n}].{f['platform_path']}"
-                    )
-                elif f["enum"] and value is not None:
-                    value = f["enum"]["true" if value else "false"]
-                out_line[f["qbo_columns"][0]] = value
-            out.append(out_line)
-        return out
-
-    def _linked(self, realm_id: str, entity: str, tenant: str, platform_id: Any, where: str) -> str | None:
-        if platform_id is None:
-            return None
-        found = self.refs.link(realm_id, entity, tenant, str(platform_id))
-        if found is None:
-            raise Refused(
-                409,
-                "REFERENCE_NOT_IN_QBO",
-                f"{entity} {platform_id} is not in QBO yet (or not linked): push it first",
-                where,
-            )
-        return found[0]
+    def _sent_already(
+        self, entity: str, dto: PlatformRecord, realm_id: str, fields: list[str], row: dict[str, Any]
+    ) -> bool:
+        """This very record was pushed already, as this update or as the create that linked it: nothing
+        to send. The hashes are the outbound models' payload_hash, made by mapping/outbound.py."""
+        pushed = self.connector.store.push_log.pushed()
+        if pushed.get((entity, dto.tenant_id, dto.id, row["payload_hash"])) == "ok":
+            return True
+        created, _ = outbound_row(entity, dto, realm_id, "create", fields, self.refs)
+        return pushed.get((entity, dto.tenant_id, dto.id, created["payload_hash"])) == "ok"

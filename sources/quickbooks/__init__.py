@@ -65,7 +65,7 @@ def quickbooks(
     full_refresh: bool = False,
     existing_ids: Callable[[str], set[str]] | None = None,
     report: dict[str, Extraction] | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[str, int, bool], None] | None = None,
 ) -> Iterable[DltResource]:
     """Every QBO entity of one realm (or `entities`), incrementally, deletes included.
 

@@ -5,7 +5,10 @@ Everything that talks to QBO goes through `QboClient.request`, so the rules hold
 - 429, 5xx and transport failures (reset, timeout, truncated body) back off with full jitter,
   honouring Retry-After when QBO sends one; other faults raise at once as typed errors;
 - a 401 refreshes the token once (through the token manager's cross-process lock), then gives up;
+- a fault inside a 200 answer is raised (and retried) like the same fault on an error status;
 - no token, secret or body is ever logged or put into an exception.
+
+The retry loop itself (attempts, waits, jitter) is tenacity's `Retrying`; only QBO's rules are here.
 """
 
 from __future__ import annotations
@@ -21,6 +24,14 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 import requests
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+)
+from tenacity.wait import wait_base
 
 from sources.quickbooks import errors
 from sources.quickbooks.settings import MINOR_VERSION, REQUEST_TIMEOUT
@@ -60,14 +71,59 @@ class StaticTokens:
 
 @dataclass
 class RetryPolicy:
+    """How hard a client retries 429, 5xx and transport faults: at most `max_attempts` requests, waiting
+    a full-jitter exponential back-off (`base_seconds` doubling up to `cap_seconds`) between them, or
+    the fault's Retry-After (at most 4 x `cap_seconds`) when QBO sends one."""
+
     max_attempts: int = 8
     base_seconds: float = 0.5
     cap_seconds: float = 30.0
 
-    def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
-        if retry_after is not None:
-            return min(retry_after, self.cap_seconds * 4)
-        return rng.uniform(0, min(self.cap_seconds, self.base_seconds * 2 ** (attempt - 1)))
+    def stop(self) -> stop_after_attempt:
+        return stop_after_attempt(self.max_attempts)
+
+    def wait(self, rng: random.Random) -> wait_base:
+        return _RetryAfterOr(_FullJitter(self.base_seconds, self.cap_seconds, rng), self.cap_seconds * 4)
+
+
+class _FullJitter(wait_exponential):
+    """tenacity's `wait_random_exponential` (uniform in [0, min(cap, base * 2**(attempt-1))]), drawing
+    from the client's own random source so a seeded client waits the same every run."""
+
+    def __init__(self, base: float, cap: float, rng: random.Random) -> None:
+        super().__init__(multiplier=base, max=cap)
+        self.rng = rng
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        return self.rng.uniform(0, super().__call__(retry_state))
+
+
+class _RetryAfterOr(wait_base):
+    """The failed attempt's Retry-After (a typed error's `retry_after`), capped; else the fallback wait."""
+
+    def __init__(self, fallback: wait_base, cap: float) -> None:
+        self.fallback = fallback
+        self.cap = cap
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        retry_after = getattr(_failure(retry_state), "retry_after", None)
+        return min(retry_after, self.cap) if retry_after is not None else self.fallback(retry_state)
+
+
+class _TokenRejected(Exception):
+    """The first 401 of a request: refresh the token once and send again at once (no back-off)."""
+
+
+def _failure(state: RetryCallState) -> BaseException | None:
+    return state.outcome.exception() if state.outcome is not None else None
+
+
+def _refreshing(state: RetryCallState) -> bool:
+    return isinstance(_failure(state), _TokenRejected)
+
+
+def _worth_retrying(exc: BaseException) -> bool:
+    return isinstance(exc, _TokenRejected) or (isinstance(exc, errors.QboError) and exc.retryable)
 
 
 @dataclass
@@ -167,36 +223,56 @@ class QboClient:
             content_type = "application/json"
         if content_type:
             headers["Content-Type"] = content_type
+        policy = self.retry
+        backoff, cap = policy.wait(self._rng), policy.stop()
+        token = ""
         refreshed = False
-        attempt = 0
-        while True:
-            attempt += 1
+
+        def take_token(_: RetryCallState) -> None:
+            # a tenacity hook, not part of the attempt: a token manager failure is raised, never retried here
+            nonlocal token
             token = self.tokens.access_token(self.realm_id)
+
+        def attempt() -> dict[str, Any]:
+            authorised = {**headers, "Authorization": f"Bearer {token}"}
             try:
-                response = self._send(
-                    method, url, query, data, {**headers, "Authorization": f"Bearer {token}"}, batch, kind
-                )
-                return self._parse(response)
+                return self._parse(self._send(method, url, query, data, authorised, batch, kind))
             except errors.AuthenticationError:
                 if refreshed:
                     raise
+                raise _TokenRejected from None
+
+        def between(state: RetryCallState) -> None:
+            nonlocal refreshed
+            if _refreshing(state):  # one forced refresh: not a back-off retry, not counted as one
                 refreshed = True
                 self.tokens.force_refresh(self.realm_id, token)
-            except errors.QboError as exc:
-                if not exc.retryable or attempt >= self.retry.max_attempts:
-                    raise
-                wait = self.retry.delay(attempt, getattr(exc, "retry_after", None), self._rng)
-                log.warning(
-                    "realm %s: %s on %s %s, retry %d in %.1fs",
-                    self.realm_id,
-                    type(exc).__name__,
-                    method,
-                    path,
-                    attempt,
-                    wait,
-                )
-                self.stats.retries += 1
-                self.sleep(wait)
+                return
+            log.warning(
+                "realm %s: %s on %s %s, retry %d in %.1fs",
+                self.realm_id,
+                type(_failure(state)).__name__,
+                method,
+                path,
+                state.attempt_number,
+                state.upcoming_sleep,
+            )
+            self.stats.retries += 1
+
+        retrying = Retrying(
+            retry=retry_if_exception(_worth_retrying),
+            stop=lambda state: not _refreshing(state) and cap(state),  # a last-attempt 401 still refreshes
+            wait=lambda state: 0.0 if _refreshing(state) else backoff(state),
+            before=take_token,
+            before_sleep=between,
+            sleep=self._pause,
+            reraise=True,  # the typed error of the last attempt, not tenacity's RetryError
+        )
+        return retrying(attempt)
+
+    def _pause(self, seconds: float) -> None:
+        if seconds > 0:  # the resend after a token refresh waits 0 s: nothing to sleep
+            self.sleep(seconds)
 
     def _send(
         self,

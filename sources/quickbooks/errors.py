@@ -219,17 +219,18 @@ def from_response(response: requests.Response) -> QboError:
     error = parse_fault(body, status, tid)
     if error is not None:
         if isinstance(error, ThrottledError):
-            error.retry_after = _retry_after(response)
+            error.retry_after = retry_after_seconds(response)
         return error
     text = body if isinstance(body, str) else json.dumps(body)[:300]
     cls = error_class("", status)
     error = cls(str(status), f"HTTP {status} from QBO", redact(text[:300]), None, status, tid)
     if isinstance(error, ThrottledError):
-        error.retry_after = _retry_after(response)
+        error.retry_after = retry_after_seconds(response)
     return error
 
 
-def _retry_after(response: requests.Response) -> float | None:
+def retry_after_seconds(response: requests.Response) -> float | None:
+    """The Retry-After header in seconds (the HTTP-date form is not used by Intuit), or None."""
     value = response.headers.get("retry-after")
     try:
         return float(value) if value is not None else None

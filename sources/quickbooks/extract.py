@@ -278,7 +278,8 @@ class Extraction:
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     counts: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    progress: Callable[[str], None] | None = None  # long scans report every 10 pages and at the end
+    # (entity, rows read so far, finished): every page of a cursor scan, and once at the end of a long one
+    progress: Callable[[str, int, bool], None] | None = None
     _incremental: dict[str, list[dict]] | None = None
     _run_started: datetime | None = None
 
@@ -319,17 +320,17 @@ class Extraction:
         rescan = mode == "rescan" and self.existing_ids is not None
         seen: set[str] = set()  # ids are only kept when a re-scan must compare them with the warehouse
         read = 0
-        for number, page in enumerate(cursor_pages(self.client, spec), start=1):
+        for page in cursor_pages(self.client, spec):
             self._mark_start()
             read += len(page)
             if rescan:
                 seen.update(doc["Id"] for doc in page)
             yield from self._emit(entity, page)
-            if self.progress and number % 10 == 0:
-                self.progress(f"{entity}: {read:,} rows so far")
+            if self.progress:
+                self.progress(entity, read, False)
         self._mark_start()
         if self.progress and read >= 10 * settings.MAX_RESULTS:
-            self.progress(f"{entity}: {read:,} rows")
+            self.progress(entity, read, True)
         if rescan and self.existing_ids is not None:
             gone = self.existing_ids(entity) - seen
             for entity_id in sorted(gone):

@@ -21,18 +21,34 @@ import hashlib
 import hmac
 import json
 import logging
-import random
 import secrets
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    retry_if_result,
+    stop_after_attempt,
+    wait_exponential,
+    wait_random,
+)
+from tenacity.wait import wait_base
 
-from sources.quickbooks.errors import QboError, ReconnectRequired, ServerError, TransportError, redact
+from sources.quickbooks.errors import (
+    QboError,
+    ReconnectRequired,
+    ServerError,
+    TransportError,
+    redact,
+    retry_after_seconds,
+)
 
 log = logging.getLogger(__name__)
 
@@ -219,6 +235,7 @@ class OAuthClient:
         session: requests.Session | None = None,
         timeout: float = 30,
         retries: int = 2,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not client_id:
             raise OAuthConfigError(
@@ -240,6 +257,7 @@ class OAuthClient:
         self._session = session or requests.Session()
         self.timeout = timeout
         self.retries = retries
+        self.sleep = sleep
 
     def __repr__(self) -> str:
         where = self.discovery_url or (self._endpoints.token_endpoint if self._endpoints else "?")
@@ -337,24 +355,26 @@ class OAuthClient:
         return body
 
     def _post(self, url: str, *, retries: int, **kwargs: Any) -> requests.Response:
-        """POST with client auth; transport errors, 429 and 5xx are retried with jittered back-off."""
+        """POST with client auth; transport errors, 429 and 5xx are retried `retries` times with back-off.
+        The last answer is returned whatever its status (the caller turns it into a typed error)."""
         auth = requests.auth.HTTPBasicAuth(self.client_id, self.__secret)
-        for attempt in range(retries + 1):
-            last = attempt == retries
+
+        def attempt() -> requests.Response:
             try:
-                response = self._session.post(url, auth=auth, timeout=self.timeout, **kwargs)
+                return self._session.post(url, auth=auth, timeout=self.timeout, **kwargs)
             except requests.RequestException as exc:
-                if last:
-                    raise TransportError(
-                        "transport", f"could not reach Intuit's OAuth endpoint {url}: {type(exc).__name__}"
-                    ) from None
-                _backoff(attempt, None)
-                continue
-            if (response.status_code == 429 or response.status_code >= 500) and not last:
-                _backoff(attempt, response.headers.get("retry-after"))
-                continue
-            return response
-        raise AssertionError("unreachable")
+                raise TransportError(
+                    "transport", f"could not reach Intuit's OAuth endpoint {url}: {type(exc).__name__}"
+                ) from None
+
+        retrying = Retrying(
+            retry=retry_if_exception_type(TransportError) | retry_if_result(_overloaded),
+            stop=stop_after_attempt(retries + 1),
+            wait=_TOKEN_ENDPOINT_WAIT,
+            sleep=self.sleep,
+            retry_error_callback=_last_answer,  # not tenacity's RetryError
+        )
+        return retrying(attempt)
 
     def _error(
         self, response: requests.Response, realm_id: str | None, what: str, sensitive: tuple[str, ...]
@@ -427,14 +447,33 @@ class OAuthClient:
         return redact(text)
 
 
-def _backoff(attempt: int, retry_after: str | None) -> None:
-    try:
-        delay = float(retry_after) if retry_after is not None else None
-    except ValueError:
-        delay = None
-    if delay is None:
-        delay = min(8.0, 0.5 * 2**attempt)
-    time.sleep(min(delay, 30.0) + random.uniform(0, 0.25))
+def _overloaded(response: requests.Response) -> bool:
+    return response.status_code == 429 or response.status_code >= 500
+
+
+def _last_answer(state: RetryCallState) -> requests.Response:
+    """After the last attempt: its answer (a 429 or 5xx), or its TransportError raised."""
+    assert state.outcome is not None
+    return state.outcome.result()
+
+
+class _RetryAfterHeader(wait_base):
+    """The answer's Retry-After (capped), else the fallback wait."""
+
+    def __init__(self, fallback: wait_base, cap: float) -> None:
+        self.fallback = fallback
+        self.cap = cap
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        outcome = retry_state.outcome
+        answered = outcome is not None and not outcome.failed  # a transport error has no header
+        retry_after = retry_after_seconds(outcome.result()) if answered else None
+        return min(retry_after, self.cap) if retry_after is not None else self.fallback(retry_state)
+
+
+# 0.5 s doubling up to 8 s (or Retry-After, at most 30 s), plus up to 0.25 s of jitter
+_BACKOFF = wait_exponential(multiplier=0.5, max=8)
+_TOKEN_ENDPOINT_WAIT = _RetryAfterHeader(_BACKOFF, cap=30.0) + wait_random(0, 0.25)
 
 
 # -- signed state ---------------------------------------------------------------------------------

@@ -10,10 +10,10 @@ import pytest
 
 from pipelines.ask.intent import QboIntent
 from pipelines.ask.run import Asker
-from pipelines.demo import World, world
 from pipelines.mapping.policy import MasteringPolicy
 from pipelines.sync import sync_all
-from pipelines.transform import run_dbt
+from pipelines.transform.dbt_build import run_dbt
+from sandbox.demo.world import World, world
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ def test_qbo_and_the_warehouse_give_the_same_answer(synced: World, intent: dict)
 
 def test_a_customers_payments_summed_from_qbo(synced: World) -> None:
     asker = Asker(synced.connector, fresh=timedelta(0))
-    name = synced.sandbox.books.read(synced.sandbox.store.realm(synced.realm_id), "Customer", "1")[
+    name = synced.sandbox.rules.read(synced.sandbox.store.realm(synced.realm_id), "Customer", "1")[
         "DisplayName"
     ]
     intent = QboIntent(operation="LIST_PAYMENTS", aggregate="sum", filters={"customer_name": name})

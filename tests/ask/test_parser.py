@@ -14,7 +14,9 @@ import pytest
 import yaml
 
 from pipelines.ask.intent import QboIntent
-from pipelines.ask.parser import IntentParser, LlmParser, NameIndex, ParseError, RuleParser
+from pipelines.ask.llm_parser import LlmParser
+from pipelines.ask.names import NameIndex
+from pipelines.ask.rule_parser import IntentParser, ParseError, RuleParser
 
 CORPUS_PATH = Path(__file__).with_name("corpus.yaml")
 FILTERS = (

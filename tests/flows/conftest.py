@@ -17,28 +17,19 @@ os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="qbo-prefect-home-")
 atexit.register(shutil.rmtree, os.environ["PREFECT_HOME"], ignore_errors=True)
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 from uuid import UUID
 
-import duckdb
 import pytest
-import requests
 from prefect import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.client.schemas.objects import TaskRun
 from prefect.client.schemas.sorting import TaskRunSort
 from prefect.testing.utilities import prefect_test_harness
 
-from pipelines.config import SECTION, Settings
-from pipelines.connector import Connector
-from pipelines.demo import sandbox_settings
-from pipelines.sync import DATASET
-from sandbox.background import RunningSandbox, running
-from sandbox.http_app import Sandbox
-from sandbox.oauth import ACCOUNTING_SCOPE
-from sources.quickbooks import table_name
+from pipelines.runtime.connector import Connector
+from pipelines.runtime.settings import SECTION, Settings
+from sandbox.demo.world import World
+from sandbox.demo.world import world as demo_world
 
 REALMS = ("6101", "6102")  # two tiny companies, connected for the whole package
 TENANT = "flows-tenant"
@@ -50,53 +41,6 @@ ENTITIES = ["Customer", "Invoice", "Payment"]
 def prefect_server() -> Iterator[None]:
     with prefect_test_harness(server_startup_timeout=60):
         yield
-
-
-@dataclass
-class World:
-    """The sandbox, the settings the flows resolve, and a connector built from them."""
-
-    server: RunningSandbox
-    connector: Connector
-    workdir: Path
-
-    @property
-    def sandbox(self) -> Sandbox:
-        return self.server.sandbox
-
-    def connect(self, realm_id: str) -> None:
-        """The authorization-code flow the way `qbo connect --code` finishes it."""
-        redirect = requests.get(
-            f"{self.server.base_url}/connect/oauth2",
-            params={
-                "client_id": self.server.client_id,
-                "response_type": "code",
-                "scope": ACCOUNTING_SCOPE,
-                "redirect_uri": self.connector.settings.redirect_uri,
-                "realmId": realm_id,
-            },
-            allow_redirects=False,
-            timeout=10,
-        )
-        code = redirect.headers["location"].split("code=")[1].split("&")[0]
-        self.connector.tokens.connect(TENANT, code, realm_id)
-
-    def mutate(self, realm_id: str, **body: Any) -> None:
-        answer = requests.post(
-            f"{self.server.base_url}/_sandbox/realms/{realm_id}/mutate", json=body, timeout=30
-        )
-        assert answer.status_code == 200, answer.text
-
-    def truth(self, realm_id: str, entity: str) -> dict[str, tuple[str | None, bool]]:
-        return self.sandbox.store.versions(realm_id, entity)
-
-    def warehouse_rows(self, realm_id: str, entity: str) -> dict[str, tuple[str | None, bool]]:
-        with duckdb.connect(str(self.connector.settings.warehouse), read_only=True) as db:
-            rows = db.execute(
-                f"SELECT id, sync_token, _deleted FROM {DATASET}.{table_name(entity)} WHERE realm_id = ?",
-                [realm_id],
-            ).fetchall()
-        return {i: (None if deleted else token, bool(deleted)) for i, token, deleted in rows}
 
 
 def env_for(settings: Settings) -> dict[str, str]:
@@ -118,19 +62,21 @@ def env_for(settings: Settings) -> dict[str, str]:
 
 @pytest.fixture(scope="package")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """Two tiny companies, connected for the whole package; the connector is the one the flows resolve."""
     workdir = tmp_path_factory.mktemp("flows")
-    sandbox = Sandbox()
-    for seed, realm_id in enumerate(REALMS, start=1):
-        sandbox.add_realm(realm_id, "tiny", seed)
-    with running(sandbox) as server, pytest.MonkeyPatch.context() as env:
-        settings = sandbox_settings(server, workdir)
-        for name, value in env_for(settings).items():
+    companies = {realm_id: ("tiny", seed) for seed, realm_id in enumerate(REALMS, start=1)}
+    with (
+        demo_world(workdir, write=lambda _: None, companies=companies, tenant=TENANT, connect=False) as w,
+        pytest.MonkeyPatch.context() as env,
+    ):
+        for name, value in env_for(w.settings).items():
             env.setenv(name, value)
-        world = World(server, Connector(Settings.resolve()), workdir)
-        assert world.connector.settings.warehouse == settings.warehouse  # the flows see these settings
+        resolved = Settings.resolve()
+        assert resolved.warehouse == w.settings.warehouse  # the flows see these settings
+        w.connector = Connector(resolved)
         for realm_id in REALMS:
-            world.connect(realm_id)
-        yield world
+            w.connect_with_code(realm_id)
+        yield w
 
 
 def task_runs(flow_run_id: UUID) -> dict[str, TaskRun]:

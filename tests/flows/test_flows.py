@@ -24,14 +24,14 @@ from flows.sync import backfill_flow, sync_flow
 from flows.transform import transform_flow
 from flows.webhooks import webhook_drain_flow
 from flows.writer import WRITER_LIMIT, ensure_concurrency_limits
-from pipelines.config import Settings
-from pipelines.connector import Connector
+from pipelines.runtime.connector import Connector
+from pipelines.runtime.settings import Settings
 from pipelines.sync import SyncFailed
-from pipelines.webhooks import EventQueue
+from sandbox.demo.world import World
 from sources.quickbooks.client import RetryPolicy
 from sources.quickbooks.extract import parse_time
 from sources.quickbooks.webhook_payloads import parse
-from tests.flows.conftest import ENTITIES, REALMS, World, task_runs
+from tests.flows.conftest import ENTITIES, REALMS, task_runs
 
 # what the documentation promises: (flow, cron or interval, timezone); None = run on demand only
 SCHEDULES = {
@@ -110,7 +110,7 @@ def test_sync_flow_loads_every_connected_realm_in_parallel_and_rescans_them(worl
     first, second = (runs[f"sync realm {realm_id}"] for realm_id in REALMS)
     assert first.state.is_completed() and second.state.is_completed()
     assert first.start_time < second.end_time and second.start_time < first.end_time  # side by side
-    assert world.connector.store.last_ok(REALMS[0]) is not None  # on record for `qbo status`
+    assert world.connector.store.runs.last_ok(REALMS[0]) is not None  # on record for `qbo status`
 
     # a re-scan compares each realm's live ids in the warehouse while the other realm loads
     for realm_id in REALMS:
@@ -135,7 +135,7 @@ def test_the_drain_flow_loads_what_stored_webhooks_say_changed(world: World) -> 
         '{"specversion":"1.0","id":"flow-e-2","type":"qbo.customer.updated.v1","time":"2026-12-01T10:00:00Z",'
         '"intuitentityid":"2","intuitaccountid":"999"}]'
     )
-    queue = EventQueue(world.connector.store.engine)
+    queue = world.connector.store.events
     assert queue.put(parse(body.encode())) == 2
 
     state = webhook_drain_flow(return_state=True)
@@ -173,7 +173,7 @@ def test_backfill_flow_loads_a_window_once(world: World) -> None:
 def test_a_gone_consent_fails_its_realm_at_once_and_the_other_realm_still_loads(world: World) -> None:
     gone = "6199"
     world.sandbox.add_realm(gone, "tiny", 9)
-    world.connect(gone)
+    world.connect_with_code(gone)
     try:
         assert requests.delete(f"{world.server.base_url}/_sandbox/realms/{gone}", timeout=10).ok
         state = sync_flow(realms=[REALMS[0], gone], entities=ENTITIES, return_state=True)
@@ -185,7 +185,7 @@ def test_a_gone_consent_fails_its_realm_at_once_and_the_other_realm_still_loads(
         assert failing.state.is_failed() and failing.run_count == 1  # reconnecting is for a person
         assert "qbo connect" in failing.state.message
         assert fine.state.is_completed()
-        (last,) = world.connector.store.last_runs(gone)
+        (last,) = world.connector.store.runs.last(gone)
         assert last.status == "failed"  # on record for `qbo status`
     finally:
         world.connector.token_store.delete(gone)
@@ -207,7 +207,7 @@ def test_io_failures_are_retried_and_a_transform_failure_is_not(world: World, mo
     assert state.is_failed()
     (attempts,) = task_runs(state.state_details.flow_run_id).values()
     assert attempts.run_count == 1 + IO_RETRIES
-    failures = [run for run in world.connector.store.last_runs(REALMS[0], limit=10) if run.status == "failed"]
+    failures = [run for run in world.connector.store.runs.last(REALMS[0], limit=10) if run.status == "failed"]
     assert len(failures) == 1 + IO_RETRIES  # each attempt is on record
 
     # a transform failure is not I/O: it fails once, saying why

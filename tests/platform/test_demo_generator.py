@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipelines.demo import DEMO_POLICY
-from pipelines.platform_demo import check, generate, qbo_company
+from sandbox.demo.platform_records import check, generate, qbo_company
+from sandbox.demo.tour import DEMO_POLICY
 
 REALM = "4620816365"
 

@@ -13,7 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import create_engine, text
 
-from pipelines.platform_load import DATASET, load_platform
+from pipelines.platform_load import load_platform
+from pipelines.runtime.warehouse import PLATFORM_DATASET as DATASET
 from sources.platform.readers import SourceError
 
 NOW = "2026-01-02T03:04:05Z"

@@ -12,12 +12,13 @@ import duckdb
 import pytest
 import requests
 
-from pipelines.demo import DEMO_POLICY, DEMO_TENANT, World, world
-from pipelines.platform_demo import generate
 from pipelines.platform_load import load_platform
-from pipelines.push import RealmPush, push_all
+from pipelines.push.batch import RealmPush, push_all
 from pipelines.sync import sync_all
-from pipelines.transform import run_dbt
+from pipelines.transform.dbt_build import run_dbt
+from sandbox.demo.platform_records import generate
+from sandbox.demo.tour import DEMO_POLICY
+from sandbox.demo.world import DEMO_TENANT, World, world
 
 
 @dataclass
@@ -68,7 +69,7 @@ class Ready:
         return dict(rows)
 
     def push_results(self) -> list[dict[str, Any]]:
-        return self.world.connector.store.push_results()
+        return self.world.connector.store.push_log.results()
 
     def settings_json(self) -> str:
         s = self.world.settings

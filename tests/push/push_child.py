@@ -6,9 +6,9 @@ import json
 import sys
 from pathlib import Path
 
-from pipelines.config import Settings
-from pipelines.connector import Connector
-from pipelines.push import push_all
+from pipelines.push.batch import push_all
+from pipelines.runtime.connector import Connector
+from pipelines.runtime.settings import Settings
 
 if __name__ == "__main__":
     values = json.loads(sys.argv[1])

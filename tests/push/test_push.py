@@ -16,13 +16,14 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from pipelines.ask.drafts import approve as approve_draft
 from pipelines.ask.intent import QboIntent
 from pipelines.ask.run import Asker
-from pipelines.connector import Connector
-from pipelines.demo import DEMO_TENANT
-from pipelines.push import RealmPush, land
-from pipelines.push.references import publish
+from pipelines.push.batch import RealmPush
+from pipelines.push.drafts import approve_draft
+from pipelines.runtime.connector import Connector
+from pipelines.runtime.landing import land_push_results
+from pipelines.transform.publish import publish
+from sandbox.demo.world import DEMO_TENANT
 from service.app import create_app
 from tests.push.conftest import Ready, prepare
 
@@ -62,7 +63,7 @@ def test_the_round_trip_leaves_only_what_a_person_must_decide(
     ready, before, first = pushed_once
     assert first.outcomes["ok"] > 80 and first.requests <= 12 and not first.stopped
     # an invalid record is refused alone, its fields named; the rest of its batch went through
-    errors = ready.world.connector.store.errors(limit=200)
+    errors = ready.world.connector.store.errors.recent(limit=200)
     long_name = next(e for e in errors if e["code"] == "QBO_VALIDATION_FAILED" and e["entity"] == "Customer")
     assert long_name["element"] == "DisplayName" and "100 characters" in long_name["details"][0]["message"]
     long_id = next(
@@ -235,7 +236,7 @@ def test_a_dry_run_calls_nothing_an_open_circuit_loses_nothing_and_a_void_waits_
 ) -> None:
     from typer.testing import CliRunner
 
-    from pipelines.cli import app
+    from pipelines.cli.app import app
 
     settings = ready.world.settings
     env = {
@@ -355,13 +356,13 @@ def test_the_gateway_pushes_one_record_in_real_time_through_the_same_path(
     )
     assert other.status_code == 403
 
-    realtime = [r for r in connector.store.push_results() if r["platform_id"].startswith("rt-")]
+    realtime = [r for r in connector.store.push_log.results() if r["platform_id"].startswith("rt-")]
     assert [(r["platform_id"], r["operation"], r["outcome"]) for r in realtime] == [
         ("rt-cust-1", "create", "ok"),
         ("rt-cust-1", "update", "ok"),
         ("rt-inv-1", "create", "ok"),
     ]
-    land(connector)
+    land_push_results(connector)
     logged = ready.rows("SELECT platform_id FROM raw_push.push_log WHERE platform_id LIKE 'rt-%'")
     assert sorted(logged) == [("rt-cust-1",), ("rt-cust-1",), ("rt-inv-1",)]
 
@@ -379,11 +380,11 @@ def test_the_gateway_pushes_one_record_in_real_time_through_the_same_path(
     queued = Asker(connector, caller="test", fresh=timedelta(days=1)).answer(intent)
     ((draft_id, status),) = queued.rows
     assert status == "pending", queued.notes
-    assert [d["id"] for d in connector.store.pending_drafts()] == [draft_id]
+    assert [d["id"] for d in connector.store.intents.pending_writes()] == [draft_id]
     before_invoices = ready.counts()["Invoice"]
     code, body = approve_draft(connector, draft_id, "alice")
     assert code == 201, body
     assert ready.qbo("Invoice", body["qboId"])["TotalAmt"] == 120
-    assert ready.counts()["Invoice"] == before_invoices + 1 and connector.store.pending_drafts() == []
+    assert ready.counts()["Invoice"] == before_invoices + 1 and connector.store.intents.pending_writes() == []
     with pytest.raises(LookupError, match="approved"):
         approve_draft(connector, draft_id, "alice")  # approved once, pushed once

@@ -11,7 +11,8 @@ import duckdb
 import pytest
 import requests
 
-from pipelines.sync import DATASET, SyncResult, sync_realm
+from pipelines.runtime.warehouse import QBO_DATASET as DATASET
+from pipelines.sync import SyncResult, sync_realm
 from sandbox.background import RunningSandbox
 from sources.quickbooks import table_name
 from sources.quickbooks.catalog import ENTITIES
@@ -42,7 +43,7 @@ class Realm:
     def doc(self, entity: str, entity_id: str) -> dict[str, Any]:
         realm = self.server.sandbox.store.realm(self.realm_id)
         assert realm is not None
-        return self.server.sandbox.books.read(realm, entity, entity_id)
+        return self.server.sandbox.rules.read(realm, entity, entity_id)
 
     def truth(self, entity: str) -> dict[str, tuple[str | None, bool]]:
         """The sandbox's own view: Id -> (SyncToken, deleted), inactive rows included."""

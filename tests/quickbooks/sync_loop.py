@@ -10,8 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from pipelines.config import Settings
-from pipelines.connector import Connector
+from pipelines.runtime.connector import Connector
+from pipelines.runtime.settings import Settings
 from pipelines.sync import sync_all
 
 if __name__ == "__main__":

@@ -11,9 +11,9 @@ from pathlib import Path
 import requests
 from cryptography.fernet import Fernet
 
-from pipelines.config import Settings
 from pipelines.connect import connect_interactively
-from pipelines.connector import Connector
+from pipelines.runtime.connector import Connector
+from pipelines.runtime.settings import Settings
 from sandbox.background import RunningSandbox, free_port
 
 ROOT = Path(__file__).resolve().parents[2]

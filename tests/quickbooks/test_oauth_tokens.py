@@ -32,7 +32,7 @@ import pytest
 import requests
 from sqlalchemy import select, update
 
-from sources.quickbooks.errors import ReconnectRequired
+from sources.quickbooks.errors import ReconnectRequired, ServerError, TransportError
 from sources.quickbooks.oauth import (
     ACCOUNTING_SCOPE,
     Endpoints,
@@ -44,15 +44,15 @@ from sources.quickbooks.oauth import (
     parse_callback,
     verify_state,
 )
-from sources.quickbooks.tokens import (
+from sources.quickbooks.token_store import (
     RECONNECT_REQUIRED,
     NotConnected,
-    TokenManager,
     TokenStore,
     TokenStoreError,
     generate_key,
     tokens_table,
 )
+from sources.quickbooks.tokens import TokenManager
 
 if TYPE_CHECKING:
     from sandbox.background import RunningSandbox
@@ -712,3 +712,87 @@ def test_one_refresher_per_realm_across_processes(
     assert not store.get(REALM).needs_reconnect
     assert api_status(server, REALM, TokenManager(store, client_for(server)).access_token(REALM)) == 200
     store.dispose()
+
+
+# -- retries at the token endpoint ------------------------------------------------------------------
+
+
+class ScriptedPost:
+    """A session double for the token endpoint: plays a script of answers (or raises its exceptions)."""
+
+    def __init__(self, *script: requests.Response | Exception) -> None:
+        self.script = list(script)
+        self.posts = 0
+
+    def post(self, url: str, **kwargs: Any) -> requests.Response:
+        self.posts += 1
+        step = self.script.pop(0) if len(self.script) > 1 else self.script[0]  # the last one repeats
+        if isinstance(step, Exception):
+            raise step
+        return step
+
+
+def token_answer(status: int, body: Any = None, **headers: str) -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    response._content = json.dumps(body if body is not None else {"error": "busy"}).encode()
+    response.headers.update({"content-type": "application/json", **headers})
+    return response
+
+
+def scripted_oauth(session: ScriptedPost, sleeps: list[float], retries: int = 2) -> OAuthClient:
+    endpoints = Endpoints.from_document(sample("oidc_discovery_document.json"))
+    return OAuthClient(
+        "app-id",
+        "app-secret",
+        REDIRECT_URI,
+        endpoints=endpoints,
+        session=session,  # type: ignore[arg-type]
+        retries=retries,
+        sleep=sleeps.append,
+    )
+
+
+def test_refresh_rides_out_transport_errors_and_5xx_with_back_off() -> None:
+    sleeps: list[float] = []
+    session = ScriptedPost(
+        requests.ConnectionError("reset"), token_answer(503), token_answer(200, sample("token_response.json"))
+    )
+    tokens = scripted_oauth(session, sleeps).refresh("RT1-old-refresh-token-0123", realm_id=REALM)
+    assert tokens.access_token == "sample_access_token" and session.posts == 3
+    # 0.5 s then 1 s, each plus up to 0.25 s of jitter
+    assert len(sleeps) == 2 and 0.5 <= sleeps[0] <= 0.75 and 1.0 <= sleeps[1] <= 1.25
+
+
+def test_token_endpoint_honours_retry_after_up_to_30_s() -> None:
+    sleeps: list[float] = []
+    session = ScriptedPost(
+        token_answer(429, **{"Retry-After": "4"}),
+        token_answer(503, **{"Retry-After": "900"}),
+        token_answer(200, sample("token_response.json")),
+    )
+    scripted_oauth(session, sleeps).refresh("RT1-old-refresh-token-0123", realm_id=REALM)
+    assert len(sleeps) == 2 and 4.0 <= sleeps[0] <= 4.25 and 30.0 <= sleeps[1] <= 30.25
+
+
+@pytest.mark.parametrize(
+    ("failure", "raised"),
+    [(token_answer(503), ServerError), (requests.Timeout("slow"), TransportError)],
+)
+def test_token_endpoint_gives_up_after_its_retries_with_the_typed_error(
+    failure: requests.Response | Exception, raised: type[Exception]
+) -> None:
+    sleeps: list[float] = []
+    session = ScriptedPost(failure)
+    with pytest.raises(raised):
+        scripted_oauth(session, sleeps, retries=2).refresh("RT1-old-refresh-token-0123", realm_id=REALM)
+    assert session.posts == 3 and len(sleeps) == 2
+
+
+@pytest.mark.parametrize("failure", [token_answer(503), requests.ConnectionError("reset")])
+def test_the_authorization_code_exchange_is_never_retried(failure: requests.Response | Exception) -> None:
+    sleeps: list[float] = []
+    session = ScriptedPost(failure, token_answer(200, sample("token_response.json")))
+    with pytest.raises((ServerError, TransportError)):
+        scripted_oauth(session, sleeps, retries=5).exchange_code("single-use-code", REALM)
+    assert session.posts == 1 and sleeps == []

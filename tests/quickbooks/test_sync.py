@@ -12,8 +12,9 @@ import duckdb
 import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from pipelines.integration_store import IntegrationStore
-from pipelines.sync import fetch_records, root_cause
+from pipelines.runtime.landing import fetch_records
+from pipelines.runtime.warehouse import root_cause
+from pipelines.store.integration_store import IntegrationStore
 from sources.quickbooks import errors, extract, settings
 from sources.quickbooks.catalog import ENTITIES
 from sources.quickbooks.client import RetryPolicy
@@ -107,7 +108,7 @@ def test_cdc_answers_over_the_cap_are_narrowed_without_losing_deletes(
     monkeypatch.setattr("sandbox.qbo_api.MAX_CDC_OBJECTS", 4)
     monkeypatch.setattr(settings, "CDC_MAX_OBJECTS", 4)
     sandbox_realm = realm.server.sandbox.store.realm(realm.realm_id)
-    books = realm.server.sandbox.books
+    books = realm.server.sandbox.rules
     victim = books.create(
         sandbox_realm,
         "Invoice",
@@ -203,8 +204,8 @@ def test_a_failed_sync_leaves_a_typed_error_row_without_tokens(
     cause = root_cause(caught.value)
     assert isinstance(cause, errors.ServerError) and cause.entity == "Customer"
     store = IntegrationStore(f"sqlite:///{tmp_path / 'store.sqlite'}")
-    store.record_error(cause, realm.realm_id, cause.entity, operation="sync")
-    row = store.errors(realm.realm_id)[0]
+    store.errors.record(cause, realm.realm_id, cause.entity, operation="sync")
+    row = store.errors.recent(realm.realm_id)[0]
     assert (row["realm_id"], row["entity"], row["code"]) == (realm.realm_id, "Customer", "10000")
     assert row["intuit_tid"] and row["intuit_tid"].startswith("1-")
     token = realm.client.tokens.access_token(realm.realm_id)

@@ -23,8 +23,19 @@ import pytest
 from sandbox import generator
 from sandbox.clock import parse_instant
 from sandbox.faults import QboFault
+from sandbox.generator.chart_of_accounts import plan_accounts
+from sandbox.generator.context import Context
+from sandbox.generator.customers import make_customers
+from sandbox.generator.items import make_items
+from sandbox.generator.sales_forms import plan_sale, sales_doc, total_sale
+from sandbox.generator.setup_lists import settings_lists, tracking_lists
+from sandbox.generator.timeline import Clock
+from sandbox.generator.values import wire
 from sandbox.properties import COMMON, KNOWN
-from sandbox.rules import CLASSIFICATION, DELETED_SUFFIX, REFERENCES, Books, _name_key
+from sandbox.rules import WriteRules
+from sandbox.rules.name_list_fields import CLASSIFICATION
+from sandbox.rules.names import DELETED_SUFFIX, name_key
+from sandbox.rules.references import REFERENCES
 from sandbox.store import Realm, Store
 from sandbox.transactions import money, normalise_lines, sales_totals
 from sources.quickbooks.catalog import ENTITIES
@@ -395,7 +406,7 @@ def test_timeline_holds_in_another_timezone_across_dst() -> None:
 
 
 def test_clock_keeps_every_moment_inside_the_history() -> None:
-    clock = generator.Clock(ANCHOR, TZ)
+    clock = Clock(ANCHOR, TZ)
     rng = random.Random(3)
     end = datetime.combine(ANCHOR + timedelta(days=1), time(), ZoneInfo(TZ)).timestamp() - 1
     assert clock.end == end and clock.date(clock.last) == ANCHOR
@@ -692,26 +703,24 @@ def test_other_transactions_total_their_lines(docs: Docs) -> None:
 def test_wire_amounts_are_money() -> None:
     for value in [*range(0, 100_000, 7), 10**12 + 1, 99, 100, 101, 12_345_678]:
         expected = money(Decimal(value) / 100)
-        assert generator.wire(value) == expected and type(generator.wire(value)) is type(expected)
+        assert wire(value) == expected and type(wire(value)) is type(expected)
 
 
 def test_fast_sales_path_builds_the_same_bytes_as_the_api_path() -> None:
     """Random sales built both ways, rounding-heavy (half quantities, odd cents, percent discounts)."""
     store, realm, _ = generate("demo")
-    ctx = generator.Context(store, realm, generator.PROFILES["demo"], 3, ANCHOR, None)
-    generator._plan_accounts(ctx)
-    generator._settings_lists(ctx)
-    generator._tracking_lists(ctx)
-    generator._items(ctx)
-    generator._customers(ctx)
-    generator._pools(ctx)
+    ctx = Context(store, realm, generator.PROFILES["demo"], 3, ANCHOR, None)
+    plan_accounts(ctx)
+    settings_lists(ctx)
+    tracking_lists(ctx)
+    make_items(ctx)
+    make_customers(ctx)
+    ctx.fill_pools()
     rng = random.Random(5)
     discounted = taxed = 0
     for n in range(1, 3001):
         day = rng.randint(30, ctx.clock.last)
-        sale = generator.plan_sale(
-            ctx, rng, ctx.customer_pool.pick(rng, day), day, ctx.clock.business(rng, day)
-        )
+        sale = plan_sale(ctx, rng, ctx.customer_pool.pick(rng, day), day, ctx.clock.business(rng, day))
         for line in sale.lines:
             if rng.random() < 0.5:
                 line.qty = rng.choice((0.5, 1.5, 2.5, 7.5))
@@ -719,12 +728,12 @@ def test_fast_sales_path_builds_the_same_bytes_as_the_api_path() -> None:
                 line.amount = (int(line.qty * 2) * line.price + 1) // 2
         if n % 3 == 0:
             sale.discount_percent, sale.discount_fixed = rng.choice((5, 10, 15, 7)), 0
-        generator.total_sale(sale, ctx.tax.basis_points)
+        total_sale(sale, ctx.tax.basis_points)
         sale.id = n
         for entity in ("Invoice", "Estimate", "SalesReceipt", "CreditMemo", "RefundReceipt"):
             extra = {"TxnStatus": "Pending"} if entity == "Estimate" else {}
-            slow = generator.sales_doc(ctx, entity, sale, False, **dict(extra))
-            fast = generator.sales_doc(ctx, entity, sale, True, **dict(extra))
+            slow = sales_doc(ctx, entity, sale, False, **dict(extra))
+            fast = sales_doc(ctx, entity, sale, True, **dict(extra))
             assert json.dumps(fast) == json.dumps(slow), (entity, n)
         discounted += bool(sale.discount_percent or sale.discount_fixed)
         taxed += sale.taxed
@@ -756,7 +765,7 @@ def test_names_are_unique_per_namespace_and_claimed(demo: tuple[Store, Realm, di
     seen: dict[tuple[str, str], tuple[str, str]] = {}
     for entity, by_id in docs.items():
         for doc in by_id.values():
-            namespace, name = _name_key(entity, doc)
+            namespace, name = name_key(entity, doc)
             if namespace is None:
                 continue
             key = (namespace, name.casefold())
@@ -770,7 +779,7 @@ def test_api_refuses_a_duplicate_of_a_generated_name(demo: tuple[Store, Realm, d
     store, realm, _counts, docs = demo
     vendor = docs["Vendor"][1]
     with pytest.raises(QboFault) as err:
-        Books(store).create(realm, "Customer", {"DisplayName": vendor["DisplayName"].lower()})
+        WriteRules(store).create(realm, "Customer", {"DisplayName": vendor["DisplayName"].lower()})
     assert err.value.errors[0].code == "6240"
 
 
@@ -934,7 +943,7 @@ def test_the_api_recomputes_generated_documents_unchanged(
     what the generator wrote."""
     _store, _realm, _counts, docs = demo
     scratch_store, scratch, _ = generate("demo")
-    books = Books(scratch_store, clock=lambda: 2_000_000_000)
+    books = WriteRules(scratch_store, clock=lambda: 2_000_000_000)
     skip = {"TaxCode", "TaxRate"}  # read-only: made through TaxService
     if "TxnDate" not in KNOWN["BillPayment"]:
         skip.add("BillPayment")  # sandbox/properties.py lacks BillPayment.TxnDate
@@ -986,7 +995,7 @@ def test_the_api_can_pay_a_generated_invoice(demo: tuple[Store, Realm, dict[str,
     open_invoice = next(
         i for i in docs["Invoice"].values() if i["Balance"] > 0 and _active_refs(docs, i, "Invoice")
     )
-    books = Books(store, clock=lambda: 2_000_000_000)
+    books = WriteRules(store, clock=lambda: 2_000_000_000)
     amount = open_invoice["Balance"]
     books.create(
         realm,

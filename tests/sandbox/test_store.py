@@ -10,7 +10,7 @@ import pytest
 from sandbox import store as store_module
 from sandbox.generator import populate
 from sandbox.query import parse
-from sandbox.rules import Books
+from sandbox.rules import WriteRules
 from sandbox.store import Realm, Store
 from tests.qbo_http import QboHttp, invoice_body
 
@@ -51,7 +51,7 @@ def test_position_index_pages_equal_sqlite_pages_before_and_after_writes(
     for n in (2, 55, 590):
         indexed, plain = both_paths(store, realm, template.format(n=n), monkeypatch)
         assert indexed == plain
-    books = Books(store)
+    books = WriteRules(store)
     invoice = books.read(realm, "Invoice", "10")
     # deactivate a customer the edited invoice does not bill (QBO refuses edits naming an inactive one)
     other = "3" if invoice["CustomerRef"]["value"] != "3" else "4"

@@ -9,8 +9,8 @@ import pytest
 from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 
-from pipelines.config import Settings
-from pipelines.connector import Connector
+from pipelines.runtime.connector import Connector
+from pipelines.runtime.settings import Settings
 from service.app import create_app
 
 VERIFIER = "00faeec4-08d0-4996-bb37-698ae19f0149"  # the .NET SDK's test token: the vectors are signed with it

@@ -13,11 +13,12 @@ import duckdb
 import pytest
 import requests
 
-from pipelines.connector import Connector
-from pipelines.demo import DEMO_TENANT, World, world
-from pipelines.sync import sync_all
-from pipelines.webhooks import EventQueue, drain
+from pipelines.drain import drain
+from pipelines.runtime.connector import Connector
+from pipelines.store.webhook_queue import EventQueue
+from pipelines.sync import run_sync_requests, sync_all
 from sandbox.background import free_port, serving
+from sandbox.demo.world import DEMO_TENANT, World, world
 from service.app import create_app
 from tests.service.conftest import KEY_ALL
 
@@ -34,14 +35,10 @@ class Hooked:
 
     @property
     def queue(self) -> EventQueue:
-        return EventQueue(self.connector.store.engine)
+        return self.connector.store.events
 
     def mutate(self, **body: Any) -> dict[str, Any]:
-        answer = requests.post(
-            f"{self.world.server.base_url}/_sandbox/realms/{self.realm_id}/mutate", json=body, timeout=30
-        )
-        assert answer.status_code == 200, answer.text
-        return answer.json()[body["entity"]]
+        return self.world.mutate(self.realm_id, **body)[body["entity"]]
 
     def wait_for_events(self, at_least: int, timeout: float = 20) -> None:
         deadline = time.monotonic() + timeout
@@ -50,7 +47,7 @@ class Hooked:
             time.sleep(0.05)
 
     def truth(self, entity: str) -> dict[str, tuple[str | None, bool]]:
-        return self.world.sandbox.store.versions(self.realm_id, entity)
+        return self.world.truth(self.realm_id, entity)
 
     def warehouse(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         with duckdb.connect(str(self.connector.settings.warehouse), read_only=True) as db:
@@ -169,8 +166,9 @@ def test_events_of_realms_not_connected_are_recorded_and_ignored_and_a_sync_can_
     assert answer.json()["realm_id"] == hooked.realm_id
 
     result = drain(hooked.connector, echo=lambda _: None)
+    syncs = run_sync_requests(hooked.connector, echo=lambda _: None)
 
-    assert (result.ignored, result.syncs) == (1, 1)
+    assert (result.ignored, syncs) == (1, 1)
     assert hooked.queue.counts()["ignored"] == 1
     assert hooked.rows("invoice") == hooked.truth("Invoice")
 

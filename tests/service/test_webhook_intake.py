@@ -7,7 +7,6 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from pipelines.webhooks import EventQueue
 from sources.quickbooks.webhook_payloads import WebhookPayloadError, parse, signature, verify
 from tests.conftest import sample, sample_bytes
 from tests.service.conftest import VERIFIER
@@ -40,7 +39,7 @@ def post(gateway: TestClient, body: bytes, sig: str | None, content_type: str = 
 
 
 def stored(gateway: TestClient) -> list[tuple[str, str, str, str]]:
-    queue = EventQueue(gateway.app.state.connector.store.engine)
+    queue = gateway.app.state.connector.store.events
     with queue.engine.connect() as conn:
         return [
             tuple(r)
@@ -136,9 +135,9 @@ def test_every_endpoint_but_webhook_and_callback_wants_a_key_bound_to_the_tenant
 
 
 def test_on_postgresql_a_redelivery_is_stored_once_too(postgres_url: str) -> None:
-    from pipelines.integration_store import IntegrationStore
+    from pipelines.store.integration_store import IntegrationStore
 
-    queue = EventQueue(IntegrationStore(postgres_url).engine)
+    queue = IntegrationStore(postgres_url).events
     events = parse(sample_bytes("webhook_legacy.json"))
     assert queue.put(events) == 2
     assert queue.put(events) == 0

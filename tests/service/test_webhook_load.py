@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench.webhook_load import BAD, WEBHOOK_PATH, deliveries, post_all, verify
-from pipelines.connector import Connector
+from pipelines.runtime.connector import Connector
 from sandbox.background import serving
 from service.app import create_app
 from tests.service.conftest import VERIFIER, gateway_settings

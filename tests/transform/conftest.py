@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from pipelines import demo
+from sandbox.demo import tour as demo
 
 
 @dataclass

@@ -4,20 +4,24 @@ queue, and every call is in the audit log."""
 
 from __future__ import annotations
 
-import io
 import json
+import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import anyio
 import pytest
+from mcp import Client, StdioServerParameters, types
+from mcp.types.version import HANDSHAKE_PROTOCOL_VERSIONS
 
 from pipelines.ask.intent import QboIntent
-from pipelines.ask.mcp import McpServer
-from pipelines.ask.parser import NameIndex, RuleParser
+from pipelines.ask.mcp_server import build_server
+from pipelines.ask.names import NameIndex
+from pipelines.ask.rule_parser import RuleParser
 from pipelines.ask.run import Asker
-from pipelines.config import Settings
-from pipelines.connector import Connector
-from pipelines.push.references import publish
+from pipelines.runtime.connector import Connector
+from pipelines.runtime.settings import Settings
+from pipelines.transform.publish import publish
 from tests.transform.conftest import DemoRun
 
 TODAY = datetime.now(UTC).date()
@@ -129,22 +133,54 @@ def test_a_create_invoice_intent_is_drafted_checked_and_queued_and_every_call_is
 
 
 def test_the_mcp_server_lists_its_tools_and_answers_an_intent(asker: Asker, parser: RuleParser) -> None:
-    server = McpServer(asker.answer, lambda text: parser.parse(text, TODAY))
+    """Through the SDK's client, JSON-RPC in memory with the initialize handshake, as over stdio."""
+    server = build_server(asker.answer, lambda text: parser.parse(text, TODAY))
     count = {"operation": "LIST_CUSTOMERS", "aggregate": "count"}
-    messages = [
-        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18"}},
-        {"jsonrpc": "2.0", "method": "notifications/initialized"},
-        {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
-        {"jsonrpc": "2.0", "id": 3, "method": "tools/call",
-         "params": {"name": "qbo_intent", "arguments": count}},
-        {"jsonrpc": "2.0", "id": 4, "method": "tools/call",
-         "params": {"name": "qbo_intent", "arguments": {"operation": "DELETE_INVOICE"}}},
-    ]  # fmt: skip
-    out = io.StringIO()
-    server.serve(io.StringIO("\n".join(json.dumps(m) for m in messages) + "\n"), out)
-    replies = [json.loads(line) for line in out.getvalue().splitlines()]
-    assert [r["id"] for r in replies] == [1, 2, 3, 4]  # the notification is not answered
-    assert {t["name"] for t in replies[1]["result"]["tools"]} == {"qbo_intent", "qbo_ask"}
-    counted = json.loads(replies[2]["result"]["content"][0]["text"])
-    assert counted["ran_on"] == "warehouse" and counted["rows"][0][0] > 0
-    assert replies[3]["result"]["isError"] and "operation" in replies[3]["result"]["content"][0]["text"]
+
+    async def session() -> tuple[str, set[str], types.CallToolResult, types.CallToolResult]:
+        async with Client(server, mode="legacy", raise_exceptions=True) as client:
+            tools = {tool.name for tool in (await client.list_tools()).tools}
+            counted = await client.call_tool("qbo_intent", count)
+            refused = await client.call_tool("qbo_intent", {"operation": "DELETE_INVOICE"})
+            return client.protocol_version, tools, counted, refused
+
+    protocol, tools, counted, refused = anyio.run(session)
+    assert protocol in HANDSHAKE_PROTOCOL_VERSIONS  # negotiated by the SDK
+    assert tools == {"qbo_intent", "qbo_ask", "qbo_draft"}
+    assert not counted.is_error
+    (text,) = counted.content
+    assert isinstance(text, types.TextContent)
+    answer = json.loads(text.text)
+    assert answer["ran_on"] == "warehouse" and answer["rows"][0][0] > 0
+    (text,) = refused.content
+    assert refused.is_error and isinstance(text, types.TextContent) and "operation" in text.text
+
+
+def test_qbo_mcp_serves_the_warehouse_over_stdio(demo_run: DemoRun) -> None:
+    """`qbo mcp` as an orchestrator runs it: its own process, the SDK's stdio client, the CLI's wiring."""
+    settings = {  # as an orchestrator's MCP config would set them (the environment, not CLI options)
+        "SOURCES__QUICKBOOKS__WAREHOUSE": str(demo_run.warehouse),
+        "SOURCES__QUICKBOOKS__STORE_URL": f"sqlite:///{demo_run.workdir / 'integration.sqlite'}",
+    }
+    root = Path(__file__).resolve().parents[2]
+    server = StdioServerParameters(
+        command=sys.executable, args=["-m", "pipelines.cli", "mcp"], cwd=str(root), env=settings
+    )
+
+    async def session() -> tuple[set[str], types.CallToolResult, types.CallToolResult]:
+        async with Client(server, read_timeout_seconds=120) as client:
+            tools = {tool.name for tool in (await client.list_tools()).tools}
+            asked = await client.call_tool("qbo_ask", {"question": "how many customers"})
+            refused = await client.call_tool("qbo_ask", {"question": "delete invoice 1043"})
+            return tools, asked, refused
+
+    tools, asked, refused = anyio.run(session)
+    assert tools == {"qbo_intent", "qbo_ask", "qbo_draft"}
+    assert not asked.is_error
+    (text,) = asked.content
+    assert isinstance(text, types.TextContent)
+    answer = json.loads(text.text)
+    assert (answer["intent"]["operation"], answer["ran_on"]) == ("LIST_CUSTOMERS", "warehouse")
+    assert answer["rows"][0][0] > 0
+    (text,) = refused.content
+    assert refused.is_error and isinstance(text, types.TextContent) and "destructive" in text.text

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from dbt.cli.main import dbtRunner
 
-from pipelines.transform import DBT_PROJECT, release_warehouse, render_spec
+from pipelines.transform.dbt_build import DBT_PROJECT, release_warehouse, render_spec
 
 
 def test_every_model_is_documented_and_the_sync_logic_is_unit_tested(tmp_path: Path) -> None:

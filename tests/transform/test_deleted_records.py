@@ -9,12 +9,12 @@ from pathlib import Path
 import duckdb
 import requests
 
-from pipelines.demo import DEMO_POLICY
-from pipelines.platform_demo import generate
 from pipelines.platform_load import load_platform
 from pipelines.sync import sync_realm
-from pipelines.transform import run_dbt
+from pipelines.transform.dbt_build import run_dbt
 from sandbox.background import RunningSandbox
+from sandbox.demo.platform_records import generate
+from sandbox.demo.tour import DEMO_POLICY
 from sources.quickbooks.client import QboClient, StaticTokens
 
 REALM = "7007"

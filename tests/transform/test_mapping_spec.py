@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 import yaml
 
-from pipelines.config import ConfigError
-from pipelines.mapping import SPEC_PATH, MappingSpec, load_spec, render_dbt_macro, rendered
-from pipelines.mapping.policy import MasteringPolicy, Override, from_config
-from pipelines.transform import SPEC_MACRO, run_dbt
+from pipelines.mapping.policy import MasteringPolicy, Override
+from pipelines.mapping.rendering import render_dbt_macro, rendered
+from pipelines.mapping.spec import SPEC_PATH, MappingSpec, load_spec
+from pipelines.runtime.settings import ConfigError, mastering_policy
+from pipelines.transform.dbt_build import SPEC_MACRO, run_dbt
 from tests.transform.conftest import DemoRun
 
 
@@ -50,9 +51,34 @@ def test_rendering_names_the_columns_dlt_makes() -> None:
     assert payment_lines["key"]["qbo_column"] == "linked_txn__txn_id"
 
 
+def test_rendering_carries_the_outbound_sql_every_push_evaluates() -> None:
+    """The outbound models and mapping/outbound.py read one set of expressions: the spec's rendering."""
+    customer = {f["name"]: f for f in rendered()["Customer"]["fields"]}
+    assert [c for c, _ in customer["contact_name"]["outbound_columns"]] == ["given_name", "family_name"]
+    terms = customer["payment_terms"]["outbound_columns"]
+    assert terms == [["sales_term_ref__value", "lookup__payment_terms.qbo_id"]]
+    assert customer["tax_exempt"]["outbound_columns"] == [["taxable", "(not base.tax_exempt)"]]
+    assert not customer["active"]["pushable"] and customer["active"]["outbound_columns"] == []
+    invoice = rendered()["Invoice"]
+    by_name = {f["name"]: f for f in invoice["fields"]}
+    assert by_name["customer"]["outbound_columns"] == [
+        ["customer_ref__value", "link__customer.qbo_id"],
+        ["customer__platform_id", "base.customer"],
+    ]
+    assert not by_name["balance"]["pushable"] and by_name["discount_amount"]["pushable"]
+    assert invoice["lines"]["key"]["outbound_columns"] == [["line_num", "base.line_key"]]
+    assert "lines_signature" in invoice["payload_hash"]
+    assert "lines_signature" not in rendered()["Item"]["payload_hash"]
+    item = {f["name"]: f for f in rendered()["Item"]["fields"]}
+    assert "default__income_account.value" in item["income_account"]["outbound_columns"][0][1]
+
+
 def test_the_committed_spec_macro_is_current() -> None:
-    """dbt reads the spec through a rendered macro; `qbo transform` rewrites it, and it is committed."""
-    assert SPEC_MACRO.read_text(encoding="utf-8") == render_dbt_macro(load_spec())
+    """dbt reads the spec through a rendered macro; `qbo transform` rewrites it, and it is committed:
+    compact data (one line of JSON), so dbt runs standalone from the repository."""
+    committed = SPEC_MACRO.read_text(encoding="utf-8")
+    assert committed == render_dbt_macro(load_spec())
+    assert len(committed.splitlines()) < 10
 
 
 def test_the_most_specific_override_wins() -> None:
@@ -83,7 +109,7 @@ def test_the_most_specific_override_wins() -> None:
 )
 def test_a_bad_override_is_a_configuration_error_naming_the_key(override: dict[str, str], says: str) -> None:
     with pytest.raises(ConfigError, match=says):
-        from_config([override])
+        mastering_policy([override])
 
 
 def test_dbt_applies_the_same_precedence_as_python(demo_run: DemoRun, tmp_path: Path) -> None:

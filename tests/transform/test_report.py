@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.report import read, write
+from pipelines.report.drift import read, write
 from tests.transform.conftest import DemoRun
 
 CHROMIUM = shutil.which("chromium")

@@ -1,0 +1,90 @@
+"""`qbo connect`, `disconnect`, `status`, `keygen`, `rotate-keys`: companies, tokens and keys."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+import typer
+from cryptography.fernet import Fernet
+
+from pipelines.cli.common import connector, fail
+from pipelines.runtime.settings import ConfigError
+from sources.quickbooks.errors import QboError
+
+
+def connect(
+    ctx: typer.Context,
+    code: Annotated[str | None, typer.Option(help="an authorization code you already have")] = None,
+    realm: Annotated[str | None, typer.Option(help="the realm id that came with --code")] = None,
+    tenant: Annotated[str | None, typer.Option(help="the platform tenant this company belongs to")] = None,
+    timeout: Annotated[int, typer.Option(help="seconds to wait for the browser's redirect")] = 300,
+) -> None:
+    """Connect a QuickBooks company: print the consent URL and take the redirect on a loopback port,
+    or finish with --code C --realm R."""
+    from pipelines.connect import connect_interactively
+
+    the_connector = connector(ctx)
+    tenant_id = tenant or the_connector.settings.tenant_id
+    try:
+        if code or realm:
+            if not (code and realm):
+                fail("--code and --realm go together (both come back on the redirect URL)", 2)
+            record = the_connector.tokens.connect(tenant_id, code, realm)
+        else:
+            record = connect_interactively(the_connector, tenant_id, timeout, echo=typer.echo)
+    except (ConfigError, QboError, ValueError, TimeoutError) as exc:
+        fail(str(exc))
+    typer.echo(
+        f"connected realm {record.realm_id} for tenant {record.tenant_id}; refresh token valid until "
+        f"{record.refresh_token_expires_at:%Y-%m-%d}"
+    )
+
+
+def disconnect(
+    ctx: typer.Context,
+    realm: Annotated[str, typer.Option(help="the realm to disconnect")],
+) -> None:
+    """Revoke the realm's tokens at Intuit and delete them here."""
+    try:
+        removed = connector(ctx).tokens.disconnect(realm)
+    except (ConfigError, QboError) as exc:
+        fail(str(exc))
+    if not removed:
+        fail(f"realm {realm} is not connected", 1)
+    typer.echo(f"disconnected realm {realm}: tokens revoked and deleted")
+
+
+def status(ctx: typer.Context) -> None:
+    """Per realm: connection and token expiry, last successful sync and its rows, last error."""
+    from pipelines.status import status_lines
+
+    try:
+        for line in status_lines(connector(ctx)):
+            typer.echo(line)
+    except ConfigError as exc:
+        fail(str(exc), 2)
+
+
+def rotate_keys(ctx: typer.Context) -> None:
+    """Re-encrypt every stored token with the first key of token_encryption_keys (then drop the old key)."""
+    try:
+        count = connector(ctx).token_store.rotate_keys()
+    except ConfigError as exc:
+        fail(str(exc), 2)
+    typer.echo(f"re-encrypted the tokens of {count} realm(s) with the first key; the other keys can now go")
+
+
+def keygen(
+    api_key: Annotated[bool, typer.Option(help="a gateway API key instead of an encryption key")] = False,
+) -> None:
+    """Print a new token-encryption key (put it first in token_encryption_keys to rotate)."""
+    typer.echo(secrets.token_urlsafe(32) if api_key else Fernet.generate_key().decode())
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(connect)
+    app.command()(disconnect)
+    app.command()(status)
+    app.command("rotate-keys")(rotate_keys)
+    app.command()(keygen)

@@ -1,0 +1,56 @@
+"""The `qbo` app: the global options, the command groups of pipelines/, and the registered plugins.
+
+Commands of the layers above `pipelines/` (the gateway's `qbo serve`, Prefect's `qbo schedule`, the
+sandbox's `qbo sandbox`, `qbo demo` and `qbo platform generate`) are not imported from here: their
+packages register them through the `qbo.commands` entry points (pyproject.toml), so imports point down.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pipelines.cli import admin, ask, platform, push, sync, transform, webhooks
+from pipelines.cli.common import fail
+from pipelines.runtime.settings import ConfigError, Settings
+
+app = typer.Typer(
+    name="qbo",
+    help="qbo-elt: QuickBooks Online <-> platform ELT (dlt in, dbt in the middle, reverse ETL out).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    warehouse: Annotated[
+        Path | None, typer.Option(help="DuckDB warehouse file [default: var/warehouse.duckdb]")
+    ] = None,
+    store: Annotated[
+        str | None, typer.Option(help="integration store URL (sqlite:///... or postgresql://...)")
+    ] = None,
+    qbo_base_url: Annotated[
+        str | None,
+        typer.Option(help="QBO API base URL [default: production]; the sandbox's URL for local runs"),
+    ] = None,
+) -> None:
+    """Global options; each also comes from .dlt/config.toml, .dlt/secrets.toml or the environment."""
+    try:
+        settings = Settings.resolve(warehouse=warehouse, store_url=store)
+        if qbo_base_url:
+            settings = settings.with_sandbox(qbo_base_url.rstrip("/"))
+    except ConfigError as exc:
+        fail(str(exc), 2)
+    ctx.obj = settings
+
+
+for group in (admin, sync, platform, transform, push, webhooks, ask):
+    group.register(app)
+for plugin in sorted(entry_points(group="qbo.commands"), key=lambda e: e.name):
+    plugin.load()(app)

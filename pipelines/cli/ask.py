@@ -1,0 +1,92 @@
+"""`qbo ask` and `qbo mcp`: finance questions in plain language, on a terminal or as MCP tools."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from pipelines.cli.common import connector, fail
+
+if TYPE_CHECKING:
+    from pipelines.ask.rule_parser import RuleParser
+    from pipelines.ask.run import Asker
+
+
+def _asker(
+    ctx: typer.Context, realm: str | None, fresh_minutes: int, caller: str
+) -> tuple[Asker, RuleParser]:
+    """The answering side and the words-to-intent side of `qbo ask` and `qbo mcp`."""
+    from pipelines.ask.names import NameIndex
+    from pipelines.ask.rule_parser import RuleParser
+    from pipelines.ask.run import Asker
+
+    the_connector = connector(ctx)
+    if not the_connector.settings.warehouse.exists():
+        fail(
+            f"no warehouse at {the_connector.settings.warehouse}; run `qbo sync` and `qbo transform` first", 2
+        )
+    names = NameIndex.from_warehouse(the_connector.settings.warehouse, realm)
+    asker = Asker(the_connector, caller=caller, fresh=timedelta(minutes=fresh_minutes))
+    return asker, RuleParser(names)
+
+
+def ask(
+    ctx: typer.Context,
+    question: Annotated[str, typer.Argument(help="e.g. 'unpaid invoices from last month over $1,000'")],
+    realm: Annotated[str | None, typer.Option(help="the realm to ask about [default: the only one]")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object: intent, queries, rows")] = False,
+    fresh_minutes: Annotated[
+        int, typer.Option(min=0, help="a warehouse synced within this many minutes answers; else QBO does")
+    ] = 120,
+) -> None:
+    """A finance question in words: the intent it is read as, the query run, and the answer as a table."""
+    from pipelines.ask.rule_parser import ParseError
+    from pipelines.ask.translate import Refused
+
+    asker, parser = _asker(ctx, realm, fresh_minutes, caller="cli")
+    try:
+        intent = parser.parse(question, datetime.now(UTC).date())
+        if realm:
+            intent = intent.model_copy(update={"realm_id": realm})
+        answer = asker.answer(intent, question)
+    except (ParseError, Refused) as exc:
+        fail(str(exc), 2)
+    if as_json:
+        typer.echo(json.dumps(answer.as_json(), default=str, ensure_ascii=False))
+        return
+    typer.echo(f"intent:   {intent.model_dump_json(exclude_none=True, exclude_defaults=True)}")
+    typer.echo(f"QBO:      {answer.qbo_query or '-'}")
+    typer.echo(f"SQL:      {answer.sql or '-'}")
+    typer.echo(f"ran on:   {answer.ran_on}")
+    for note in answer.notes:
+        typer.echo(f"note:     {note}")
+    if answer.columns:
+        widths = [
+            max(len(str(c)), *(len(str(r[i])) for r in answer.rows)) for i, c in enumerate(answer.columns)
+        ]
+        typer.echo("  ".join(str(c).ljust(w) for c, w in zip(answer.columns, widths, strict=True)))
+        for row in answer.rows:
+            typer.echo("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)))
+        typer.echo(f"({len(answer.rows)} row{'s' if len(answer.rows) != 1 else ''})")
+
+
+def mcp(
+    ctx: typer.Context,
+    realm: Annotated[
+        str | None, typer.Option(help="the realm to answer about [default: the only one]")
+    ] = None,
+    fresh_minutes: Annotated[int, typer.Option(min=0)] = 120,
+) -> None:
+    """Serve the intents as tools over the Model Context Protocol on stdio (for agent orchestrators)."""
+    from pipelines.ask.mcp_server import serve_stdio
+
+    asker, parser = _asker(ctx, realm, fresh_minutes, caller="mcp")
+    serve_stdio(asker.answer, lambda text: parser.parse(text, datetime.now(UTC).date()))
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(ask)
+    app.command()(mcp)

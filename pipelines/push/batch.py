@@ -1,0 +1,179 @@
+"""`qbo push`: platform-mastered records to QBO, from the outbound models, idempotent and conflict-aware.
+
+Per realm: the plan (plan.py) says what goes; each entity goes in reference order (customers, vendors
+and items before the invoices, bills and payments that name them) through a dlt pipeline whose
+destination is QBO's /batch endpoint (destination.py), inside the realm's request budget. A push
+killed half-way is finished first on the next run, batch for batch, with the same requestids. Every
+outcome lands in the warehouse: the push log (raw_push.push_log, read by the mapping models) and the
+records as QBO answered them (raw_qbo), so the next transform sees QBO as it now is.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import dlt
+import duckdb
+from dlt.pipeline.exceptions import PipelineStepFailed
+
+from pipelines.mapping.order import ORDER
+from pipelines.push.destination import MAX_BATCH, Sink
+from pipelines.push.operation import Operation
+from pipelines.push.plan import Plan, read_plan
+from pipelines.runtime.landing import land_push_results
+from pipelines.runtime.progress import progress_of
+from pipelines.runtime.warehouse import root_cause
+
+if TYPE_CHECKING:
+    from pipelines.runtime.connector import Connector
+
+log = logging.getLogger("qbo.push")
+
+
+@dataclass
+class RealmPush:
+    realm_id: str
+    requests: int = 0  # /batch requests that got an answer
+    retries: int = 0  # requests sent again after a 429, 5xx or transport failure
+    outcomes: dict[str, int] = field(default_factory=dict)
+    stopped: str | None = None  # why the realm's push stopped early (circuit open, ...)
+
+
+def plan(
+    connector: Connector, realms: list[str] | None = None, entities: Sequence[str] | None = None
+) -> Plan:
+    store = connector.store
+    known: dict[tuple[str, str, str], str] = {}
+    for realm in realms or connector.realms():
+        known |= store.push_log.created_links(realm)
+    return read_plan(
+        connector.settings.warehouse,
+        realms=realms,
+        entities=list(entities) if entities else None,
+        approved=store.approvals.approved(),
+        pushed=store.push_log.pushed(),
+        known_links=known,
+    )
+
+
+def push_all(
+    connector: Connector,
+    realms: list[str] | None = None,
+    entities: Sequence[str] | None = None,
+    echo: Callable[[str], None] = print,
+) -> list[RealmPush]:
+    """Push every connected realm's outbound records (or those asked for); land the results."""
+    chosen = connector.realms(realms)
+    the_plan = plan(connector, chosen, entities)
+    for line in the_plan.summary():
+        echo(line)
+    for op in the_plan.by_status("invalid"):  # refused before sending: on record like QBO's refusals
+        connector.store.errors.record_dto(op.error or {}, op.realm_id, op.entity, "push")
+        connector.store.push_log.record(
+            pushed_at=datetime.now(UTC),
+            tenant_id=op.row["tenant_id"],
+            realm_id=op.realm_id,
+            entity=op.entity,
+            platform_id=op.row["platform_id"],
+            qbo_id=op.row.get("qbo_id"),
+            operation=op.operation,
+            request_id=f"preflight:{op.row['payload_hash']}"[:64],
+            bid=op.row["platform_id"][:16],
+            payload_hash=op.row["payload_hash"],
+            outcome="invalid",
+            error=op.error,
+        )
+    results = []
+    for realm_id in chosen:
+        ops = [op for op in the_plan.operations if op.realm_id == realm_id and op.status == "send"]
+        result = push_realm(connector, realm_id, ops, echo)
+        results.append(result)
+        sent = ", ".join(f"{n} {outcome}" for outcome, n in sorted(result.outcomes.items())) or "nothing sent"
+        echo(f"realm {realm_id}: {sent} in {result.requests} batch requests")
+        if result.stopped:
+            echo(f"realm {realm_id}: STOPPED: {result.stopped}")
+    land_push_results(connector)
+    return results
+
+
+def push_realm(
+    connector: Connector, realm_id: str, ops: list[Operation], echo: Callable[[str], None]
+) -> RealmPush:
+    settings = connector.settings
+    bar = progress_of(echo)
+    sink = Sink(
+        connector.client(realm_id),
+        connector.store,
+        _lookup(settings.warehouse),
+        datetime.now(UTC).date(),
+        answered=lambda n: bar.advance(f"realm {realm_id}: push", n, total=len(ops), unit="operations"),
+    )
+
+    def qbo(items: Any, table: Any) -> None:  # dlt's destination callable: a batch of at most 30
+        sink(items, table)
+
+    destination = dlt.destination(
+        qbo,
+        name="qbo",
+        batch_size=MAX_BATCH,
+        loader_file_format="typed-jsonl",
+        naming_convention="direct",
+        max_table_nesting=0,
+        loader_parallelism_strategy="sequential",
+    )
+    pipeline = dlt.pipeline(
+        pipeline_name=f"qbo_push_{realm_id}",
+        destination=destination,
+        pipelines_dir=str(settings.pipelines_path),
+        dataset_name="push",
+    )
+    result = RealmPush(realm_id)
+    try:
+        if pipeline.has_pending_data:  # a push killed half-way: its unfinished batches go first, as they were
+            echo(f"realm {realm_id}: finishing an interrupted push first")
+            pipeline.load()
+        links = connector.store.push_log.created_links(realm_id)
+        for entity in ORDER:
+            group = [op for op in ops if op.entity == entity]
+            if not group:
+                continue
+            items = [_item(op, links) for op in group]
+            pipeline.run(items, table_name=entity.lower(), write_disposition="append")
+            links = connector.store.push_log.created_links(realm_id)
+    except PipelineStepFailed as exc:
+        cause = root_cause(exc)
+        connector.store.errors.record(cause, realm_id, None, operation="push")
+        result.stopped = str(cause)
+    result.requests, result.outcomes = sink.sent, dict(sink.outcomes)
+    result.retries = sink.client.stats.retries
+    return result
+
+
+def _item(op: Operation, links: dict[tuple[str, str, str], str]) -> dict[str, Any]:
+    row = op.row
+    return {
+        "entity": op.entity,
+        "tenant_id": row["tenant_id"],
+        "platform_id": row["platform_id"],
+        "qbo_id": row.get("qbo_id"),
+        "operation": op.operation,
+        "payload_hash": row["payload_hash"],
+        "body": json.dumps(op.body(links), sort_keys=True, default=str),
+        "synced": json.dumps(op.synced, sort_keys=True),
+    }
+
+
+def _lookup(warehouse: Path) -> Callable[[str, str], str | None]:
+    """Terms and payment methods by QBO Id, from the warehouse: what a re-read record is compared in."""
+    names: dict[tuple[str, str], str] = {}
+    with duckdb.connect(str(warehouse), read_only=True) as db:
+        for table, model in (("term", "stg_qbo__terms"), ("payment_method", "stg_qbo__payment_methods")):
+            for qbo_id, name in db.execute(f"SELECT qbo_id, name FROM staging.{model}").fetchall():
+                names[(table, qbo_id)] = name
+    return lambda table, qbo_id: names.get((table, qbo_id))

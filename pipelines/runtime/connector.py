@@ -1,0 +1,113 @@
+"""Wiring: settings -> OAuth client, token store and manager, request budgets, per-realm clients.
+
+One `Connector` per process; everything it builds is shared by the realms it serves, and nothing
+of one realm is used for another (budgets and tokens are keyed by realm).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from pipelines.runtime.settings import Settings
+from pipelines.store.integration_store import IntegrationStore
+from sources.quickbooks.budget import BudgetBackend, RequestBudget, open_backend
+from sources.quickbooks.client import QboClient, RetryPolicy
+from sources.quickbooks.oauth import OAuthClient
+from sources.quickbooks.token_store import TokenRecord, TokenStore
+from sources.quickbooks.tokens import TokenManager
+
+
+class TenantRealmError(LookupError):
+    def __init__(self, message: str, ambiguous: bool = False) -> None:
+        super().__init__(message)
+        self.ambiguous = ambiguous  # connected to several realms, none named
+
+
+@dataclass
+class Connector:
+    settings: Settings
+    retry: RetryPolicy | None = None  # how hard clients retry 429/5xx/transport (default: RetryPolicy())
+    _budgets: dict[str, RequestBudget] = field(default_factory=dict)
+
+    @cached_property
+    def oauth(self) -> OAuthClient:
+        self.settings.require("client_id", "client_secret")
+        return OAuthClient(
+            self.settings.client_id or "",
+            self.settings.client_secret or "",
+            self.settings.redirect_uri,
+            discovery_url=self.settings.discovery_url,
+        )
+
+    @cached_property
+    def token_store(self) -> TokenStore:
+        self.settings.require("token_encryption_keys")
+        return TokenStore(self.settings.store_url, keys=list(self.settings.token_encryption_keys))
+
+    @cached_property
+    def tokens(self) -> TokenManager:
+        self.settings.require(
+            "client_id", "client_secret", "token_encryption_keys"
+        )  # all that is missing, at once
+        return TokenManager(self.token_store, self.oauth)
+
+    @cached_property
+    def store(self) -> IntegrationStore:
+        return IntegrationStore(self.settings.store_url)
+
+    @cached_property
+    def budget_backend(self) -> BudgetBackend:
+        return open_backend(self.settings.budget_backend_url)
+
+    def budget(self, realm_id: str) -> RequestBudget:
+        if realm_id not in self._budgets:
+            app = self.settings.client_id or "app"
+            self._budgets[realm_id] = RequestBudget(app, realm_id, self.budget_backend)
+        return self._budgets[realm_id]
+
+    def client(self, realm_id: str) -> QboClient:
+        return QboClient(
+            realm_id, self.settings.base_url, self.tokens, budget=self.budget(realm_id), retry=self.retry
+        )
+
+    def connections(self) -> list[TokenRecord]:
+        return self.token_store.list()
+
+    def tenant_realms(self) -> dict[str, str]:
+        """Each tenant's connected realm, for platform records that name none; tenants connected to
+        several realms are left out (their records must say which). No token store: no tenants."""
+        if not self.settings.token_encryption_keys:
+            return {}
+        by_tenant: dict[str, set[str]] = {}
+        for record in self.connections():
+            by_tenant.setdefault(record.tenant_id, set()).add(record.realm_id)
+        return {tenant: next(iter(realms)) for tenant, realms in by_tenant.items() if len(realms) == 1}
+
+    def realm_of(self, tenant_id: str, realm_id: str | None = None) -> str:
+        """The realm a tenant's record goes to: the one it names (which must be the tenant's), else the
+        tenant's only connected realm."""
+        realms = sorted(r.realm_id for r in self.token_store.list(tenant_id))
+        if realm_id is not None and realm_id in realms:
+            return realm_id
+        if realm_id is None and len(realms) == 1:
+            return realms[0]
+        if realm_id is not None or not realms:
+            where = f"realm {realm_id}" if realm_id else "QuickBooks"
+            raise TenantRealmError(f"tenant {tenant_id!r} is not connected to {where}")
+        raise TenantRealmError(
+            f"tenant {tenant_id!r} is connected to realms {', '.join(realms)}: say which", ambiguous=True
+        )
+
+    def realms(self, wanted: list[str] | None = None) -> list[str]:
+        """The realms to work on: the ones asked for (each must be connected), else every connected one."""
+        connected = {r.realm_id: r for r in self.connections()}
+        if not wanted:
+            return sorted(r for r, rec in connected.items() if not rec.needs_reconnect)
+        unknown = [r for r in wanted if r not in connected]
+        if unknown:
+            raise LookupError(
+                f"realm(s) {', '.join(unknown)} not connected; connect with `qbo connect`"
+                f" (connected: {', '.join(sorted(connected)) or 'none'})"
+            )
+        return list(wanted)

@@ -1,0 +1,173 @@
+"""Settings for the jobs, resolved the dlt way: CLI option > environment > .dlt/secrets.toml > config.toml.
+
+Keys live in `[sources.quickbooks]` (env `SOURCES__QUICKBOOKS__<KEY>`). A missing or bad value is
+reported with the key, the environment variable and what to do, never with a secret's value.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import dlt
+from pydantic import ValidationError
+
+from pipelines.mapping.policy import CONFIG_KEY, ENV_NAME, MasteringPolicy, Override, PolicyError
+from sources.quickbooks import settings as qbo
+
+SECTION = "sources.quickbooks"
+VAR = Path("var")
+
+
+class ConfigError(ValueError):
+    """A setting is missing or wrong; the message names it and says how to set it."""
+
+
+def _env_name(key: str) -> str:
+    return f"{SECTION}.{key}".upper().replace(".", "__")
+
+
+def _lookup(key: str, secret: bool = False) -> Any:
+    provider = dlt.secrets if secret else dlt.config
+    try:
+        return provider.get(f"{SECTION}.{key}")
+    except Exception:
+        return None
+
+
+def _api_keys(raw: Any) -> dict[str, frozenset[str]]:
+    """`{key = ["tenant", ...]}` (a TOML table, or JSON in the environment) as key -> tenants."""
+    where = f"{SECTION}.gateway_api_keys (env {_env_name('gateway_api_keys')})"
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError:
+            raise ConfigError(f'{where} must be JSON like {{"<key>": ["<tenant>"]}}') from None
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where} must map each API key to the tenants it may act for")
+    keys: dict[str, frozenset[str]] = {}
+    for n, (key, tenants) in enumerate(raw.items()):
+        names = [tenants] if isinstance(tenants, str) else tenants
+        if len(str(key)) < 16 or not isinstance(names, list | tuple) or not names:
+            raise ConfigError(
+                f"{where}: key #{n + 1} must be at least 16 characters and list at least one tenant "
+                '(or "*" for every tenant); generate one with `qbo keygen`'
+            )
+        keys[str(key)] = frozenset(str(t) for t in names)
+    return keys
+
+
+@dataclass(frozen=True)
+class Settings:
+    base_url: str = qbo.PRODUCTION_BASE_URL
+    discovery_url: str = qbo.PRODUCTION_DISCOVERY_URL
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    redirect_uri: str = "http://127.0.0.1:8799/callback"
+    token_encryption_keys: tuple[str, ...] = field(default=(), repr=False)
+    state_secret: str | None = field(default=None, repr=False)
+    store_url: str = f"sqlite:///{VAR / 'integration.sqlite'}"
+    budget_url: str | None = None  # None: a SQLite file beside the store; redis:// or postgresql:// to share
+    warehouse: Path = VAR / "warehouse.duckdb"
+    pipelines_dir: Path | None = None  # dlt's working state; default: beside the warehouse, one per warehouse
+    tenant_id: str = "default"
+    webhook_verifier_token: str | None = field(default=None, repr=False)
+    # gateway API key -> the tenants it may act for ("*": every tenant)
+    gateway_api_keys: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def resolve(cls, **overrides: Any) -> Settings:
+        """Defaults < config.toml < secrets.toml < environment < the given overrides (CLI options)."""
+        values: dict[str, Any] = {}
+        for key in (
+            "base_url",
+            "discovery_url",
+            "client_id",
+            "redirect_uri",
+            "store_url",
+            "budget_url",
+            "warehouse",
+            "pipelines_dir",
+            "tenant_id",
+        ):
+            value = _lookup(key)
+            if value not in (None, ""):
+                values[key] = value
+        for key in ("client_id", "client_secret", "state_secret", "webhook_verifier_token"):
+            value = _lookup(key, secret=True)
+            if value not in (None, ""):
+                values[key] = str(value)
+        keys = _lookup("token_encryption_keys", secret=True)
+        if keys:
+            values["token_encryption_keys"] = tuple(
+                k.strip() for k in (keys.split(",") if isinstance(keys, str) else keys) if str(k).strip()
+            )
+        api_keys = _lookup("gateway_api_keys", secret=True)
+        if api_keys:
+            values["gateway_api_keys"] = _api_keys(api_keys)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        for key in ("warehouse", "pipelines_dir"):
+            if key in values:
+                values[key] = Path(values[key])
+        settings = cls(**values)
+        if settings.base_url != settings.base_url.rstrip("/") or not settings.base_url.startswith("http"):
+            raise ConfigError(
+                f"{SECTION}.base_url must be an http(s) URL without a trailing slash, "
+                f"got {settings.base_url!r} (env {_env_name('base_url')})"
+            )
+        return settings
+
+    def with_sandbox(self, base_url: str) -> Settings:
+        """The same settings pointed at a local sandbox (its API, OAuth and test credentials)."""
+        return replace(self, base_url=base_url, discovery_url=f"{base_url}/.well-known/openid_configuration")
+
+    def require(self, *keys: str) -> None:
+        missing = [k for k in keys if not getattr(self, k)]
+        if missing:
+            lines = [f"  {SECTION}.{k} (env {_env_name(k)})" for k in missing]
+            raise ConfigError(
+                "missing settings:\n"
+                + "\n".join(lines)
+                + "\nset them in .dlt/secrets.toml (see .dlt/secrets.toml.example) or the environment"
+            )
+
+    @property
+    def pipelines_path(self) -> Path:
+        """dlt's local state belongs to one warehouse: another warehouse must not inherit its checkpoints."""
+        return self.pipelines_dir or self.warehouse.with_suffix(".pipelines")
+
+    @property
+    def budget_backend_url(self) -> str:
+        return self.budget_url or f"sqlite:///{VAR / 'budget.sqlite'}"
+
+
+def mastering_policy(raw: Iterable[Any] | None = None) -> MasteringPolicy:
+    """The policy configured in .dlt/config.toml (or the environment), validated."""
+    if raw is None:
+        try:
+            raw = dlt.config.get(CONFIG_KEY) or []
+        except Exception:
+            raw = []
+    if isinstance(raw, str):  # from the environment: TRANSFORM__MASTERING__OVERRIDES='[{...}]'
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{CONFIG_KEY} (env {ENV_NAME}) is not a JSON list: {exc.msg}") from None
+    if not isinstance(raw, list):
+        raise ConfigError(f"{CONFIG_KEY} must be a list of {{tenant, entity, field, master}}")
+    overrides = []
+    for n, item in enumerate(raw):
+        try:
+            overrides.append(Override.model_validate(item))
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise ConfigError(
+                f"{CONFIG_KEY}[{n}]: {problems}; expected {{tenant, entity, field, master}}"
+            ) from None
+    try:
+        return MasteringPolicy(overrides)
+    except PolicyError as exc:
+        raise ConfigError(str(exc)) from None

@@ -1,0 +1,36 @@
+"""The integration store: one engine, and one object per table family (each in its own module)."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import DBAPIError
+
+from pipelines.store.approvals import Approvals
+from pipelines.store.intents import Intents
+from pipelines.store.push_log import PushLog
+from pipelines.store.references import References
+from pipelines.store.runs import IntegrationErrors, SyncRuns
+from pipelines.store.schema import engine_for, metadata
+from pipelines.store.webhook_queue import EventQueue
+
+
+class IntegrationStore:
+    def __init__(self, url: str) -> None:
+        self.engine = engine_for(url)
+        self._create_tables()
+        self.runs = SyncRuns(self.engine)
+        self.errors = IntegrationErrors(self.engine)
+        self.events = EventQueue(self.engine)  # one per engine: it serialises SQLite's writers
+        self.references = References(self.engine)
+        self.push_log = PushLog(self.engine)
+        self.approvals = Approvals(self.engine)
+        self.intents = Intents(self.engine)
+
+    def _create_tables(self) -> None:
+        """Create the tables; processes starting together may race to it, and the loser just retries."""
+        for attempt in range(5):
+            try:
+                metadata.create_all(self.engine, checkfirst=True)
+                return
+            except DBAPIError as exc:
+                if "already exists" not in str(exc.orig) or attempt == 4:
+                    raise

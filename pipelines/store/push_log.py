@@ -1,0 +1,69 @@
+"""Push outcomes, one row per operation QBO answered (or pre-flight refused), until the warehouse has them.
+
+The batch push, the gateway's real-time pushes and approved drafts all record here; the next push or
+drain lands the rows not yet landed into `raw_push.push_log` (runtime/landing.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, delete, insert, select, update
+
+from pipelines.store.schema import push_results
+
+
+class PushLog:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def record(self, **values: Any) -> None:
+        """One operation's outcome; recording the same (request_id, bid) again replaces it (a resent
+        batch gets QBO's replayed answer)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(push_results).where(
+                    push_results.c.request_id == values["request_id"], push_results.c.bid == values["bid"]
+                )
+            )
+            conn.execute(insert(push_results).values(**values))
+
+    def results(self, *, landed: bool | None = None, realm_id: str | None = None) -> list[dict[str, Any]]:
+        query = select(push_results).order_by(push_results.c.id)
+        if landed is not None:
+            query = query.where(push_results.c.landed == landed)
+        if realm_id is not None:
+            query = query.where(push_results.c.realm_id == realm_id)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def mark_landed(self, ids: list[int]) -> None:
+        with self.engine.begin() as conn:
+            for start in range(0, len(ids), 500):
+                conn.execute(
+                    update(push_results)
+                    .where(push_results.c.id.in_(ids[start : start + 500]))
+                    .values(landed=True)
+                )
+
+    def created_links(self, realm_id: str) -> dict[tuple[str, str, str], str]:
+        """(entity, tenant, platform id) -> QBO Id of every record pushes created in the realm."""
+        return {
+            (r["entity"], r["tenant_id"], r["platform_id"]): r["qbo_id"]
+            for r in self.results(realm_id=realm_id)
+            if r["outcome"] == "ok" and r["operation"] == "create" and r["qbo_id"]
+        }
+
+    def pushed(self) -> dict[tuple[str, str, str, str], str]:
+        """(entity, tenant, platform id, payload hash) -> what QBO last said of that very payload."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(
+                    push_results.c.entity,
+                    push_results.c.tenant_id,
+                    push_results.c.platform_id,
+                    push_results.c.payload_hash,
+                    push_results.c.outcome,
+                ).order_by(push_results.c.id)
+            ).all()
+        return {(e, t, p, h): outcome for e, t, p, h, outcome in rows}

@@ -1,0 +1,123 @@
+"""What a real-time push needs to know of QBO, kept in the integration store: the gateway never opens the
+warehouse (DuckDB has one writer, and it is not the web service; DESIGN decision 10).
+
+Published after every transform (transform/publish.py): each linked record's QBO Id and SyncToken, the
+list records a name resolves to (Term.Name, PaymentMethod.Name), and the realm's usual value of each
+`create_default` field. A real-time push then moves its record's row forward (new Id, new SyncToken),
+so the next push of the same record is an update at the right SyncToken even before the next sync.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, delete, select
+
+from pipelines.store.schema import references
+
+
+def reference_row(
+    realm: str, kind: str, scope: str, name: str, qbo_id: Any, token: Any, now: datetime
+) -> dict:
+    return {
+        "realm_id": realm,
+        "kind": kind,
+        "scope": scope,
+        "name": name,
+        "qbo_id": str(qbo_id),
+        "sync_token": None if token is None else str(token),
+        "published_at": now,
+    }
+
+
+class References:
+    """Reads of the published references, and the moves real-time pushes make."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def replace_all(self, rows: list[dict[str, Any]]) -> int:
+        """Replace every reference with these (one transaction: readers see the old set or the new)."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(references))
+            for start in range(0, len(rows), 1000):
+                conn.execute(references.insert(), rows[start : start + 1000])
+        return len(rows)
+
+    def platform_record(self, realm_id: str, entity: str, qbo_id: str) -> tuple[str, str] | None:
+        """(tenant, platform id) of the platform record linked to a QBO record."""
+        with self.engine.connect() as conn:
+            name = conn.scalar(
+                select(references.c.name).where(
+                    references.c.realm_id == realm_id,
+                    references.c.kind == "link",
+                    references.c.scope == entity,
+                    references.c.qbo_id == qbo_id,
+                )
+            )
+        if name is None:
+            return None
+        tenant, _, platform_id = name.partition("|")
+        return tenant, platform_id
+
+    def _get(self, realm_id: str, kind: str, scope: str, name: str) -> tuple[str, str | None] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(references.c.qbo_id, references.c.sync_token).where(
+                    references.c.realm_id == realm_id,
+                    references.c.kind == kind,
+                    references.c.scope == scope,
+                    references.c.name == name,
+                )
+            ).first()
+        return (row[0], row[1]) if row else None
+
+    def link(
+        self, realm_id: str, entity: str, tenant_id: str, platform_id: str
+    ) -> tuple[str, str | None] | None:
+        """(QBO Id, SyncToken) of the record a platform record is linked to."""
+        return self._get(realm_id, "link", entity, f"{tenant_id}|{platform_id}")
+
+    def lookup(self, realm_id: str, table: str, name: str) -> str | None:
+        found = self._get(realm_id, "lookup", table, name.lower())
+        return found[0] if found else None
+
+    def name_of(self, realm_id: str, table: str, qbo_id: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.scalar(
+                select(references.c.name).where(
+                    references.c.realm_id == realm_id,
+                    references.c.kind == "lookup",
+                    references.c.scope == table,
+                    references.c.qbo_id == qbo_id,
+                )
+            )
+
+    def default(self, realm_id: str, entity: str, field: str) -> str | None:
+        found = self._get(realm_id, "default", f"{entity}.{field}", "")
+        return found[0] if found else None
+
+    def moved(
+        self, realm_id: str, entity: str, tenant_id: str, platform_id: str, doc: dict[str, Any]
+    ) -> None:
+        """A push answered with the record as QBO now has it: link to it at its new SyncToken."""
+        values = reference_row(
+            realm_id,
+            "link",
+            entity,
+            f"{tenant_id}|{platform_id}",
+            doc["Id"],
+            doc.get("SyncToken"),
+            datetime.now(UTC),
+        )
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(references).where(
+                    references.c.realm_id == realm_id,
+                    references.c.kind == "link",
+                    references.c.scope == entity,
+                    references.c.name == values["name"],
+                )
+            )
+            conn.execute(references.insert().values(**values))

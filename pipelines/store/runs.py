@@ -1,0 +1,159 @@
+"""Sync runs and integration errors: what `qbo status` reports, and what support reads first.
+
+An error row carries realm, entity, code, message and intuit_tid (what support needs) and never a
+token: messages pass through the same redaction as QBO's own errors.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, desc, insert, select
+
+from pipelines.store.schema import integration_errors, sync_runs
+from sources.quickbooks.errors import QboError, redact
+
+
+@dataclass
+class RunRecord:
+    realm_id: str
+    kind: str
+    started_at: datetime
+    finished_at: datetime | None
+    status: str
+    rows: dict[str, int]
+    requests: int | None
+    notes: str | None
+
+    @classmethod
+    def of(cls, row: Any) -> RunRecord:
+        rows = row["rows"] if isinstance(row["rows"], dict) else json.loads(row["rows"] or "{}")
+        return cls(
+            row["realm_id"],
+            row["kind"],
+            row["started_at"],
+            row["finished_at"],
+            row["status"],
+            rows,
+            row["requests"],
+            row["notes"],
+        )
+
+
+class SyncRuns:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def record(
+        self,
+        realm_id: str,
+        kind: str,
+        started_at: datetime,
+        status: str,
+        rows: dict[str, int],
+        requests: int | None,
+        notes: list[str],
+    ) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(sync_runs).values(
+                    realm_id=realm_id,
+                    kind=kind,
+                    started_at=started_at,
+                    finished_at=datetime.now(UTC),
+                    status=status,
+                    rows=rows,
+                    requests=requests,
+                    notes="\n".join(notes) or None,
+                )
+            )
+
+    def last(self, realm_id: str, kind: str = "sync", limit: int = 1) -> list[RunRecord]:
+        query = (
+            select(sync_runs)
+            .where(sync_runs.c.realm_id == realm_id, sync_runs.c.kind == kind)
+            .order_by(desc(sync_runs.c.id))
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [RunRecord.of(r) for r in conn.execute(query).mappings().all()]
+
+    def last_ok(self, realm_id: str) -> RunRecord | None:
+        query = (
+            select(sync_runs)
+            .where(sync_runs.c.realm_id == realm_id, sync_runs.c.status == "ok")
+            .order_by(desc(sync_runs.c.id))
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return None if row is None else RunRecord.of(row)
+
+
+class IntegrationErrors:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def record(
+        self,
+        error: BaseException,
+        realm_id: str | None,
+        entity: str | None = None,
+        operation: str | None = None,
+    ) -> None:
+        """Typed QBO errors keep their code, element and intuit_tid; anything else is `CONNECTOR`."""
+        if isinstance(error, QboError):
+            values: dict[str, Any] = {
+                "code": error.code,
+                "message": error.message,
+                "element": error.element,
+                "intuit_tid": error.intuit_tid,
+                "details": error.to_dto()["details"],
+            }
+        else:
+            values = {
+                "code": "CONNECTOR",
+                "message": redact(f"{type(error).__name__}: {error}")[:2000],
+                "element": None,
+                "intuit_tid": None,
+                "details": None,
+            }
+        self._insert(values, realm_id, entity, operation)
+
+    def record_dto(
+        self, dto: dict[str, Any], realm_id: str | None, entity: str | None, operation: str
+    ) -> None:
+        """An error DTO of the connector's own (pre-flight, conflicts): the same table as QBO's faults."""
+        details = dto.get("details") or []
+        values = {
+            "code": dto["code"],
+            "message": redact(dto["message"])[:2000],
+            "element": details[0].get("field") if details else None,
+            "intuit_tid": None,
+            "details": details,
+        }
+        self._insert(values, realm_id, entity, operation)
+
+    def recent(self, realm_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        query = select(integration_errors).order_by(desc(integration_errors.c.id)).limit(limit)
+        if realm_id is not None:
+            query = query.where(integration_errors.c.realm_id == realm_id)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings().all()]
+
+    def _insert(
+        self, values: dict[str, Any], realm_id: str | None, entity: str | None, operation: str | None
+    ) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(integration_errors).values(
+                    occurred_at=datetime.now(UTC),
+                    realm_id=realm_id,
+                    entity=entity,
+                    operation=operation,
+                    **values,
+                )
+            )

@@ -1,0 +1,164 @@
+"""`qbo transform`: dbt build of dbt_project/ in this process, over the warehouse, with a readable summary.
+
+Before each run the mapping spec is rendered into the project (a macro dbt reads), and the mastering
+overrides and the as-of day are passed as dbt vars, so dbt and Python judge with the same rules. When
+dbt returns, its DuckDB handle is closed: dbt-duckdb keeps the file locked for the life of the
+process otherwise (dbt-core#11980), and the next loader, report or push needs the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+from dbt.cli.main import dbtRunner
+from dbt_common.events.base_types import EventMsg
+
+from pipelines.mapping.policy import MasteringPolicy
+from pipelines.mapping.rendering import render_dbt_macro
+from pipelines.runtime.progress import progress_of
+from pipelines.transform.publish import publish
+
+if TYPE_CHECKING:
+    from pipelines.runtime.connector import Connector
+
+DBT_PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
+SPEC_MACRO = DBT_PROJECT / "macros" / "generated" / "mapping_spec.sql"
+QUIET = {"DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+
+
+@dataclass(frozen=True)
+class Failure:
+    node: str  # model, test or unit test name
+    kind: str  # model | test | unit_test | seed | snapshot
+    status: str  # error | fail
+    message: str
+
+
+@dataclass
+class TransformResult:
+    success: bool
+    seconds: float
+    statuses: dict[str, int] = field(default_factory=dict)  # e.g. {"success": 60, "pass": 200}
+    failures: list[Failure] = field(default_factory=list)
+    crash: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per node
+    published: int | None = None  # references published for the gateway (after a whole build)
+
+    def summary(self) -> str:
+        counts = ", ".join(f"{n} {status}" for status, n in sorted(self.statuses.items()))
+        verdict = "passed" if self.success else "FAILED"
+        lines = [f"dbt build {verdict} in {self.seconds:.1f} s ({counts or 'nothing run'})"]
+        if self.crash:
+            lines.append(f"  dbt could not run: {self.crash}")
+        for failure in self.failures:
+            lines.append(f"  {failure.status.upper()} {failure.kind} {failure.node}: {failure.message}")
+        if self.published is not None:
+            lines.append(
+                f"published {self.published:,} references (links, list names, defaults) for the gateway"
+            )
+        return "\n".join(lines)
+
+
+def render_spec() -> bool:
+    """Write the spec macro when the spec changed; True when it did."""
+    text = render_dbt_macro()
+    if SPEC_MACRO.exists() and SPEC_MACRO.read_text(encoding="utf-8") == text:
+        return False
+    SPEC_MACRO.parent.mkdir(parents=True, exist_ok=True)
+    SPEC_MACRO.write_text(text, encoding="utf-8")
+    return True
+
+
+def dbt_vars(policy: MasteringPolicy, as_of: date | None) -> dict[str, object]:
+    return {"mastering_overrides": policy.as_dbt_var(), "as_of_date": as_of.isoformat() if as_of else None}
+
+
+def run_dbt(
+    warehouse: Path,
+    *,
+    policy: MasteringPolicy,
+    as_of: date | None = None,
+    command: str = "build",
+    select: list[str] | None = None,
+    target_path: Path | None = None,
+    echo: Callable[[str], None] | None = None,
+) -> TransformResult:
+    """dbt `command` (build by default) over `warehouse`; never raises for model or test failures."""
+    render_spec()
+    for key, value in QUIET.items():
+        os.environ.setdefault(key, value)
+    os.environ["QBO_WAREHOUSE"] = str(warehouse.resolve())
+    args = [
+        command,
+        "--project-dir",
+        str(DBT_PROJECT),
+        "--profiles-dir",
+        str(DBT_PROJECT),
+        "--vars",
+        json.dumps(dbt_vars(policy, as_of)),
+        "--quiet",
+    ]
+    if target_path is not None:
+        args += ["--target-path", str(target_path)]
+    if select:
+        args += ["--select", *select]
+    started = time.perf_counter()
+    bar = progress_of(echo)
+
+    def node_finished(event: EventMsg) -> None:
+        if event.info.name == "NodeFinished":
+            bar.advance("dbt build", unit="nodes")
+
+    try:
+        outcome = dbtRunner(callbacks=[node_finished]).invoke(args)
+    finally:
+        release_warehouse()
+    seconds = time.perf_counter() - started
+    results = getattr(outcome.result, "results", None) or []
+    statuses = Counter(str(r.status) for r in results)
+    failures = [
+        Failure(r.node.name, str(r.node.resource_type), str(r.status), _first_line(r.message))
+        for r in results
+        if str(r.status) in ("error", "fail")
+    ]
+    crash = _first_line(str(outcome.exception)) if outcome.exception else None
+    timings = {r.node.name: float(r.execution_time or 0) for r in results}
+    return TransformResult(bool(outcome.success), seconds, dict(statuses), failures, crash, timings)
+
+
+def transform(
+    connector: Connector,
+    *,
+    policy: MasteringPolicy,
+    as_of: date | None = None,
+    select: list[str] | None = None,
+    echo: Callable[[str], None] | None = None,
+) -> TransformResult:
+    """dbt build, then (after a whole, passing build) the references real-time pushes resolve with,
+    published to the integration store: the gateway never reads the warehouse."""
+    result = run_dbt(connector.settings.warehouse, policy=policy, as_of=as_of, select=select, echo=echo)
+    if result.success and not select:
+        result.published = publish(connector.settings.warehouse, connector.store)
+    return result
+
+
+def release_warehouse() -> None:
+    """Close dbt-duckdb's database handle so the warehouse file is free again (see module doc)."""
+    with DuckDBConnectionManager._LOCK:
+        if DuckDBConnectionManager._ENV is not None:
+            DuckDBConnectionManager._ENV.close()
+            DuckDBConnectionManager._ENV = None
+
+
+def _first_line(message: str | None) -> str:
+    lines = [line.strip() for line in (message or "").splitlines() if line.strip()]
+    return " ".join(lines[:3])[:500]
