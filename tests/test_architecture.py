@@ -115,3 +115,15 @@ def test_no_module_outgrows_one_concept(package: str) -> None:
         if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
     }
     assert big == {}, f"split by concept (docs/architecture.md): {big}"
+
+
+def test_only_the_store_touches_the_integration_stores_tables() -> None:
+    wrong = [
+        f"{name} imports {target}"
+        for package in (*PRODUCT, "sandbox")
+        for name, path in modules(package)
+        if not name.startswith("pipelines.store")
+        for target in imports(path)
+        if target.startswith("pipelines.store.schema")
+    ]
+    assert wrong == [], "go through IntegrationStore's table families:\n" + "\n".join(wrong)

@@ -18,11 +18,11 @@ from prefect.exceptions import ObjectNotFound
 from prefect.flows import load_flow_from_entrypoint
 
 from flows import sync as sync_flows
+from flows.drain import webhook_drain_flow
 from flows.runtime import IO_RETRIES
 from flows.serve import PREFECT_YAML, deployment_specs, deployments
 from flows.sync import backfill_flow, sync_flow
 from flows.transform import transform_flow
-from flows.webhooks import webhook_drain_flow
 from flows.writer import WRITER_LIMIT, ensure_concurrency_limits
 from pipelines.runtime.connector import Connector
 from pipelines.runtime.settings import Settings

@@ -20,7 +20,7 @@
     ("journal_entry", "stg_qbo__journal_entries"),
     ("payment_method", "stg_qbo__payment_methods"),
     ("payment", "stg_qbo__payments"),
-    ("preferences", "stg_qbo__preferenceses"),
+    ("preferences", "stg_qbo__preferences"),
     ("purchase_order", "stg_qbo__purchase_orders"),
     ("purchase", "stg_qbo__purchases"),
     ("refund_receipt", "stg_qbo__refund_receipts"),
