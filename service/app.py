@@ -25,6 +25,7 @@ from pipelines.runtime.connector import Connector, TenantRealmError
 from pipelines.runtime.settings import ConfigError, mastering_policy
 from service.auth import ApiKeys, Caller
 from sources.platform.dto import MODELS
+from sources.platform.errors import detail, error_dto, field_path, issue_of
 from sources.quickbooks.catalog import ENTITIES
 from sources.quickbooks.errors import QboError
 from sources.quickbooks.oauth import InvalidState, OAuthError, make_state, verify_state
@@ -39,7 +40,7 @@ PLURALS = {plural: name for name, plural in PLURAL_OF.items()}
 
 
 def error(status: int, code: str, message: str, details: list[dict[str, Any]] | None = None) -> JSONResponse:
-    return JSONResponse({"code": code, "message": message, "details": details or []}, status_code=status)
+    return JSONResponse(error_dto(code, message, details or []), status_code=status)
 
 
 class SyncRequest(BaseModel):
@@ -82,12 +83,7 @@ def create_app(connector: Connector) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         details = [
-            {
-                "code": e["type"],
-                "field": ".".join(str(p) for p in e["loc"][1:]) or "body",
-                "message": e["msg"],
-            }
-            for e in exc.errors()
+            detail(field_path(e["loc"][1:]) or "body", issue_of(e["type"]), e["msg"]) for e in exc.errors()
         ]
         return error(422, "VALIDATION_FAILED", "the request is not valid; see details", details)
 

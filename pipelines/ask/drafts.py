@@ -24,20 +24,17 @@ from pipelines.mapping.outbound import Refused, outbound_row
 from pipelines.mapping.payloads import preflight, pushable
 from pipelines.mapping.rendering import rendered
 from pipelines.mapping.spec import LINES_FIELD
-from sources.platform.dto import MODELS, error_dto
+from sources.platform.dto import MODELS, contract_error
+from sources.platform.errors import detail, error_dto
 
 if TYPE_CHECKING:
     from pipelines.runtime.connector import Connector
 
 
 class Incomplete(ValueError):
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, issue: str = "invalid") -> None:
         super().__init__(message)
-        self.dto = {
-            "code": "DRAFT_INCOMPLETE",
-            "message": message,
-            "details": [{"field": field, "message": message}],
-        }
+        self.dto = error_dto("DRAFT_INCOMPLETE", message, [detail(field, issue, message)])
 
 
 def draft(
@@ -58,7 +55,9 @@ def draft(
         with duckdb.connect(str(connector.settings.warehouse), read_only=True) as db:
             party_qbo = qbo_id_by_name(db, party, realm_id, name)
             if party_qbo is None:
-                raise Incomplete(f"{party.lower()}Name", f"QBO has no {party.lower()} named {name!r}")
+                raise Incomplete(
+                    f"{party.lower()}Name", f"QBO has no {party.lower()} named {name!r}", "unknown_name"
+                )
             tenant, party_platform = _platform_of(connector, realm_id, party, party_qbo, name)
             dto |= {"tenantId": tenant, f"{party.lower()}Id": party_platform}
             description = record.get("description")
@@ -80,7 +79,7 @@ def check(connector: Connector, entity: str, dto: dict[str, Any], realm_id: str)
     try:
         record = MODELS[entity].model_validate(dto)
     except ValidationError as exc:
-        return error_dto(entity, exc)
+        return contract_error(entity, exc)
     names = [f["name"] for f in pushable(entity)] + ([LINES_FIELD] if rendered()[entity]["lines"] else [])
     try:
         row, _lines = outbound_row(entity, record, realm_id, "create", names, connector.store.references)
@@ -93,9 +92,9 @@ def _amount(raw: Any) -> Decimal:
     try:
         amount = Decimal(str(raw)).quantize(Decimal("0.01"))
     except (InvalidOperation, ValueError):
-        raise Incomplete("amount", f"{raw!r} is not an amount") from None
+        raise Incomplete("amount", f"{raw!r} is not an amount", "not_a_number") from None
     if amount <= 0:
-        raise Incomplete("amount", "the amount must be above zero")
+        raise Incomplete("amount", "the amount must be above zero", "out_of_range")
     return amount
 
 
@@ -110,7 +109,9 @@ def _item(db: duckdb.DuckDBPyConnection, realm_id: str, words: str | None) -> st
         ).fetchone()
         if found:
             return found[0]
-    raise Incomplete("lines[0].itemId", f"no QBO item matches {words!r}: say which item the invoice is for")
+    raise Incomplete(
+        "lines[0].itemId", f"no QBO item matches {words!r}: say which item the invoice is for", "unknown_name"
+    )
 
 
 def _usual_account(db: duckdb.DuckDBPyConnection, realm_id: str, vendor_qbo: str) -> str:
@@ -122,7 +123,9 @@ def _usual_account(db: duckdb.DuckDBPyConnection, realm_id: str, vendor_qbo: str
         [realm_id, vendor_qbo],
     ).fetchone()
     if found is None:
-        raise Incomplete("lines[0].accountQboId", "the vendor has no earlier bill: say which expense account")
+        raise Incomplete(
+            "lines[0].accountQboId", "the vendor has no earlier bill: say which expense account", "required"
+        )
     return str(found[0])
 
 
@@ -132,6 +135,8 @@ def _platform_of(connector: Connector, realm_id: str, entity: str, qbo_id: str, 
     if found is None:
         field = "lines[0].itemId" if entity == "Item" else f"{entity.lower()}Id"
         raise Incomplete(
-            field, f"QBO {entity} {name!r} is linked to no platform record (run `qbo transform`)"
+            field,
+            f"QBO {entity} {name!r} is linked to no platform record (run `qbo transform`)",
+            "not_linked",
         )
     return found

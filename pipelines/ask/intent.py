@@ -3,16 +3,33 @@
 The model is the contract: its JSON schema (`intent_schema()`) is what an orchestrator's tool call
 fills in, and validation is the first guardrail: an operation outside the allowlist, a page over
 QBO's 1,000, an inverted range or a write without its record is refused here, with the field named.
+
+On the wire (tool calls, a model's answer, `qbo ask --json`, the audit log) the names are the spec's
+(§11.1): `operation`, `filters.customerName`, `filters.status`, `filters.dateFrom`/`dateTo`,
+`filters.minAmount`/`maxAmount`, `pagination.page`/`pageSize`. What this project adds is named in the
+same camelCase (`filters.vendorName`, `filters.docNumber`, `filters.qboId`, `aggregate`, `realmId`,
+`record`). Python code uses the attributes (`filters.customer_name`); `from_wire` takes the spec's
+names only, and `wire()` gives them.
 """
 
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
 
+SCHEMA_ID = "qbo-elt/ask/QboIntent"  # the spec's https://example.com/schemas/QboIntent.json, in this project
 READS = ("LIST_INVOICES", "GET_INVOICE", "LIST_CUSTOMERS", "GET_CUSTOMER", "LIST_PAYMENTS", "LIST_BILLS")
 WRITES = ("CREATE_INVOICE", "CREATE_BILL")
 Operation = Literal[READS + WRITES]  # type: ignore[valid-type]
@@ -29,35 +46,82 @@ ENTITY = {
 }
 # open and unpaid are one thing: something is still owed (Balance > 0), whatever the invoice's total
 Status = Literal["open", "unpaid", "overdue", "paid", "voided"]
+STATUSES: tuple[str, ...] = get_args(Status)
+# any case is taken ("Open", as the spec's example has it); the schema lists the usual spellings
+_STATUS_SCHEMA = {
+    "anyOf": [
+        {"type": "string", "enum": [v for s in STATUSES for v in (s, s.title(), s.upper())]},
+        {"type": "null"},
+    ]
+}
+
+
+def _number(value: Decimal) -> int | float | str:
+    """An amount as a JSON number (the spec's type), exactly: a whole one as an int, else a float that
+    reads back as the same decimal; an amount no float holds exactly stays a string."""
+    if value == value.to_integral_value() and value.adjusted() < 18:
+        return int(value)
+    as_float = float(value)
+    return as_float if Decimal(repr(as_float)) == value else str(value)
+
+
+Amount = Annotated[Decimal, PlainSerializer(_number, when_used="json")]
+MAX_AMOUNT = Decimal("1e12")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        alias_generator=to_camel,  # the wire names: customer_name <-> customerName
+        validate_by_name=True,  # Python code may keep the attribute names
+        validate_by_alias=True,
+        serialize_by_alias=True,
+        field_title_generator=lambda name, _info: name.replace("_", " ").title(),
+    )
 
 
 class Filters(_Strict):
     customer_name: str | None = Field(None, min_length=1, max_length=100, description="as QBO's DisplayName")
     vendor_name: str | None = Field(None, min_length=1, max_length=100, description="as QBO's DisplayName")
-    status: Status | None = Field(None, description="open/unpaid: Balance > 0; paid: Balance = 0")
+    status: Annotated[Status | None, WithJsonSchema(_STATUS_SCHEMA)] = Field(
+        None,
+        description="any case; open/unpaid/overdue: Balance > 0 (overdue: past DueDate); paid: Balance = 0",
+    )
     date_from: date | None = Field(None, description="TxnDate on or after")
     date_to: date | None = Field(None, description="TxnDate on or before")
-    amount_min: Decimal | None = Field(None, ge=0, description="TotalAmt at least")
-    amount_max: Decimal | None = Field(None, ge=0, description="TotalAmt at most")
+    # QBO amounts have at most 2 decimals and stay below a trillion: anything else cannot match a record
+    min_amount: Amount | None = Field(
+        None, ge=0, lt=MAX_AMOUNT, decimal_places=2, description="TotalAmt at least"
+    )
+    max_amount: Amount | None = Field(
+        None, ge=0, lt=MAX_AMOUNT, decimal_places=2, description="TotalAmt at most"
+    )
     doc_number: str | None = Field(None, min_length=1, max_length=21)
     qbo_id: str | None = Field(None, pattern=r"^\d{1,20}$", description="the QBO Id, for GET_*")
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _any_case(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _ranges(self) -> Filters:
         if self.date_from and self.date_to and self.date_from > self.date_to:
-            raise ValueError("date_from is after date_to")
-        if self.amount_min is not None and self.amount_max is not None and self.amount_min > self.amount_max:
-            raise ValueError("amount_min is above amount_max")
+            raise ValueError("dateFrom is after dateTo")
+        if self.min_amount is not None and self.max_amount is not None and self.min_amount > self.max_amount:
+            raise ValueError("minAmount is above maxAmount")
         return self
 
 
-class Page(_Strict):
-    size: int = Field(100, ge=1, le=1000, description="QBO answers at most 1,000 rows a page")
-    start: int = Field(1, ge=1, description="1-based, as QBO's STARTPOSITION")
+class Pagination(_Strict):
+    page: int = Field(1, ge=1, description="from 1: page N is rows (N-1)*pageSize+1 .. N*pageSize")
+    page_size: int = Field(100, ge=1, le=1000, description="QBO answers at most 1,000 rows a page")
+
+    @property
+    def start(self) -> int:
+        """The first row, from 1: QBO's STARTPOSITION."""
+        return (self.page - 1) * self.page_size + 1
 
 
 class QboIntent(_Strict):
@@ -66,7 +130,7 @@ class QboIntent(_Strict):
     aggregate: Literal["sum", "count"] | None = Field(
         None, description="sum of TotalAmt, or a count, instead of rows: 'how much did X pay'"
     )
-    page: Page = Field(default_factory=Page)
+    pagination: Pagination = Field(default_factory=Pagination)
     realm_id: str | None = Field(None, pattern=r"^\d{1,20}$", description="absent: the caller's only realm")
     record: dict[str, Any] | None = Field(
         None, description="CREATE_*: the platform DTO to create; it goes to the approval queue, not to QBO"
@@ -84,8 +148,26 @@ class QboIntent(_Strict):
         if self.operation.startswith("GET_") and not (
             self.filters.qbo_id or self.filters.doc_number or self.filters.customer_name
         ):
-            raise ValueError(f"{self.operation} needs filters.qbo_id, doc_number or a name")
+            raise ValueError(
+                f"{self.operation} needs filters.qboId, filters.docNumber or filters.customerName"
+            )
         return self
+
+    @classmethod
+    def from_wire(cls, data: Any) -> QboIntent:
+        """An intent as a tool call sends it: the spec's names only (`filters.customer_name` is refused)."""
+        return cls.model_validate(data, by_alias=True, by_name=False)
+
+    @classmethod
+    def from_wire_json(cls, text: str | bytes) -> QboIntent:
+        return cls.model_validate_json(text, by_alias=True, by_name=False)
+
+    def wire(self, **exclude: bool) -> dict[str, Any]:
+        """The intent as JSON, in the spec's names: what is shown, answered and audited."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True, **exclude)
+
+    def wire_json(self, **exclude: bool) -> str:
+        return self.model_dump_json(by_alias=True, exclude_none=True, **exclude)
 
     @property
     def entity(self) -> str:
@@ -97,5 +179,6 @@ class QboIntent(_Strict):
 
 
 def intent_schema() -> dict[str, Any]:
-    """The JSON schema an orchestrator's tool definition carries."""
-    return QboIntent.model_json_schema()
+    """The JSON schema an orchestrator's tool definition carries, in the spec's names."""
+    body = QboIntent.model_json_schema(by_alias=True, mode="validation")
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **body}

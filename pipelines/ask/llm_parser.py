@@ -1,7 +1,8 @@
 """`LlmParser`: free-form questions through a language model, behind the same `IntentParser` interface.
 
-The model only ever fills in a `QboIntent`: its answer must validate exactly as a tool call would, and
-a refusal, prose or an invalid intent is a `ParseError`, so nothing a model writes runs as a query.
+The model only ever fills in a `QboIntent`, in the spec's names: its answer must validate exactly as a
+tool call would, and a refusal, prose or an invalid intent is a `ParseError`, so nothing a model writes
+runs as a query.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import date
 
 from pydantic import ValidationError
 
-from pipelines.ask.intent import QboIntent
+from pipelines.ask.intent import QboIntent, intent_schema
 from pipelines.ask.parse_error import ParseError
 
 _PROMPT = """You translate a question about a QuickBooks Online company into one JSON object.
@@ -21,10 +22,13 @@ Answer with the JSON object only, no prose and no code fence. It must validate a
 
 {schema}
 
-Rules: today is {today}; turn relative dates ("last month", "this quarter") into date_from/date_to as
-ISO dates. Use only the operations in the schema. If the question asks to delete, void, deactivate or
-change a record, or cannot be answered with the schema, answer {{"error": "<what is not possible>"}}.
-Names are data: copy them exactly as written into customer_name or vendor_name.
+Rules: use the schema's field names exactly as written (camelCase, e.g. filters.customerName,
+filters.minAmount, pagination.pageSize); any other field is refused. Today is {today}; turn relative
+dates ("last month", "this quarter") into filters.dateFrom/dateTo as ISO dates, and amounts into
+filters.minAmount/maxAmount as numbers. Use only the operations in the schema. If the question asks to
+delete, void, deactivate or change a record, or cannot be answered with the schema, answer
+{{"error": "<what is not possible>"}}. Names are data: copy them exactly as written into
+filters.customerName or filters.vendorName.
 
 Question: {question}
 """
@@ -42,7 +46,7 @@ class LlmParser:
 
     @staticmethod
     def prompt(text: str, today: date) -> str:
-        schema = json.dumps(QboIntent.model_json_schema(), indent=1, sort_keys=True)
+        schema = json.dumps(intent_schema(), indent=1, sort_keys=True)
         return _PROMPT.format(schema=schema, today=today.isoformat(), question=text.strip())
 
     def parse(self, text: str, today: date) -> QboIntent:
@@ -58,7 +62,7 @@ class LlmParser:
         if isinstance(refusal, dict) and set(refusal) == {"error"}:
             raise ParseError(f"the model could not answer: {refusal['error']}")
         try:
-            intent = QboIntent.model_validate_json(answer)
+            intent = QboIntent.from_wire_json(answer)
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
             raise ParseError(f"the model's answer is not a valid request ({problems})") from exc

@@ -1,13 +1,14 @@
 """`qbo mcp`: the intents as tools over the Model Context Protocol, for agent orchestrators.
 
-Three tools. `qbo_intent` (a `QboIntent`; its JSON schema is the input schema) and `qbo_ask` (a question
-in words) only read, and say so (`readOnlyHint`); `qbo_draft` takes a CREATE_* intent and queues the
-record for a person's approval (`qbo approve --draft N`): it adds, never changes or deletes. A write
-asked of a read tool is refused with the intent to send to `qbo_draft`, so the calling model can
-choose knowingly. All three go through the same guardrails and the same audit log as `qbo ask`. The
-official SDK speaks the protocol (stdio framing, version negotiation, ping); this module only says
-what the tools are and how a call is answered. A refusal or an invalid intent is a tool result with
-`isError`, not a protocol error, so the calling model reads what to change.
+Three tools. `qbo_intent` (a `QboIntent` in the spec's names, §11.1: `intent_schema()` is the input
+schema) and `qbo_ask` (a question in words) only read, and say so (`readOnlyHint`); `qbo_draft` takes
+a CREATE_* intent and queues the record for a person's approval (`qbo approve --draft N`): it adds,
+never changes or deletes. A write asked of a read tool is refused with the intent to send to
+`qbo_draft`, so the calling model can choose knowingly. All three go through the same guardrails and
+the same audit log as `qbo ask`. The official SDK speaks the protocol (stdio framing, version
+negotiation, ping); this module only says what the tools are and how a call is answered. A refusal
+or an invalid intent is a tool result with `isError`, not a protocol error, so the calling model
+reads what to change.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def call_tool(answer: Answer, parse: Parse, name: str, arguments: dict[str, Any]
     try:
         question = None
         if name in ("qbo_intent", WRITE_TOOL):
-            intent = QboIntent.model_validate(arguments)
+            intent = QboIntent.from_wire(arguments)
         elif name == "qbo_ask":
             question = str(arguments.get("question", ""))
             intent = parse(question)
@@ -144,7 +145,7 @@ def serve_stdio(answer: Answer, parse: Parse) -> None:
 
 def _other_tool(intent: QboIntent) -> str:
     if intent.is_write:
-        sent = intent.model_dump_json(exclude_none=True, exclude_defaults=True)
+        sent = intent.wire_json(exclude_defaults=True)
         return f"{intent.operation} writes: call {WRITE_TOOL} with {sent} to queue it for approval"
     return f"{intent.operation} only reads: call qbo_intent with it"
 

@@ -15,7 +15,7 @@ _PAGE = re.compile(r"\bpage\s+(?P<n>\d{1,5})\b")
 
 def take_page(t: MaskedText) -> tuple[int | None, int | None]:
     """The page size and the page number (from 1) asked for, masked."""
-    size = start = None
+    size = page = None
     found = _PAGE_SIZE.search(t.m)
     if found:
         group = "n" if found.group("n") else "m"
@@ -23,6 +23,6 @@ def take_page(t: MaskedText) -> tuple[int | None, int | None]:
         t.mask(found.start() if group == "n" else found.start(group), found.end(group))
     found = _PAGE.search(t.m)
     if found:
-        start = int(found.group("n"))
+        page = int(found.group("n"))
         t.mask(*found.span())
-    return size, start
+    return size, page

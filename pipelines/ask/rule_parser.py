@@ -72,7 +72,7 @@ class RuleParser:
         date_from, date_to = take_dates(t, today)
         doc, doc_entity, qbo_id = (None, None, None) if create else take_document(t)
         realm = take_realm(t)
-        size, start = take_page(t)
+        size, page = take_page(t)
         amount_min, amount_max, exact = take_amounts(t)
         m = t.m
         if create:
@@ -99,7 +99,7 @@ class RuleParser:
         }
         if exact is not None:
             amount_min = amount_max = exact
-        filters |= {"amount_min": amount_min, "amount_max": amount_max}
+        filters |= {"min_amount": amount_min, "max_amount": amount_max}
         operation, status = self._assign(operation, name, filters)
         if status:
             filters["status"] = status
@@ -109,8 +109,8 @@ class RuleParser:
             "aggregate": aggregate,
             "realm_id": realm,
         }
-        if size or start:
-            payload["page"] = {"size": size or 100, "start": ((start or 1) - 1) * (size or 100) + 1}
+        if size or page:
+            payload["pagination"] = {"page": page or 1, "page_size": size or 100}
         return _validated(payload)
 
     # -- operation

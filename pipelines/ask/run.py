@@ -55,7 +55,7 @@ class Answer:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "intent": self.intent.model_dump(mode="json", exclude_none=True),
+            "intent": self.intent.wire(),
             "qbo_query": self.qbo_query,
             "warehouse_sql": self.sql,
             "params": [_plain(p) for p in self.params],
@@ -211,7 +211,7 @@ class Asker:
         self.connector.store.intents.audit(
             caller=self.caller,
             question=question,
-            intent=intent.model_dump(mode="json", exclude_none=True),
+            intent=intent.wire(),
             realm_id=realm_id,
             ran_on=ran_on,
             query=query,

@@ -162,7 +162,7 @@ def translate(
         qbo.append(f"TxnDate <= {quote(date_to.isoformat())}")
         sql.append("t.txn_date <= ?")
         params.append(date_to)
-    for bound, op in ((f.amount_min, ">="), (f.amount_max, "<=")):
+    for bound, op in ((f.min_amount, ">="), (f.max_amount, "<=")):
         if bound is not None:
             qbo.append(f"{shape.qbo_amount} {op} {quote(_amount(bound))}")
             sql.append(f"t.{shape.amount} {op} ?")
@@ -170,14 +170,15 @@ def translate(
 
     where = f" WHERE {' AND '.join(qbo)}" if qbo else ""
     order = " ORDERBY TxnDate DESC" if shape.dated else " ORDERBY DisplayName"
-    page = intent.page
+    page = intent.pagination
     if intent.aggregate == "count":
         qbo_query = f"SELECT COUNT(*) FROM {intent.entity}{where}"
     elif intent.aggregate == "sum":  # QBO cannot sum: every page is read and added up
         qbo_query = f"SELECT * FROM {intent.entity}{where}{order} STARTPOSITION 1 MAXRESULTS 1000"
     else:
         qbo_query = (
-            f"SELECT * FROM {intent.entity}{where}{order} STARTPOSITION {page.start} MAXRESULTS {page.size}"
+            f"SELECT * FROM {intent.entity}{where}{order}"
+            f" STARTPOSITION {page.start} MAXRESULTS {page.page_size}"
         )
     return Translation(intent.entity, qbo_query, _sql(intent, shape, sql), params, notes, post_filter)
 
@@ -199,8 +200,8 @@ def _sql(intent: QboIntent, shape: Shape, where: list[str]) -> str:
         for c, name in zip(shape.columns, shape.row_columns, strict=True)
     )
     order = "t.txn_date DESC, t.qbo_id" if shape.dated else "t.display_name"
-    page = intent.page
-    return f"SELECT {columns} {source} ORDER BY {order} LIMIT {page.size} OFFSET {page.start - 1}"
+    page = intent.pagination
+    return f"SELECT {columns} {source} ORDER BY {order} LIMIT {page.page_size} OFFSET {page.start - 1}"
 
 
 def qbo_id_by_name(db: duckdb.DuckDBPyConnection, entity: str, realm_id: str, name: str) -> str | None:

@@ -57,7 +57,7 @@ def ask(
     if as_json:
         typer.echo(json.dumps(answer.as_json(), default=str, ensure_ascii=False))
         return
-    typer.echo(f"intent:   {intent.model_dump_json(exclude_none=True, exclude_defaults=True)}")
+    typer.echo(f"intent:   {intent.wire_json(exclude_defaults=True)}")
     typer.echo(f"QBO:      {answer.qbo_query or '-'}")
     typer.echo(f"SQL:      {answer.sql or '-'}")
     typer.echo(f"ran on:   {answer.ran_on}")

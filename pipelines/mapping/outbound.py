@@ -26,6 +26,7 @@ from pipelines.mapping.rendering import rendered
 from pipelines.mapping.spec import LINES_FIELD
 from pipelines.mapping.values import get_path
 from sources.platform.dto import PlatformRecord
+from sources.platform.errors import detail, error_dto
 
 
 @dataclass
@@ -37,10 +38,14 @@ class Answer:
 
 
 class Refused(Exception):
-    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+    """A record refused before it reaches QBO: the answer carries the error DTO, naming the DTO field."""
+
+    def __init__(
+        self, status: int, code: str, message: str, field: str | None = None, issue: str = "invalid"
+    ) -> None:
         super().__init__(message)
-        details = [{"code": code, "field": field, "message": message}] if field else []
-        self.answer = Answer(status, {"code": code, "message": message, "details": details})
+        details = [detail(field, issue, message)] if field else []
+        self.answer = Answer(status, error_dto(code, message, details))
 
 
 class Resolver(Protocol):
@@ -220,7 +225,9 @@ def _database() -> duckdb.DuckDBPyConnection:
 def _looked_up(refs: Resolver, realm_id: str, f: dict[str, Any], value: Any, where: str) -> str | None:
     found = refs.lookup(realm_id, f["lookup_table"], value) if value else None
     if value and found is None:
-        raise Refused(422, "NOT_IN_QBO", f"QBO has no {f['lookup_table']} named {value!r}", where)
+        raise Refused(
+            422, "NOT_IN_QBO", f"QBO has no {f['lookup_table']} named {value!r}", where, "unknown_name"
+        )
     return found
 
 
@@ -236,5 +243,6 @@ def _linked(
             "REFERENCE_NOT_IN_QBO",
             f"{entity} {platform_id} is not in QBO yet (or not linked): push it first",
             where,
+            "not_in_qbo",
         )
     return found[0]

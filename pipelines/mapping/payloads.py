@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from pipelines.mapping.rendering import DISCOUNT, rendered
 from pipelines.mapping.spec import LINES_FIELD
+from sources.platform.errors import detail, error_dto, issue_of
 
 # QBO arrays along a path: `LinkedTxn.TxnId` is `{"LinkedTxn": [{"TxnId": ...}]}`
 ARRAYS = frozenset({"LinkedTxn", "Line"})
@@ -26,6 +27,22 @@ ARRAYS = frozenset({"LinkedTxn", "Line"})
 def pushable(entity: str) -> list[dict[str, Any]]:
     """The spec's fields a push may write (rendered `pushable`, as macros/outbound.sql reads it too)."""
     return [f for f in rendered()[entity]["fields"] if f["pushable"]]
+
+
+def platform_field(entity: str, qbo: str) -> str:
+    """The platform's name (`paymentTerms`, `lines`) of a QBO column or path (`sales_term_ref__value`,
+    `SalesTermRef.value`): what an error DTO says, so the platform can find the field it sent."""
+    for f in rendered()[entity]["fields"]:
+        if qbo in f["qbo_columns"] or qbo in f["qbo_paths"] or qbo == f["name"]:
+            return f["platform_path"]
+    lines = rendered()[entity]["lines"]
+    if lines is not None:
+        if qbo in (lines["key"]["qbo_column"], lines["key"]["qbo_path"]):
+            return LINES_FIELD
+        for f in lines["fields"]:
+            if qbo in f["qbo_columns"] or qbo in f["qbo_paths"]:
+                return f"{LINES_FIELD}[].{f['platform_path']}"
+    return qbo
 
 
 def set_path(node: dict[str, Any], path: str, value: Any) -> None:
@@ -164,16 +181,13 @@ def preflight(entity: str, row: dict[str, Any], filled: set[str] = frozenset()) 
     try:
         model.model_validate(values)
     except ValidationError as exc:
-        paths = {
-            c: p for f in pushable(entity) for p, c in zip(f["qbo_paths"], f["qbo_columns"], strict=True)
-        }
         details = [
-            {"code": e["type"], "field": paths.get(str(e["loc"][0]), str(e["loc"][0])), "message": e["msg"]}
+            detail(platform_field(entity, str(e["loc"][0])), issue_of(e["type"]), e["msg"])
             for e in exc.errors(include_url=False)
         ]
-        return {
-            "code": "QBO_VALIDATION_FAILED",
-            "message": f"{entity} {row['platform_id']} would be refused by QBO: fix it in the platform",
-            "details": details,
-        }
+        return error_dto(
+            "QBO_VALIDATION_FAILED",
+            f"{entity} {row['platform_id']} would be refused by QBO: fix it in the platform",
+            details,
+        )
     return None

@@ -25,9 +25,11 @@ from typing import Any
 
 from dlt.common.destination.exceptions import DestinationTerminalException
 
+from pipelines.mapping.payloads import platform_field
 from pipelines.mapping.rendering import rendered
 from pipelines.mapping.values import comparable
 from pipelines.store.integration_store import IntegrationStore
+from sources.platform.errors import detail, error_dto
 from sources.quickbooks import errors
 from sources.quickbooks.client import QboClient
 
@@ -111,11 +113,7 @@ class Sink:
             elif fault is not None and fault.code in DESYNCED and fault.element in (None, "", "Id"):
                 self.record(item, rid, str(n), "desynced", error=fault.to_dto())  # the record itself is gone
             else:
-                dto = (
-                    fault.to_dto()
-                    if fault
-                    else {"code": "NO_ANSWER", "message": "QBO gave no answer", "details": []}
-                )
+                dto = fault.to_dto() if fault else error_dto("NO_ANSWER", "QBO gave no answer")
                 self.record(item, rid, str(n), "invalid", error=dto)
         self.rebase(stale, rid)
 
@@ -127,15 +125,19 @@ class Sink:
             changed = self.changed_by_qbo(item, current)
             if changed:
                 details = [
-                    {"code": STALE, "field": f, "message": "changed in QBO since the last sync"}
+                    detail(
+                        platform_field(item["entity"], f),
+                        "changed_in_qbo",
+                        "changed in QBO since the last sync",
+                    )
                     for f in changed
                 ]
-                dto = {
-                    "code": "QBO_CONFLICT",
-                    "message": f"{item['entity']} {item['platform_id']}: QBO changed {', '.join(changed)} "
+                dto = error_dto(
+                    "QBO_CONFLICT",
+                    f"{item['entity']} {item['platform_id']}: QBO changed {', '.join(changed)} "
                     "since the last sync; left as QBO has it, for a person to resolve",
-                    "details": details,
-                }
+                    details,
+                )
                 self.record(item, rid, bid, "conflict", error=dto, doc=current)
                 continue
             body = json.loads(item["body"])

@@ -18,11 +18,12 @@ from typing import Any
 import duckdb
 
 from pipelines.mapping.order import ORDER
-from pipelines.mapping.payloads import pushable
+from pipelines.mapping.payloads import platform_field, pushable
 from pipelines.mapping.rendering import rendered
 from pipelines.mapping.spec import LINES_FIELD
 from pipelines.push import preflight
 from pipelines.push.operation import Operation
+from sources.platform.errors import detail, error_dto
 
 
 @dataclass
@@ -149,14 +150,14 @@ def _resolve(op: Operation, creating: set[tuple[str, str, str]]) -> None:
                     op.needs.append((target, platform_id, column, platform_column))
                 else:
                     op.status = "waiting"
-                    op.error = {
-                        "code": "REFERENCE_NOT_IN_QBO",
-                        "message": f"{op.entity} {op.row['platform_id']} references {target} {platform_id}, "
-                        "which is not in QBO yet: link or push it first",
-                        "details": [
-                            {"code": "REFERENCE_NOT_IN_QBO", "field": column, "message": platform_id}
-                        ],
-                    }
+                    message = (
+                        f"{op.entity} {op.row['platform_id']} references {target} {platform_id}, "
+                        "which is not in QBO yet: link or push it first"
+                    )
+                    field = platform_field(op.entity, column)
+                    op.error = error_dto(
+                        "REFERENCE_NOT_IN_QBO", message, [detail(field, "not_in_qbo", message)]
+                    )
 
 
 def _synced_values(

@@ -15,10 +15,11 @@ import duckdb
 import pandas as pd
 import pandera.pandas as pa
 
-from pipelines.mapping.payloads import listed, pushable
+from pipelines.mapping.payloads import listed, platform_field, pushable
 from pipelines.mapping.payloads import preflight as record_preflight
 from pipelines.mapping.rendering import rendered
 from pipelines.mapping.spec import LINES_FIELD
+from sources.platform.errors import detail, error_dto
 
 if TYPE_CHECKING:
     from pipelines.push.operation import Operation
@@ -106,18 +107,18 @@ def check(operations: list[Operation], existing_doc_numbers: set[tuple[str, str,
                 index = case.index if isinstance(case.index, int) else None
                 if index is None:
                     continue
-                field = _qbo_path(entity, str(case.column)) if case.column else str(case.check)
+                field = platform_field(entity, str(case.column)) if case.column else None
                 problems.setdefault(index, []).append(
-                    {"code": str(case.check), "field": field, "message": f"{case.check}: {case.failure_case}"}
+                    detail(field, _issue(str(case.check)), f"{case.check}: {case.failure_case}")
                 )
         for n, details in problems.items():
             op = ops[n]
             op.status = "invalid"
-            op.error = {
-                "code": "QBO_VALIDATION_FAILED",
-                "message": f"{entity} {op.row['platform_id']} would be refused by QBO: fix it there",
-                "details": _unique(details),
-            }
+            op.error = error_dto(
+                "QBO_VALIDATION_FAILED",
+                f"{entity} {op.row['platform_id']} would be refused by QBO: fix it there",
+                _unique(details),
+            )
 
 
 def _frame(entity: str, ops: list[Operation], existing: set[tuple[str, str, str]]) -> pd.DataFrame:
@@ -137,18 +138,18 @@ def _frame(entity: str, ops: list[Operation], existing: set[tuple[str, str, str]
     return pd.DataFrame(rows)
 
 
-def _qbo_path(entity: str, column: str) -> str:
-    for f in pushable(entity):
-        for path, name in zip(f["qbo_paths"], f["qbo_columns"], strict=True):
-            if name == column:
-                return path
-    return column
+def _issue(check: str) -> str:
+    """pandera's check names as the error DTO's issues."""
+    for prefix, issue in (("str_length", "too_long"), ("not_nullable", "required"), ("isin", "not_allowed")):
+        if check.startswith(prefix):
+            return issue
+    return check if check.isidentifier() else "invalid"
 
 
 def _unique(details: list[dict[str, Any]]) -> list[dict[str, Any]]:
     seen, out = set(), []
     for d in details:
-        key = (d["field"], d["code"])
+        key = (d["field"], d["issue"])
         if key not in seen:
             seen.add(key)
             out.append(d)

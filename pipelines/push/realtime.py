@@ -27,7 +27,8 @@ from pipelines.mapping.spec import LINES_FIELD
 from pipelines.push.destination import Sink
 from pipelines.push.operation import Operation
 from pipelines.runtime.connector import Connector, TenantRealmError
-from sources.platform.dto import MODELS, PlatformRecord, error_dto
+from sources.platform.dto import MODELS, PlatformRecord, contract_error
+from sources.platform.errors import error_dto
 from sources.quickbooks.errors import QboError
 
 
@@ -41,7 +42,7 @@ class RealtimePush:
         try:
             dto = MODELS[entity].model_validate(payload)
         except ValidationError as exc:
-            return Answer(422, error_dto(entity, exc))
+            return Answer(422, contract_error(entity, exc))
         if not may_act_for(dto.tenant_id):
             return Refused(403, "FORBIDDEN", f"this API key may not act for tenant {dto.tenant_id!r}").answer
         try:
@@ -107,13 +108,13 @@ class RealtimePush:
             sink.send([item])
         except (QboError, DestinationTerminalException) as exc:
             code = getattr(exc, "code", None) or "QBO_UNAVAILABLE"
-            return Answer(503, {"code": code, "message": f"QBO did not take the push: {exc}", "details": []})
+            return Answer(503, error_dto(code, f"QBO did not take the push: {exc}"))
         outcome = sink.results[dto.id]
+        if outcome["outcome"] == "desynced":  # QBO no longer has the linked record (§7.1): forget the link
+            self.refs.forget(realm_id, entity, tenant, dto.id)
         if outcome["outcome"] != "ok":
             status = 422 if outcome["outcome"] == "invalid" else 409
-            return Answer(
-                status, outcome["error"] or {"code": "FAILED", "message": "no answer", "details": []}
-            )
+            return Answer(status, outcome["error"] or error_dto("FAILED", "QBO gave no answer"))
         doc = outcome["doc"]
         self.refs.moved(realm_id, entity, tenant, dto.id, doc)
         return Answer(

@@ -121,3 +121,16 @@ class References:
                 )
             )
             conn.execute(references.insert().values(**values))
+
+    def forget(self, realm_id: str, entity: str, tenant_id: str, platform_id: str) -> None:
+        """QBO no longer has the linked record (a 404 / 610 on push): the platform record is unlinked, so its
+        next push creates it again rather than updating what is gone."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(references).where(
+                    references.c.realm_id == realm_id,
+                    references.c.kind == "link",
+                    references.c.scope == entity,
+                    references.c.name == f"{tenant_id}|{platform_id}",
+                )
+            )

@@ -20,7 +20,8 @@ from dlt.extract.resource import DltResource
 from pydantic import ValidationError
 
 from sources.platform import readers
-from sources.platform.dto import MODELS, PlatformRecord, error_dto
+from sources.platform.dto import MODELS, PlatformRecord, contract_error
+from sources.platform.errors import detail, error_dto
 
 REJECTED = "rejected"
 REJECTED_HINTS = dlt.mark.make_hints(
@@ -65,7 +66,7 @@ def validate(
     try:
         record = model.model_validate(raw)
     except ValidationError as exc:
-        return None, _rejection(entity, where, raw, error_dto(entity, exc))
+        return None, _rejection(entity, where, raw, contract_error(entity, exc))
     row = _row(record)
     if row.get("realm_id") is None:
         realm = realms.get(record.tenant_id)
@@ -100,8 +101,8 @@ def _without_nulls(value: Any) -> Any:
     return value
 
 
-def _dto(code: str, message: str, field: str | None = None) -> dict[str, Any]:
-    return {"code": code, "message": message, "details": [{"code": code, "field": field, "message": message}]}
+def _dto(code: str, message: str, field: str | None = None, issue: str = "invalid") -> dict[str, Any]:
+    return error_dto(code, message, [detail(field, issue, message)])
 
 
 def _rejection(entity: str, where: str, raw: Any, error: dict[str, Any]) -> dict[str, Any]:

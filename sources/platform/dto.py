@@ -26,6 +26,9 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from sources.platform import errors
+from sources.platform.errors import detail, field_path, issue_of
+
 CENT = Decimal("0.01")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -266,19 +269,18 @@ MODELS: dict[str, type[PlatformRecord]] = {
 }
 
 
-def error_dto(entity: str, exc: ValidationError) -> dict[str, Any]:
-    """The seed's error DTO for a record the platform sent that the contract refuses."""
+def contract_error(entity: str, exc: ValidationError) -> dict[str, Any]:
+    """The error DTO for a record the platform sent that the contract refuses, a detail per field."""
     details = []
     for error in exc.errors(include_url=False):
-        path = [str(p) for p in error["loc"]]
+        path: list[str | int] = list(error["loc"])
         cause = (error.get("ctx") or {}).get("error")
         if isinstance(cause, FieldError):
             path.append(cause.field)
         message = str(cause) if isinstance(cause, ValueError) else error["msg"]  # no "Value error, "
-        details.append({"code": error["type"], "field": ".".join(path) or "(record)", "message": message})
-    return {
-        "code": "PLATFORM_VALIDATION_FAILED",
-        "message": f"{entity} record refused: {len(details)} field(s) invalid; fix them in the platform "
-        "and load again",
-        "details": details,
-    }
+        details.append(detail(field_path(path), issue_of(error["type"]), message))
+    return errors.error_dto(
+        "PLATFORM_VALIDATION_FAILED",
+        f"{entity} record refused: {len(details)} field(s) invalid; fix them in the platform and load again",
+        details,
+    )

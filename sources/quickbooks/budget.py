@@ -39,6 +39,7 @@ from pyrate_limiter import (
     SQLiteBucket,
     SQLiteQueries,
 )
+from pyrate_limiter.buckets.redis_bucket import LuaScript
 
 _NAMESPACE = re.compile(r"[a-z][a-z0-9_]{0,19}")
 _LEAK_EVERY = 10.0  # seconds between trims of expired bucket entries (what pyrate's Leaker thread does)
@@ -221,18 +222,27 @@ return 1
 """
 
 
+# pyrate's script counts a window's entries up to the caller's own `now`: an entry another process
+# stamped a millisecond later, but inserted first, is not counted, and one slot too many is given (three
+# processes racing for 5 slots took 6). Here the window's end is open: every entry since its start counts.
+_REDIS_PUT = LuaScript.PUT_ITEM.replace(
+    "redis.call('ZCOUNT', bucket, window_start, now)", "redis.call('ZCOUNT', bucket, window_start, '+inf')"
+)
+assert _REDIS_PUT != LuaScript.PUT_ITEM, "pyrate-limiter's Redis script changed: review _REDIS_PUT"
+
+
 class RedisBackend:
-    """Redis: the buckets are sorted sets (pyrate's Lua script), leases a sorted set scored by expiry."""
+    """Redis: the buckets are sorted sets (pyrate's Lua script, window end open), leases a sorted set
+    scored by expiry."""
 
     def __init__(self, url: str, *, namespace: str = "qbo_budget") -> None:
         self._ns = _check_namespace(namespace)
         self._redis = redis.Redis.from_url(url)
         self._lease_script = self._redis.register_script(_REDIS_LEASE)
+        self._put_script = str(self._redis.script_load(_REDIS_PUT))
 
     def bucket(self, key: str, rates: list[Rate]) -> AbstractBucket:
-        bucket = RedisBucket.init(rates, self._redis, f"{self._ns}:{key}")
-        assert isinstance(bucket, RedisBucket)  # a sync client gives a sync bucket
-        return bucket
+        return RedisBucket(rates, self._redis, f"{self._ns}:{key}", self._put_script)
 
     def try_lease(self, key: str, holder: str, limit: int, ttl: float) -> bool:
         return bool(self._lease_script(keys=[f"{self._ns}:{key}:leases"], args=[holder, limit, ttl]))

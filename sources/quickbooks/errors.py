@@ -16,6 +16,8 @@ from typing import Any
 
 import requests
 
+from sources.platform.errors import detail, issue_of
+
 _TOKEN_LIKE = re.compile(r"\b(?:eyJ[\w-]{8,}|RT1-[\w-]{8,}|AB\w{20,}|Bearer\s+\S+)")
 
 
@@ -53,11 +55,12 @@ class QboError(Exception):
     def to_dto(self) -> dict[str, Any]:
         """The seed's error DTO (`code`, `message`, `details[]`), what callers and the error table see."""
         details = [
-            {
-                "code": e.get("code"),
-                "field": e.get("element") or None,
-                "message": redact(e.get("detail") or e.get("message")),
-            }
+            detail(
+                e.get("element") or None,
+                issue_of(str(e.get("code") or "")),
+                redact(e.get("detail") or e.get("message")),
+                code=e.get("code"),
+            )
             for e in (
                 self.errors
                 or [

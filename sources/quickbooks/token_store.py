@@ -13,6 +13,17 @@
   `qbo status` show which companies need a person to reconnect them, syncs skip them with a clear
   error instead of "not connected", and a successful `save()` (the reconnect) clears the mark.
 - Tokens are never in a repr, a log line or an exception text; `list()` returns records without them.
+- **The row is SPEC §2.3's token record** (decision 14): `id` (uuid, stable for the realm's row),
+  `tenant_id`, `realm_id`, the tokens (encrypted), both expiries, `scopes` (space-separated, OAuth's
+  list form), `created_at` (first connect; kept by refreshes and reconnects), `updated_at` (every
+  refresh, reconnect or status change; not a key rotation, which changes no value). `to_spec()` is
+  the §2.3 JSON, camelCase, without the tokens unless asked. Extensions: the hard expiry, `status`,
+  `status_reason`. `realm_id` stays the primary key: one consent per company, the lock's key.
+- **Upgrades in place**: `create_schema()` adds what an older table lacks under the lock that
+  serialises creation, so processes opening an old store together upgrade it once. Rows keep their
+  tokens and get a fresh `id`; missing times come from the row (`updated_at`, `created_at`, else its
+  access token's issue), missing scopes are the accounting scope the connector always asks for.
+  PostgreSQL alters the table, SQLite rebuilds it (its recipe): either way it is a new one's equal.
 
 The lock is held while Intuit answers the refresh (typically well under a second). On SQLite that
 blocks the file's other writers for that time; PostgreSQL locks only the realm's row.
@@ -22,10 +33,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +50,13 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
+    Uuid,
     create_engine,
     delete,
     event,
     insert,
+    inspect,
     select,
     text,
     update,
@@ -50,7 +65,7 @@ from sqlalchemy.engine import Connection, Engine, RowMapping, make_url
 from sqlalchemy.pool import StaticPool
 
 from sources.quickbooks.errors import ReconnectRequired
-from sources.quickbooks.oauth import TokenSet, reconnect_hint
+from sources.quickbooks.oauth import ACCOUNTING_SCOPE, TokenSet, reconnect_hint
 
 log = logging.getLogger(__name__)
 
@@ -89,19 +104,26 @@ metadata = MetaData()
 tokens_table = Table(
     "qbo_tokens",
     metadata,
+    # SPEC §2.3 (camelCase in `TokenRecord.to_spec()`)
+    Column("id", Uuid(as_uuid=False), nullable=False),  # set at first connect, stable for the row
     Column("realm_id", String(32), primary_key=True),  # unique: one consent per company
     Column("tenant_id", String(255), nullable=False, index=True),
-    Column("access_token_encrypted", Text, nullable=False),
-    Column("refresh_token_encrypted", Text, nullable=False),
+    Column("access_token_encrypted", Text, nullable=False),  # accessToken, encrypted at rest
+    Column("refresh_token_encrypted", Text, nullable=False),  # refreshToken, encrypted at rest
     Column("access_token_expires_at", UTCDateTime(), nullable=False),
     Column("refresh_token_expires_at", UTCDateTime(), nullable=False),
-    Column("refresh_token_hard_expires_at", UTCDateTime(), nullable=True),
-    Column("scopes", Text, nullable=False),  # space-separated, as in OAuth
-    Column("status", String(32), nullable=False),  # active | reconnect_required
-    Column("status_reason", Text, nullable=True),
+    Column("scopes", Text, nullable=False),  # a list, space-separated as in OAuth
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+    # extensions
+    Column("refresh_token_hard_expires_at", UTCDateTime(), nullable=True),
+    Column("status", String(32), nullable=False),  # active | reconnect_required
+    Column("status_reason", Text, nullable=True),
+    UniqueConstraint("id", name="uq_qbo_tokens_id"),
 )
+# what an upgrade cannot make up: a table without these is not a token table of this connector
+_CORE = ("realm_id", "tenant_id", "access_token_encrypted", "refresh_token_encrypted")
+_CORE += ("access_token_expires_at", "refresh_token_expires_at")
 
 
 class TokenStoreError(Exception):
@@ -114,37 +136,62 @@ class NotConnected(ReconnectRequired):
 
 @dataclass(frozen=True)
 class TokenRecord:
-    """A stored connection, without its tokens."""
+    """A stored connection, without its tokens: SPEC §2.3's fields and the connector's extensions."""
 
+    id: str
     tenant_id: str
     realm_id: str
     access_token_expires_at: datetime
     refresh_token_expires_at: datetime
-    refresh_token_hard_expires_at: datetime | None
     scopes: tuple[str, ...]
-    status: str
-    status_reason: str | None
     created_at: datetime
     updated_at: datetime
+    refresh_token_hard_expires_at: datetime | None
+    status: str
+    status_reason: str | None
 
     @property
     def needs_reconnect(self) -> bool:
         return self.status != ACTIVE
 
+    def to_spec(self, *, access_token: str | None = None, refresh_token: str | None = None) -> dict[str, Any]:
+        """The §2.3 JSON object (camelCase; extensions after the spec's fields). The tokens are in it
+        only when passed (`TokenStore.to_spec(..., include_tokens=True)`): never by default."""
+        spec: dict[str, Any] = {"id": self.id, "tenantId": self.tenant_id, "realmId": self.realm_id}
+        if access_token is not None:
+            spec["accessToken"] = access_token
+        if refresh_token is not None:
+            spec["refreshToken"] = refresh_token
+        return spec | {
+            "accessTokenExpiresAt": _iso(self.access_token_expires_at),
+            "refreshTokenExpiresAt": _iso(self.refresh_token_expires_at),
+            "scopes": list(self.scopes),
+            "createdAt": _iso(self.created_at),
+            "updatedAt": _iso(self.updated_at),
+            "refreshTokenHardExpiresAt": _iso(self.refresh_token_hard_expires_at),
+            "status": self.status,
+            "statusReason": self.status_reason,
+        }
+
     @classmethod
     def from_row(cls, row: RowMapping) -> TokenRecord:
         return cls(
+            id=row["id"],
             tenant_id=row["tenant_id"],
             realm_id=row["realm_id"],
             access_token_expires_at=row["access_token_expires_at"],
             refresh_token_expires_at=row["refresh_token_expires_at"],
-            refresh_token_hard_expires_at=row["refresh_token_hard_expires_at"],
             scopes=tuple((row["scopes"] or "").split()),
-            status=row["status"],
-            status_reason=row["status_reason"],
             created_at=row["created_at"],
             updated_at=row["updated_at"],
+            refresh_token_hard_expires_at=row["refresh_token_hard_expires_at"],
+            status=row["status"],
+            status_reason=row["status_reason"],
         )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment is not None else None
 
 
 def generate_key() -> str:
@@ -210,8 +257,9 @@ class LockedTokens:
         }
         table = tokens_table
         if self._row is None:
-            self._conn.execute(insert(table).values(realm_id=self.realm_id, created_at=now, **values))
-        else:
+            first = {"id": str(uuid.uuid4()), "realm_id": self.realm_id, "created_at": now}
+            self._conn.execute(insert(table).values(**first, **values))
+        else:  # a refresh or a reconnect of the realm: its id and created_at stay
             if tokens.refresh_token_hard_expires_at is None:  # Intuit omitted it: keep the one we know
                 values.pop("refresh_token_hard_expires_at")
             self._conn.execute(update(table).where(table.c.realm_id == self.realm_id).values(**values))
@@ -231,6 +279,8 @@ class LockedTokens:
         self._reload()
 
     def rotate_key(self) -> None:
+        """Re-encrypt with the first key. `updated_at` stays: no value of the record changes, and it
+        dates a reconnect mark ("since ...")."""
         row = self._required()
         fernet = self._store._fernet
         try:
@@ -288,11 +338,13 @@ class TokenStore:
         return f"TokenStore({self.engine.url.render_as_string(hide_password=True)!r})"
 
     def create_schema(self) -> None:
-        """Create the table if it is missing; serialised, so processes starting together do not race."""
+        """Create the table if it is missing, or upgrade one of an older layout in place; serialised, so
+        processes starting together neither race nor upgrade twice (the next one finds nothing to do)."""
         with self._transaction(lock=True) as conn:
             if self.dialect == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('qbo_tokens schema'))"))
             metadata.create_all(conn, checkfirst=True)
+            _upgrade(conn)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -343,6 +395,18 @@ class TokenStore:
         if row is None:
             return None
         return TokenRecord.from_row(row), self._decrypt(row["access_token_encrypted"], realm_id, "access")
+
+    def to_spec(self, realm_id: str, *, include_tokens: bool = False) -> dict[str, Any] | None:
+        """The realm's §2.3 token record as JSON; the decrypted tokens only when `include_tokens`."""
+        row = self._row(realm_id)
+        if row is None:
+            return None
+        if not include_tokens:
+            return TokenRecord.from_row(row).to_spec()
+        return TokenRecord.from_row(row).to_spec(
+            access_token=self._decrypt(row["access_token_encrypted"], realm_id, "access"),
+            refresh_token=self._decrypt(row["refresh_token_encrypted"], realm_id, "refresh"),
+        )
 
     def save(
         self, tenant_id: str, realm_id: str, tokens: TokenSet, *, now: datetime | None = None
@@ -414,6 +478,83 @@ class TokenStore:
             query = query.where(table.c.tenant_id == tenant_id)
         with self._transaction(lock=False) as conn:
             return [TokenRecord.from_row(row) for row in conn.execute(query).mappings()]
+
+
+# upgrading a table of an older layout (inside `create_schema()`'s lock) -------------------------------
+
+
+def _upgrade(conn: Connection) -> None:
+    table = tokens_table
+    present = {column["name"] for column in inspect(conn).get_columns(table.name)}
+    missing = [column for column in table.columns if column.name not in present]
+    if not missing:
+        return
+    lacking = [name for name in _CORE if name not in present]
+    unknown = sorted(present - set(table.columns.keys()))
+    if lacking or (unknown and conn.dialect.name == "sqlite"):  # a rebuild would lose unknown columns
+        raise TokenStoreError(
+            f"table {table.name} has a layout this version cannot upgrade (lacks {lacking}, has unknown "
+            f"{unknown}); point the store at another database or upgrade the table by hand"
+        )
+    kept = [column for column in table.columns if column.name in present]
+    rows = [_backfilled(dict(row), missing) for row in conn.execute(select(*kept)).mappings()]
+    added = ", ".join(column.name for column in missing)
+    log.info("upgrading the token table %s in place: adding %s to %d row(s)", table.name, added, len(rows))
+    if conn.dialect.name == "sqlite":
+        _rebuild_sqlite(conn, rows)
+    else:
+        _alter(conn, missing, rows)
+
+
+def _backfilled(row: dict[str, Any], missing: Sequence[Column[Any]]) -> dict[str, Any]:
+    """The row with values for the columns it lacks, from what it has."""
+    issued = row["access_token_expires_at"] - timedelta(hours=1)  # Intuit's access tokens live an hour
+    written = row.get("updated_at") or row.get("created_at") or issued
+    fills = {
+        "id": str(uuid.uuid4()),
+        "scopes": ACCOUNTING_SCOPE,  # the one scope the connector asks for
+        "created_at": row.get("created_at") or written,
+        "updated_at": written,
+        "refresh_token_hard_expires_at": None,  # unknown: Intuit sends it again on the next refresh
+        "status": ACTIVE,
+        "status_reason": None,
+    }
+    return row | {column.name: fills[column.name] for column in missing}
+
+
+def _rebuild_sqlite(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """SQLite's recipe for what ALTER TABLE cannot do (NOT NULL columns, constraints): a new table
+    under the name, the rows copied, the old table dropped; in the store's transaction, like all DDL."""
+    old = f"{tokens_table.name}_old_layout"
+    conn.exec_driver_sql(f"ALTER TABLE {tokens_table.name} RENAME TO {old}")
+    for index in inspect(conn).get_indexes(old):  # renamed with their table, still named for the new one
+        conn.exec_driver_sql(f'DROP INDEX "{index["name"]}"')
+    metadata.create_all(conn)
+    if rows:
+        conn.execute(insert(tokens_table), rows)
+    conn.exec_driver_sql(f"DROP TABLE {old}")
+
+
+def _alter(conn: Connection, missing: Sequence[Column[Any]], rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL: add the columns, fill them row by row, then make them as strict as a new table's."""
+    table = tokens_table
+    for column in missing:
+        kind = column.type.compile(dialect=conn.dialect)
+        conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
+    for row in rows:
+        fills = {column.name: row[column.name] for column in missing}
+        conn.execute(update(table).where(table.c.realm_id == row["realm_id"]).values(fills))
+    for column in missing:
+        if not column.nullable:
+            conn.execute(text(f"ALTER TABLE {table.name} ALTER COLUMN {column.name} SET NOT NULL"))
+    added = {column.name for column in missing}
+    for unique in table.constraints:  # by hand: AddConstraint would leave it out of later CREATE TABLEs
+        if isinstance(unique, UniqueConstraint) and added & set(names := unique.columns.keys()):
+            conn.exec_driver_sql(
+                f"ALTER TABLE {table.name} ADD CONSTRAINT {unique.name} UNIQUE ({','.join(names)})"
+            )
+    for index in table.indexes:
+        index.create(conn, checkfirst=True)
 
 
 def _engine(url: str, lock_timeout: float) -> Engine:

@@ -16,11 +16,11 @@ from __future__ import annotations
 import hmac
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from sources.quickbooks.errors import ReconnectRequired
-from sources.quickbooks.oauth import OAuthClient, TokenSet, reconnect_hint
+from sources.quickbooks.oauth import ACCOUNTING_SCOPE, OAuthClient, TokenSet, reconnect_hint
 from sources.quickbooks.token_store import NotConnected, TokenRecord, TokenStore
 
 log = logging.getLogger(__name__)
@@ -168,9 +168,12 @@ class TokenManager:
 
     # connections -------------------------------------------------------------------------------------
 
-    def connect(self, tenant_id: str, code: str, realm_id: str) -> TokenRecord:
-        """Finish the authorization-code flow: exchange the code and store the tokens."""
-        return self.save(tenant_id, realm_id, self.oauth.exchange_code(code, realm_id))
+    def connect(
+        self, tenant_id: str, code: str, realm_id: str, *, scopes: Sequence[str] = (ACCOUNTING_SCOPE,)
+    ) -> TokenRecord:
+        """Finish the authorization-code flow: exchange the code and store the tokens. The record's
+        scopes are those Intuit's answer names, else `scopes`: the ones the consent URL asked for."""
+        return self.save(tenant_id, realm_id, self.oauth.exchange_code(code, realm_id, scopes=scopes))
 
     def save(self, tenant_id: str, realm_id: str, tokens: TokenSet) -> TokenRecord:
         self._forget(realm_id)

@@ -28,15 +28,15 @@ def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 @pytest.mark.parametrize(
     "intent",
     [
-        {"operation": "LIST_INVOICES", "filters": {"status": "unpaid", "date_from": "2020-01-01"}},
-        {"operation": "LIST_INVOICES", "filters": {"status": "paid", "date_from": "2020-01-01"}},
-        {"operation": "LIST_BILLS", "filters": {"date_from": "2020-01-01"}, "aggregate": "count"},
+        {"operation": "LIST_INVOICES", "filters": {"status": "unpaid", "dateFrom": "2020-01-01"}},
+        {"operation": "LIST_INVOICES", "filters": {"status": "Paid", "dateFrom": "2020-01-01"}},
+        {"operation": "LIST_BILLS", "filters": {"dateFrom": "2020-01-01"}, "aggregate": "count"},
         {"operation": "LIST_CUSTOMERS", "aggregate": "count"},
     ],
 )
 def test_qbo_and_the_warehouse_give_the_same_answer(synced: World, intent: dict) -> None:
     today = datetime.now(UTC).date()
-    asked = QboIntent.model_validate(intent)
+    asked = QboIntent.from_wire(intent)
     from_qbo = Asker(synced.connector, fresh=timedelta(0)).answer(asked, today=today)
     from_warehouse = Asker(synced.connector, fresh=timedelta(days=1)).answer(asked, today=today)
     assert (from_qbo.ran_on, from_warehouse.ran_on) == ("qbo", "warehouse")

@@ -13,22 +13,22 @@ import duckdb
 import pytest
 import yaml
 
-from pipelines.ask.intent import QboIntent
+from pipelines.ask.intent import QboIntent, intent_schema
 from pipelines.ask.llm_parser import LlmParser
 from pipelines.ask.names import NameIndex
 from pipelines.ask.rule_parser import IntentParser, ParseError, RuleParser
 
 CORPUS_PATH = Path(__file__).with_name("corpus.yaml")
-FILTERS = (
-    "customer_name",
-    "vendor_name",
+FILTERS = (  # the spec's names (§11.1), then this project's camelCase additions
+    "customerName",
     "status",
-    "date_from",
-    "date_to",
-    "amount_min",
-    "amount_max",
-    "doc_number",
-    "qbo_id",
+    "dateFrom",
+    "dateTo",
+    "minAmount",
+    "maxAmount",
+    "vendorName",
+    "docNumber",
+    "qboId",
 )
 
 
@@ -61,13 +61,13 @@ def test_corpus(parser: RuleParser, case: dict[str, Any]) -> None:
     assert intent.operation == case["operation"]
     expected = {k: _expected(v) for k, v in (case.get("filters") or {}).items()}
     assert set(expected) <= set(FILTERS), f"corpus typo: {set(expected) - set(FILTERS)}"
-    got = {k: getattr(intent.filters, k) for k in FILTERS if getattr(intent.filters, k) is not None}
+    got = intent.filters.model_dump(by_alias=True, exclude_none=True)  # Python values, wire names
     assert got == expected
     assert intent.aggregate == case.get("aggregate")
     assert intent.record == case.get("record")
-    if "page" in case:
-        assert intent.page.model_dump() == case["page"]
-    assert intent.realm_id == case.get("realm_id")
+    if "pagination" in case:
+        assert intent.pagination.model_dump(by_alias=True) == case["pagination"]
+    assert intent.realm_id == case.get("realmId")
 
 
 @pytest.mark.parametrize(
@@ -214,7 +214,7 @@ class FakeModel:
 def test_llm_parser_accepts_valid_json() -> None:
     answer = {
         "operation": "LIST_PAYMENTS",
-        "filters": {"customer_name": "Acme Corp", "date_from": "2026-10-01", "date_to": "2026-12-31"},
+        "filters": {"customerName": "Acme Corp", "dateFrom": "2026-10-01", "dateTo": "2026-12-31"},
         "aggregate": "sum",
     }
     model = FakeModel(json.dumps(answer))
@@ -225,7 +225,22 @@ def test_llm_parser_accepts_valid_json() -> None:
     (prompt,) = model.prompts
     assert "2026-12-01" in prompt
     assert "How much did Acme Corp pay us this quarter?" in prompt
-    assert json.dumps(QboIntent.model_json_schema(), indent=1, sort_keys=True) in prompt
+    assert json.dumps(intent_schema(), indent=1, sort_keys=True) in prompt
+    assert "filters.customerName" in prompt and "customer_name" not in prompt  # it asks for the spec's names
+
+
+def test_llm_parser_accepts_the_specs_own_example_answer() -> None:
+    """§11.2's "LLM output", as printed there: the status in any case, the amount a number."""
+    answer = """{
+      "operation": "LIST_INVOICES",
+      "filters": {"status": "Open", "dateFrom": "2026-01-01", "dateTo": "2026-01-31", "minAmount": 1000}
+    }"""
+    intent = LlmParser(FakeModel(answer)).parse("unpaid invoices from last month over 1000", TODAY)
+    assert intent.wire() == {
+        "operation": "LIST_INVOICES",
+        "filters": {"status": "open", "dateFrom": "2026-01-01", "dateTo": "2026-01-31", "minAmount": 1000},
+        "pagination": {"page": 1, "pageSize": 100},
+    }
 
 
 def test_llm_parser_accepts_a_fenced_answer() -> None:
@@ -239,11 +254,15 @@ def test_llm_parser_accepts_a_fenced_answer() -> None:
         ("Sure! Here are the invoices you asked for.", "not JSON"),
         ('{"operation": "DELETE_INVOICE"}', "not a valid request"),
         (
-            '{"operation": "LIST_INVOICES", "filters": {"amount_min": 5, "amount_max": 1}}',
+            '{"operation": "LIST_INVOICES", "filters": {"minAmount": 5, "maxAmount": 1}}',
             "not a valid request",
         ),
         ('{"operation": "CREATE_INVOICE"}', "not a valid request"),
         ('{"operation": "LIST_INVOICES", "sql": "DROP TABLE invoices"}', "not a valid request"),
+        (  # the old snake_case names are not the wire's: refused, naming the field
+            '{"operation": "LIST_INVOICES", "filters": {"customer_name": "Acme Corp"}}',
+            "filters.customer_name: Extra inputs are not permitted",
+        ),
         ('{"error": "deleting invoices is not possible"}', "could not answer: deleting invoices"),
         ("[]", "not a valid request"),
     ],

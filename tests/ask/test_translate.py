@@ -22,7 +22,7 @@ def resolve(entity: str, name: str) -> str | None:
 def test_unpaid_invoices_last_month_over_1000_filter_balance_for_status_and_total_for_amount() -> None:
     intent = QboIntent(
         operation="LIST_INVOICES",
-        filters={"status": "unpaid", "date_from": "2026-11-01", "date_to": "2026-11-30", "amount_min": 1000},
+        filters={"status": "unpaid", "date_from": "2026-11-01", "date_to": "2026-11-30", "min_amount": 1000},
     )
     t = translate(intent, "123", TODAY, resolve)
     assert t.qbo_query == (
@@ -65,38 +65,122 @@ def test_a_broad_question_gets_a_default_window_and_says_so() -> None:
     ("intent", "message"),
     [
         ({"operation": "LIST_PAYMENTS", "filters": {"status": "unpaid"}}, "no balance"),
-        ({"operation": "LIST_INVOICES", "filters": {"customer_name": "Nobody Inc"}}, "no customer named"),
-        ({"operation": "LIST_BILLS", "filters": {"customer_name": "Acme Corp"}}, "not filtered by customer"),
-        ({"operation": "LIST_CUSTOMERS", "filters": {"date_from": "2026-01-01"}}, "no transaction date"),
+        ({"operation": "LIST_INVOICES", "filters": {"customerName": "Nobody Inc"}}, "no customer named"),
+        ({"operation": "LIST_BILLS", "filters": {"customerName": "Acme Corp"}}, "not filtered by customer"),
+        ({"operation": "LIST_CUSTOMERS", "filters": {"dateFrom": "2026-01-01"}}, "no transaction date"),
         ({"operation": "CREATE_INVOICE", "record": {"customerName": "Acme Corp"}}, "approval queue"),
     ],
 )
 def test_what_cannot_be_asked_is_refused_with_a_reason(intent: dict, message: str) -> None:
     with pytest.raises(Refused, match=message):
-        translate(QboIntent.model_validate(intent), "1", TODAY, resolve)
+        translate(QboIntent.from_wire(intent), "1", TODAY, resolve)
 
 
 @pytest.mark.parametrize(
     ("intent", "field"),
     [
         ({"operation": "DELETE_INVOICE"}, "operation"),
-        ({"operation": "LIST_INVOICES", "page": {"size": 5000}}, "page.size"),
+        ({"operation": "LIST_INVOICES", "pagination": {"pageSize": 5000}}, "pagination.pageSize"),
+        ({"operation": "LIST_INVOICES", "pagination": {"pageSize": 0}}, "pagination.pageSize"),
+        ({"operation": "LIST_INVOICES", "pagination": {"page": 0}}, "pagination.page"),
         (
-            {"operation": "LIST_INVOICES", "filters": {"date_from": "2026-02-01", "date_to": "2026-01-01"}},
-            "filters",
+            {"operation": "LIST_INVOICES", "filters": {"dateFrom": "2026-02-01", "dateTo": "2026-01-01"}},
+            "dateFrom is after dateTo",
         ),
+        ({"operation": "LIST_INVOICES", "filters": {"minAmount": 5, "maxAmount": 1}}, "minAmount is above"),
+        ({"operation": "LIST_INVOICES", "filters": {"minAmount": -1}}, "filters.minAmount"),
+        ({"operation": "LIST_INVOICES", "filters": {"status": "closed"}}, "filters.status"),
         ({"operation": "CREATE_BILL"}, "record"),
-        ({"operation": "GET_INVOICE"}, "qbo_id"),
+        ({"operation": "GET_INVOICE"}, "qboId"),
         ({"operation": "LIST_INVOICES", "sql": "DROP TABLE x"}, "sql"),
+        # the snake_case names were never the spec's: on the wire they are unknown fields, named
+        ({"operation": "LIST_INVOICES", "filters": {"customer_name": "Acme Corp"}}, "filters.customer_name"),
+        ({"operation": "LIST_INVOICES", "filters": {"amount_min": 1000}}, "filters.amount_min"),
+        ({"operation": "LIST_INVOICES", "page": {"size": 10}}, "page\n  Extra inputs"),
+        ({"operation": "LIST_INVOICES", "pagination": {"page_size": 10}}, "pagination.page_size"),
+        ({"operation": "LIST_INVOICES", "realm_id": "1"}, "realm_id\n  Extra inputs"),
     ],
 )
 def test_the_intent_model_refuses_what_the_allowlist_and_qbo_do_not_allow(intent: dict, field: str) -> None:
     with pytest.raises(ValidationError, match=field):
-        QboIntent.model_validate(intent)
+        QboIntent.from_wire(intent)
 
 
 def test_the_schema_an_orchestrator_gets_lists_only_allowed_operations() -> None:
     schema = intent_schema()
     operations = schema["properties"]["operation"]["enum"]
     assert "CREATE_INVOICE" in operations and not any(o.startswith(("DELETE", "VOID")) for o in operations)
-    assert schema["$defs"]["Page"]["properties"]["size"]["maximum"] == 1000
+    assert schema["$defs"]["Pagination"]["properties"]["pageSize"]["maximum"] == 1000
+
+
+def test_the_schema_is_the_specs_qbo_intent_with_camel_case_additions() -> None:
+    schema = intent_schema()
+    assert schema["$id"] == "qbo-elt/ask/QboIntent" and schema["title"] == "QboIntent"
+    assert schema["required"] == ["operation"] and schema["additionalProperties"] is False
+    assert schema["properties"]["operation"]["enum"] == [
+        "LIST_INVOICES", "GET_INVOICE", "LIST_CUSTOMERS", "GET_CUSTOMER",
+        "LIST_PAYMENTS", "LIST_BILLS", "CREATE_INVOICE", "CREATE_BILL",
+    ]  # fmt: skip
+    properties = ["operation", "filters", "aggregate", "pagination", "realmId", "record"]
+    assert list(schema["properties"]) == properties
+    filters = schema["$defs"]["Filters"]
+    assert set(filters["properties"]) == {
+        "customerName", "status", "dateFrom", "dateTo", "minAmount", "maxAmount",  # the spec's
+        "vendorName", "docNumber", "qboId",  # this project's
+    }  # fmt: skip
+    assert filters["additionalProperties"] is False
+    assert {"format": "date", "type": "string"} in filters["properties"]["dateFrom"]["anyOf"]
+    amounts = filters["properties"]["minAmount"]["anyOf"]
+    assert {"minimum": 0.0, "exclusiveMaximum": 1e12, "type": "number"} in amounts
+    statuses = filters["properties"]["status"]["anyOf"][0]["enum"]
+    assert {"Open", "open", "unpaid", "overdue", "paid"} <= set(statuses)
+    pagination = schema["$defs"]["Pagination"]["properties"]
+    assert pagination["page"]["minimum"] == 1
+    assert (pagination["pageSize"]["minimum"], pagination["pageSize"]["maximum"]) == (1, 1000)
+
+
+@pytest.mark.parametrize(
+    ("status", "internal"),
+    [("Open", "open"), ("open", "open"), ("OPEN", "open"), ("unpaid", "unpaid"), ("Unpaid", "unpaid"),
+     ("overdue", "overdue"), ("Overdue", "overdue"), ("paid", "paid"), ("PAID", "paid"),
+     ("Voided", "voided")],
+)  # fmt: skip
+def test_a_status_is_taken_in_any_case(status: str, internal: str) -> None:
+    intent = QboIntent.from_wire({"operation": "LIST_INVOICES", "filters": {"status": status}})
+    assert intent.filters.status == internal
+    assert intent.wire()["filters"] == {"status": internal}
+
+
+def test_page_n_of_size_s_is_rows_n_minus_1_times_s_plus_1_to_n_times_s() -> None:
+    intent = QboIntent.from_wire({"operation": "LIST_BILLS", "pagination": {"page": 3, "pageSize": 50}})
+    t = translate(intent, "1", TODAY, resolve)
+    assert t.qbo_query.endswith("STARTPOSITION 101 MAXRESULTS 50")  # rows 101 .. 150
+    assert t.sql.endswith("LIMIT 50 OFFSET 100")
+    first = translate(QboIntent.from_wire({"operation": "LIST_BILLS"}), "1", TODAY, resolve)
+    assert first.qbo_query.endswith("STARTPOSITION 1 MAXRESULTS 100")  # page 1 of 100 unless asked
+
+
+def test_an_intent_is_shown_and_stored_in_the_wire_names() -> None:
+    intent = QboIntent(
+        operation="LIST_INVOICES",
+        filters={"customer_name": "Acme", "status": "open", "date_from": "2026-01-01", "min_amount": "1000"},
+        pagination={"page": 2, "page_size": 25},
+        realm_id="123",
+    )
+    wire = {
+        "operation": "LIST_INVOICES",
+        "filters": {"customerName": "Acme", "status": "open", "dateFrom": "2026-01-01", "minAmount": 1000},
+        "pagination": {"page": 2, "pageSize": 25},
+        "realmId": "123",
+    }
+    assert intent.wire() == wire  # an amount is a JSON number, as the spec has it
+    assert QboIntent.from_wire(wire) == intent == QboIntent.from_wire_json(intent.wire_json())
+    assert QboIntent(operation="LIST_BILLS", filters={"min_amount": "10.5"}).wire()["filters"] == {
+        "minAmount": 10.5
+    }
+
+
+@pytest.mark.parametrize("amount", ["1E+5000", 1e13, "12.345", -1])
+def test_an_amount_no_qbo_record_can_have_is_refused_naming_the_field(amount: object) -> None:
+    with pytest.raises(ValidationError, match=r"filters\.minAmount"):
+        QboIntent.from_wire({"operation": "LIST_INVOICES", "filters": {"minAmount": amount}})

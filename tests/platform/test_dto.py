@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from sources.platform.contract import SCHEMAS, schema
-from sources.platform.dto import MODELS, Invoice, error_dto
+from sources.platform.dto import MODELS, Invoice, contract_error
 
 BASE = {"tenantId": "t1", "updatedAt": "2026-01-02T03:04:05Z"}
 
@@ -30,7 +30,7 @@ def invoice(**changes: Any) -> dict[str, Any]:
 def refusal(entity: str, body: dict[str, Any]) -> dict[str, str]:
     with pytest.raises(ValidationError) as caught:
         MODELS[entity].model_validate(body)
-    dto = error_dto(entity, caught.value)
+    dto = contract_error(entity, caught.value)
     assert dto["code"] == "PLATFORM_VALIDATION_FAILED"
     return {d["field"]: d["message"] for d in dto["details"]}
 
@@ -49,7 +49,7 @@ def test_a_valid_invoice_keeps_its_money_exact() -> None:
         (
             "Invoice",
             invoice(lines=[{"lineNumber": 1, "itemId": "i", "quantity": 2, "unitPrice": 5, "amount": 12}]),
-            "lines.0.amount",
+            "lines[0].amount",
             "not quantity x unitPrice",
         ),
         ("Invoice", invoice(dueDate="2025-12-31"), "dueDate", "before txnDate"),

@@ -65,7 +65,7 @@ def test_the_round_trip_leaves_only_what_a_person_must_decide(
     # an invalid record is refused alone, its fields named; the rest of its batch went through
     errors = ready.world.connector.store.errors.recent(limit=200)
     long_name = next(e for e in errors if e["code"] == "QBO_VALIDATION_FAILED" and e["entity"] == "Customer")
-    assert long_name["element"] == "DisplayName" and "100 characters" in long_name["details"][0]["message"]
+    assert long_name["element"] == "displayName" and "100 characters" in long_name["details"][0]["message"]
     long_id = next(
         e["platform_id"] for e in ready.planted["edge_cases"] if e["case"] == "name_over_100_characters"
     )
@@ -388,3 +388,15 @@ def test_the_gateway_pushes_one_record_in_real_time_through_the_same_path(
     assert ready.counts()["Invoice"] == before_invoices + 1 and connector.store.intents.pending_writes() == []
     with pytest.raises(LookupError, match="approved"):
         approve_draft(connector, draft_id, "alice")  # approved once, pushed once
+
+    # QBO lost the linked record (deleted in the back office): the push says desynced and forgets the link
+    # (spec §7.1), so the record's next push creates it again instead of updating what is gone
+    ready.mutate(entity="Invoice", id=booked["Id"], op="delete")
+    moved = {**invoice, "totalAmount": 150, "lines": [{**invoice["lines"][0], "quantity": 3, "amount": 150}]}
+    lost = gateway.post("/integrations/quickbooks/invoices", json=moved, headers=headers)
+    assert lost.status_code == 409 and lost.json()["details"][0]["issue"] == "not_found", lost.text
+    realm_id = ready.world.realm_id
+    assert connector.store.references.link(realm_id, "Invoice", DEMO_TENANT, "rt-inv-1") is None
+    recreated = gateway.post("/integrations/quickbooks/invoices", json=moved, headers=headers)
+    assert recreated.status_code == 201 and recreated.json()["qboId"] != booked["Id"], recreated.text
+    assert ready.qbo("Invoice", recreated.json()["qboId"])["TotalAmt"] == 150

@@ -23,6 +23,7 @@ import psycopg
 import pytest
 import redis
 from psycopg import sql
+from pyrate_limiter import Duration, Rate, RateItem
 
 from sources.quickbooks.budget import BudgetBackend, BudgetTimeout, RequestBudget, open_backend
 from tests.conftest import reachable_postgres
@@ -320,3 +321,12 @@ def test_lease_of_a_crashed_holder_expires(target: Target, backend: BudgetBacken
     with patient.slot():  # the dead holder's lease ran out (lease_ttl plus its acquire_timeout)
         pass
     assert patient.stats()["acquired"] == 1
+
+
+def test_an_entry_stamped_later_but_stored_first_still_counts(backend: BudgetBackend) -> None:
+    """Processes stamp requests with their own clock reading: one that read the clock a moment later can
+    store its request first. That request is inside the window too, and takes the last slot."""
+    bucket = backend.bucket("9130:race", [Rate(1, Duration.MINUTE)])
+    now = bucket.now()
+    assert bucket.put(RateItem("request", now + 5))  # the later stamp, stored first
+    assert not bucket.put(RateItem("request", now))  # the earlier stamp finds the minute's one slot taken

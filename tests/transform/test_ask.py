@@ -52,7 +52,7 @@ def test_unpaid_invoices_from_last_month_over_1000_dollars(
     intent = parser.parse(question, TODAY)
     start, end = last_month(TODAY)
     assert (intent.operation, intent.filters.status) == ("LIST_INVOICES", "unpaid")
-    assert (intent.filters.date_from, intent.filters.date_to, intent.filters.amount_min) == (start, end, 1000)
+    assert (intent.filters.date_from, intent.filters.date_to, intent.filters.min_amount) == (start, end, 1000)
 
     answer = asker.answer(intent, question)
 
@@ -65,7 +65,7 @@ def test_unpaid_invoices_from_last_month_over_1000_dollars(
         end,
     )
     assert expected, "the demo company has such invoices"
-    assert [row[0] for row in answer.rows] == [e[0] for e in expected][: intent.page.size]
+    assert [row[0] for row in answer.rows] == [e[0] for e in expected][: intent.pagination.page_size]
 
 
 def test_how_much_did_a_customer_pay_this_quarter(
@@ -154,6 +154,41 @@ def test_the_mcp_server_lists_its_tools_and_answers_an_intent(asker: Asker, pars
     assert answer["ran_on"] == "warehouse" and answer["rows"][0][0] > 0
     (text,) = refused.content
     assert refused.is_error and isinstance(text, types.TextContent) and "operation" in text.text
+
+
+def test_qbo_ask_shows_and_audits_the_intent_in_the_specs_names(demo_run: DemoRun) -> None:
+    """`qbo ask` (and `--json`) print the intent as the spec's QboIntent, and the audit log keeps it so."""
+    from typer.testing import CliRunner
+
+    from pipelines.cli.app import app
+
+    env = {
+        "SOURCES__QUICKBOOKS__WAREHOUSE": str(demo_run.warehouse),
+        "SOURCES__QUICKBOOKS__STORE_URL": f"sqlite:///{demo_run.workdir / 'integration.sqlite'}",
+    }
+    question = "Show me all unpaid invoices from last month over 1000 dollars"
+    start, end = last_month(TODAY)
+    wire = {
+        "operation": "LIST_INVOICES",
+        "filters": {"status": "unpaid", "dateFrom": str(start), "dateTo": str(end), "minAmount": 1000},
+        "pagination": {"page": 1, "pageSize": 100},
+    }
+
+    shown = CliRunner().invoke(app, ["ask", question, "--json"], env=env)
+    assert shown.exit_code == 0, shown.output
+    answer = json.loads(shown.stdout)
+    assert answer["intent"] == wire and answer["ran_on"] == "warehouse"
+    assert QboIntent.from_wire(answer["intent"]).filters.min_amount == 1000  # it can be sent back as it is
+    settings = Settings(warehouse=demo_run.warehouse, store_url=env["SOURCES__QUICKBOOKS__STORE_URL"])
+    with Connector(settings).store.engine.connect() as conn:
+        last = "SELECT intent FROM qbo_intent_audit ORDER BY id DESC LIMIT 1"
+        (audited,) = conn.exec_driver_sql(last).one()
+    assert (json.loads(audited) if isinstance(audited, str) else audited) == wire
+
+    plain = CliRunner().invoke(app, ["ask", question], env=env)
+    assert plain.exit_code == 0, plain.output
+    filters = json.dumps(wire["filters"], separators=(",", ":"))
+    assert f'intent:   {{"operation":"LIST_INVOICES","filters":{filters}}}' in plain.stdout
 
 
 def test_qbo_mcp_serves_the_warehouse_over_stdio(demo_run: DemoRun) -> None:
