@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Delete, Engine, delete, select
 
 from pipelines.store.schema import references
 
@@ -112,25 +112,20 @@ class References:
             datetime.now(UTC),
         )
         with self.engine.begin() as conn:
-            conn.execute(
-                delete(references).where(
-                    references.c.realm_id == realm_id,
-                    references.c.kind == "link",
-                    references.c.scope == entity,
-                    references.c.name == values["name"],
-                )
-            )
+            conn.execute(self._unlink(realm_id, entity, tenant_id, platform_id))
             conn.execute(references.insert().values(**values))
 
     def forget(self, realm_id: str, entity: str, tenant_id: str, platform_id: str) -> None:
         """QBO no longer has the linked record (a 404 / 610 on push): the platform record is unlinked, so its
         next push creates it again rather than updating what is gone."""
         with self.engine.begin() as conn:
-            conn.execute(
-                delete(references).where(
-                    references.c.realm_id == realm_id,
-                    references.c.kind == "link",
-                    references.c.scope == entity,
-                    references.c.name == f"{tenant_id}|{platform_id}",
-                )
-            )
+            conn.execute(self._unlink(realm_id, entity, tenant_id, platform_id))
+
+    @staticmethod
+    def _unlink(realm_id: str, entity: str, tenant_id: str, platform_id: str) -> Delete:
+        return delete(references).where(
+            references.c.realm_id == realm_id,
+            references.c.kind == "link",
+            references.c.scope == entity,
+            references.c.name == f"{tenant_id}|{platform_id}",
+        )

@@ -89,3 +89,11 @@ def make_realm(server: RunningSandbox, tmp_path: Path) -> Callable[..., Realm]:
         return Realm(server, realm_id, client, tmp_path / "warehouse.duckdb", tmp_path / "pipelines")
 
     return make
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An integration store on SQLite, and on the local PostgreSQL when it is reachable."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/integration.sqlite"
+    return request.getfixturevalue("postgres_url")

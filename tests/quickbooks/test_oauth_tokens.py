@@ -72,13 +72,6 @@ def sample(name: str) -> Any:
 # -- fixtures -------------------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/integration.sqlite"
-    return request.getfixturevalue("postgres_url")
-
-
 @pytest.fixture
 def keys() -> list[str]:
     return [generate_key()]

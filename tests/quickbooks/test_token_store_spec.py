@@ -112,13 +112,6 @@ MINIMAL_LAYOUT = """CREATE TABLE qbo_tokens (
 )"""
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/integration.sqlite"
-    return request.getfixturevalue("postgres_url")
-
-
 @pytest.fixture
 def raw(db_url: str) -> Iterator[Engine]:
     """The database without the store: what the old code left behind is written through this."""
