@@ -1,8 +1,10 @@
-"""The integration gateway: OAuth connect and callback, webhook intake, real-time pushes, sync triggers.
+"""The integration gateway: OAuth connect and callback, webhook intake, real-time pushes, sync triggers,
+and the changes feed (what QBO changed, as platform DTOs, from the outbox the deliver job fills).
 
-It writes only the integration store (tokens, webhook events, sync requests, push results), never
-the warehouse: DuckDB has one writer, and that is the worker or a flow (DESIGN decision 10). Every
-answer that is not a success is the seed's error DTO (`code`, `message`, `details[]`).
+It writes only the integration store (tokens, webhook events, sync requests, push results, the changes
+a platform acknowledged), never the warehouse: DuckDB has one writer, and that is the worker or a flow
+(DESIGN decision 10). Every answer that is not a success is the seed's error DTO (`code`, `message`,
+`details[]`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import logging
 from functools import cache
 from typing import Annotated, Any
 
-from fastapi import Body, Depends, FastAPI, HTTPException, Request
+from fastapi import Body, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -23,6 +25,7 @@ from pipelines.connect import state_secret
 from pipelines.push.realtime import RealtimePush
 from pipelines.runtime.connector import Connector, TenantRealmError
 from pipelines.runtime.settings import ConfigError, mastering_policy
+from pipelines.store.outbox import MAX_PAGE
 from service.auth import ApiKeys, Caller
 from sources.platform.dto import MODELS
 from sources.platform.errors import detail, error_dto, field_path, issue_of
@@ -43,6 +46,12 @@ def error(status: int, code: str, message: str, details: list[dict[str, Any]] | 
     return JSONResponse(error_dto(code, message, details or []), status_code=status)
 
 
+class AckRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tenant: str = Field(min_length=1, max_length=64)
+    cursor: int = Field(ge=0, le=2**62)
+
+
 class SyncRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     tenant: str = Field(min_length=1, max_length=64)
@@ -61,6 +70,7 @@ def create_app(connector: Connector) -> FastAPI:
     settings = connector.settings
     keys = ApiKeys(settings.gateway_api_keys)
     queue = connector.store.events
+    outbox = connector.store.outbox
 
     @cache
     def realtime() -> RealtimePush:  # the mastering policy is read once, at the first push
@@ -154,6 +164,26 @@ def create_app(connector: Connector) -> FastAPI:
             raise HTTPException(status, f"{exc}{hint}") from None
         request_id = queue.request_sync(body.tenant, realm_id, [name])
         return {"request_id": request_id, "realm_id": realm_id, "entities": [name], "status": "queued"}
+
+    @app.get(f"{PREFIX}/changes")
+    def changes(
+        tenant: Annotated[str, Query(min_length=1, max_length=64)],
+        who: Authorized,
+        after: Annotated[int | None, Query(ge=0, le=2**62)] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    ) -> dict[str, Any]:
+        """What the platform is to take from QBO (pipelines/deliver.py), oldest first, after a cursor
+        (default: the tenant's acknowledged one); `next` is the cursor to ask after next time."""
+        who.require(tenant)
+        start = outbox.acknowledged(tenant) if after is None else after
+        page = outbox.page(tenant, start, limit)
+        return {"changes": page, "next": page[-1]["cursor"] if page else start}
+
+    @app.post(f"{PREFIX}/changes/ack")
+    def acknowledge(body: AckRequest, who: Authorized) -> dict[str, Any]:
+        """The platform applied every change up to `cursor`: later reads start after it."""
+        who.require(body.tenant)
+        return {"tenant": body.tenant, "cursor": outbox.acknowledge(body.tenant, body.cursor)}
 
     def outbound(entity: str) -> None:
         @app.post(f"{PREFIX}/{PLURAL_OF[entity]}", name=f"push_{entity.lower()}")

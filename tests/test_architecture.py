@@ -31,6 +31,7 @@ JOBS = (
     "ask",
     "connect",
     "status",
+    "deliver",
 )
 # the sandbox's QBO lookalike stands alone; its demo world and commands sit on top of everything
 SANDBOX_ON_TOP = ("sandbox.demo", "sandbox.cli")

@@ -1,4 +1,4 @@
-"""`qbo platform load` and `qbo platform schemas`: the platform's records and their contract."""
+"""`qbo platform load|schemas|deliver|changes`: the platform's records, their contract, what QBO changed."""
 
 from __future__ import annotations
 
@@ -52,7 +52,51 @@ def platform_schemas(
         typer.echo(f"wrote {path}")
 
 
+def platform_deliver(ctx: typer.Context) -> None:
+    """Put what QBO changed into the outbox the platform reads, as platform DTOs.
+
+    Edits of QBO-mastered fields, QBO-side creates, deletes, merges and voids. Run it after `qbo sync`
+    or `qbo webhooks drain`, and `qbo transform`."""
+    import duckdb
+
+    from pipelines.deliver import deliver
+
+    try:
+        result = deliver(connector(ctx), echo=typer.echo)
+    except duckdb.Error as exc:
+        fail(f"cannot read the warehouse's sync marts ({type(exc).__name__}): run `qbo transform` first", 2)
+    if result.failed:
+        raise typer.Exit(1)
+
+
+def platform_changes(
+    ctx: typer.Context,
+    tenant: Annotated[str | None, typer.Option(help="the tenant (default: the configured one)")] = None,
+    after: Annotated[
+        int | None, typer.Option(help="a cursor (default: the tenant's acknowledged cursor)", min=0)
+    ] = None,
+    limit: Annotated[int, typer.Option(help="at most this many (1-500)", min=1, max=500)] = 100,
+) -> None:
+    """Print the outbox: what the platform is to take from QBO, one JSON change a line."""
+    import json
+
+    the_connector = connector(ctx)
+    tenant = tenant or the_connector.settings.tenant_id
+    if not tenant:
+        fail("no tenant: pass --tenant or configure tenant_id", 2)
+    outbox = the_connector.store.outbox
+    start = outbox.acknowledged(tenant) if after is None else after
+    changes = outbox.page(tenant, start, limit)
+    for change in changes:
+        typer.echo(json.dumps(change, sort_keys=True))
+    following = changes[-1]["cursor"] if changes else start
+    summary = f"{len(changes)} change(s) for tenant {tenant} after cursor {start}; next: {following}"
+    typer.echo(summary, err=True)
+
+
 def register(app: typer.Typer) -> None:
     platform_app = group(app, "platform", HELP)
     platform_app.command("load")(platform_load)
     platform_app.command("schemas")(platform_schemas)
+    platform_app.command("deliver")(platform_deliver)
+    platform_app.command("changes")(platform_changes)

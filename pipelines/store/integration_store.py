@@ -6,6 +6,7 @@ from sqlalchemy.exc import DBAPIError
 
 from pipelines.store.approvals import Approvals
 from pipelines.store.intents import Intents
+from pipelines.store.outbox import Outbox
 from pipelines.store.push_log import PushLog
 from pipelines.store.references import References
 from pipelines.store.runs import IntegrationErrors, SyncRuns
@@ -24,6 +25,7 @@ class IntegrationStore:
         self.push_log = PushLog(self.engine)
         self.approvals = Approvals(self.engine)
         self.intents = Intents(self.engine)
+        self.outbox = Outbox(self.engine)  # what QBO changed, for the platform (deliver.py)
 
     def _create_tables(self) -> None:
         """Create the tables; processes starting together may race to it, and the loser just retries."""

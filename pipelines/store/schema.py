@@ -178,6 +178,31 @@ references = Table(
     UniqueConstraint("realm_id", "kind", "scope", "name", name="qbo_references_once"),
 )
 
+# what QBO changed, as platform DTOs, for the platform to read (store/outbox.py)
+outbox = Table(
+    "qbo_outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),  # the platform's cursor
+    Column("change_id", String(64), nullable=False, unique=True),  # one QBO change is stored once
+    Column("tenant_id", String(64), nullable=False, index=True),
+    Column("realm_id", String(64), nullable=False),
+    Column("entity", String(32), nullable=False),
+    Column("operation", String(16), nullable=False),  # upsert | delete | merge | void
+    Column("qbo_id", String(64), nullable=False),
+    Column("platform_id", String(64)),  # when linked
+    Column("dto", JSON, nullable=False),  # the platform DTO, camelCase, with qboId and qboSyncToken
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+# how far each tenant's platform has read the outbox
+outbox_cursors = Table(
+    "qbo_outbox_cursors",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("cursor", Integer, nullable=False),
+    Column("acknowledged_at", UTCDateTime(), nullable=False),
+)
+
 
 def engine_for(url: str) -> Engine:
     parsed = make_url(url)

@@ -21,6 +21,7 @@ from typing import TextIO
 import duckdb
 import requests
 
+from pipelines.deliver import deliver
 from pipelines.drain import drain
 from pipelines.mapping.policy import MasteringPolicy, Override
 from pipelines.platform_load import load_platform
@@ -101,16 +102,18 @@ def run(
             write("\nsyncing QBO again, then transforming: what is left is what a person must decide")
             sync_all(connector, echo=write)
             transform(connector, as_of, write)
-            real_time(w, write)
+            edited = real_time(w, write)
+            platform_feed(w, edited, as_of, write)
     paths = report.write(report.read(settings.warehouse), workdir / "report")
     write(f"\ndrift report: {paths['html'].resolve()}")
     write(f"  also {paths['xlsx'].name} and CSV files in {paths['html'].parent}")
     return counts
 
 
-def real_time(w: World, write: Callable[[str], None]) -> None:
+def real_time(w: World, write: Callable[[str], None]) -> str:
     """The gateway on loopback: a back-office edit arrives as a signed webhook and the worker loads it;
-    a platform record posted to the gateway is in QBO before the call returns."""
+    a platform record posted to the gateway is in QBO before the call returns. Returns the edited
+    customer's QBO Id."""
     key = secrets.token_urlsafe(24)
     settings = replace(
         w.settings,
@@ -125,11 +128,16 @@ def real_time(w: World, write: Callable[[str], None]) -> None:
             {"webhooks": {"url": f"{url}/integrations/quickbooks/webhook", "window_seconds": 0.2}}
         )
         realm = w.sandbox.store.realm(w.realm_id)
-        customer = w.sandbox.store.execute(
-            "SELECT min(id) FROM entities WHERE realm_id = ? AND entity = 'Customer' AND NOT deleted",
-            (w.realm_id,),
-        ).fetchone()[0]
-        w.sandbox.rules.edit(realm, "Customer", str(customer), {"Notes": "edited in the back office"})
+        with duckdb.connect(str(settings.warehouse), read_only=True) as db:
+            (customer,) = db.execute(
+                "SELECT min(qbo_id::int) FROM sync.sync_mappings "
+                "WHERE entity = 'Customer' AND status = 'linked' AND realm_id = ?",
+                [w.realm_id],
+            ).fetchone()
+        taxable = bool(w.sandbox.rules.read(realm, "Customer", str(customer)).get("Taxable"))
+        # the accountant adds a note (the platform's field) and flips the tax flag (QBO's, by policy)
+        edit = {"Notes": "edited in the back office", "Taxable": not taxable}
+        w.sandbox.rules.edit(realm, "Customer", str(customer), edit)
         deadline = time.monotonic() + 15
         while not queue.counts().get("pending") and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -157,6 +165,25 @@ def real_time(w: World, write: Callable[[str], None]) -> None:
     write(
         f"  webhook: {result.events} event(s) drained, {result.fetched} record(s) fetched in "
         f"{result.requests} request(s); customer {customer} in the warehouse: {notes[0]!r}"
+    )
+    return str(customer)
+
+
+def platform_feed(w: World, customer: str, as_of: date, write: Callable[[str], None]) -> None:
+    """QBO -> platform: after the transform, what QBO changed is platform DTOs in the tenant's feed
+    (GET /integrations/quickbooks/changes); the back-office edit among them."""
+    write("\nQBO -> platform: what QBO changed, as platform DTOs in the changes feed ...")
+    transform(w.connector, as_of, write)
+    deliver(w.connector, echo=lambda line: write(f"  {line}"))
+    feed = w.connector.store.outbox.page(DEMO_TENANT, 0, 500)
+    edited = [c for c in feed if c["entity"] == "Customer" and c["qboId"] == customer]
+    if not edited:
+        raise DemoFailed(f"the back-office edit of customer {customer} did not reach the platform feed")
+    record = edited[-1]["record"]
+    write(
+        f"  feed for tenant {DEMO_TENANT}: {len(feed)} change(s); customer {customer} as the platform "
+        f"reads it: id {record.get('id')!r}, taxExempt {record.get('taxExempt')}, "
+        f"notes {record.get('notes')!r} ({edited[-1]['operation']}, cursor {edited[-1]['cursor']})"
     )
 
 
