@@ -1,4 +1,5 @@
-"""The nightly reconciliation: sync every realm, transform, then write the drift report for finance.
+"""The nightly reconciliation: sync every realm, transform, deliver QBO's changes to the platform's
+feed, then write the drift report for finance.
 
 The sync is the incremental one, a full CDC sweep of every connected realm (CDC reaches 30 days
 back, so a nightly sweep never loses a delete). A realm that fails does not stop the night: the
@@ -13,13 +14,25 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.runtime import flow_connector, run_echo
+from flows.runtime import flow_connector, io_task, run_echo
 from flows.sync import sync_flow
 from flows.transform import transform_task
 from flows.writer import WAREHOUSE_WRITER, ensure_concurrency_limits
+from pipelines.deliver import deliver
 from pipelines.report.drift import read, write
+from pipelines.runtime.connector import Connector
 
 REPORTS_DIR = Path("var/reports")
+
+
+@io_task("deliver")
+def deliver_task(connector: Connector, as_of: date | None) -> dict[str, int]:
+    """What QBO changed, as platform DTOs into the outbox the platform reads (GET .../changes). It reads
+    the marts under the writer slot; a retry stores nothing twice (each change has a stable id)."""
+    echo = run_echo()
+    with WAREHOUSE_WRITER:
+        result = deliver(connector, echo=echo, as_of=as_of)
+    return result.enqueued
 
 
 @task(name="drift-report", retries=0, cache_policy=NO_CACHE, tags=["qbo"])
@@ -40,7 +53,8 @@ def report_task(warehouse: Path, out: Path) -> dict[str, str]:
 def reconcile_flow(
     reports_dir: str = str(REPORTS_DIR), parallel: int = 2, as_of: date | None = None
 ) -> dict[str, str]:
-    """Sync all realms, dbt build, drift report into `reports_dir`/<day>/ (the UTC day of the run,
+    """Sync all realms, dbt build, deliver QBO's changes to the platform's feed, drift report into
+    `reports_dir`/<day>/ (the UTC day of the run,
     or `as_of`, which the transform also judges aging on). Returns the report's files by kind."""
     ensure_concurrency_limits()
     echo = run_echo()
@@ -50,6 +64,7 @@ def reconcile_flow(
         echo(f"sync: {synced.message}; transforming and reporting what was loaded")
     connector = flow_connector()
     transform_task(connector, as_of)
+    deliver_task(connector, as_of)
     paths = report_task(connector.settings.warehouse, Path(reports_dir) / day.isoformat())
     if not synced.is_completed():
         synced.result()  # raises the sync's failure: the night's run is not a success

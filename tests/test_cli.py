@@ -105,11 +105,13 @@ def test_make_demo_runs_end_to_end() -> None:
     assert total == sum(counts.values())
     # then the platform records, the transform and the report
     assert "Customer          65 loaded, 1 refused" in out
-    assert out.count("dbt build passed") == 2  # before the push and after the sync that follows it
+    # before the push, after the sync that follows it, and after the webhook for the platform's feed
+    assert out.count("dbt build passed") == 3
     assert "batch requests" in out and "STOPPED" not in out
     # the gateway: a record pushed in real time, a back-office edit arriving by webhook
     assert "POST /integrations/quickbooks/customers: created QBO Customer" in out
     assert "in the warehouse: 'edited in the back office'" in out
+    assert "notes 'edited in the back office' (upsert, cursor" in out  # the edit in the platform's feed
     report = Path(out.split("drift report: ")[1].split()[0])
     assert report.is_file() and "QuickBooks drift report" in report.read_text(encoding="utf-8")
 
