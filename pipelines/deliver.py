@@ -152,14 +152,21 @@ def deliver(
     result = DeliverResult()
     order = {entity: n for n, entity in enumerate(ORDER)}
     changes.sort(key=lambda c: (c.realm_id, order[c.entity], c.operation in ("delete", "merge"), c.qbo_id))
-    new = [c for c in changes if not store.outbox.has(c.change_id)]
+    stored = store.outbox.stored(c.change_id for c in changes)
+    new = [c for c in changes if c.change_id not in stored]
     result.already = len(changes) - len(new)
+    # a delete or merge of a record the platform never had (unlinked, never delivered) is not news to it
+    unlinked: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for c in new:
+        if c.operation not in ("upsert", "void") and not c.platform_id:
+            unlinked[(c.realm_id, c.entity)].add(c.qbo_id)
+    known = {key: store.outbox.delivered(*key, ids) for key, ids in unlinked.items()}
     new = [
         c
         for c in new
         if c.operation in ("upsert", "void")
         or c.platform_id
-        or store.outbox.knows(c.realm_id, c.entity, c.qbo_id)
+        or str(c.qbo_id) in known[(c.realm_id, c.entity)]
     ]
     docs = _documents(connector, new, result)
     for realm_id in sorted({c.realm_id for c in new}):

@@ -9,6 +9,7 @@ stored once. A tenant's acknowledged cursor is kept here too: `pending` starts a
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,17 +32,22 @@ class Outbox:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def has(self, change: str) -> bool:
-        with self.engine.connect() as conn:
-            return conn.scalar(select(outbox.c.id).where(outbox.c.change_id == change)) is not None
+    def stored(self, changes: Iterable[str]) -> set[str]:
+        """Which of these change ids the outbox holds already (a query per 500, not one per change)."""
+        return self._found(outbox.c.change_id, list(changes))
 
-    def knows(self, realm_id: str, entity: str, qbo_id: str) -> bool:
-        """Whether the outbox ever delivered this QBO record (so the platform may have it)."""
-        query = select(outbox.c.id).where(
-            outbox.c.realm_id == realm_id, outbox.c.entity == entity, outbox.c.qbo_id == str(qbo_id)
-        )
+    def delivered(self, realm_id: str, entity: str, qbo_ids: Iterable[str]) -> set[str]:
+        """Which of these QBO records the outbox ever delivered (so the platform may have them)."""
+        where = (outbox.c.realm_id == realm_id, outbox.c.entity == entity)
+        return self._found(outbox.c.qbo_id, [str(i) for i in qbo_ids], *where)
+
+    def _found(self, column: Any, values: list[str], *where: Any) -> set[str]:
+        found: set[str] = set()
         with self.engine.connect() as conn:
-            return conn.scalar(query.limit(1)) is not None
+            for start in range(0, len(values), 500):
+                chunk = values[start : start + 500]
+                found.update(conn.scalars(select(column).distinct().where(column.in_(chunk), *where)))
+        return found
 
     def append(
         self,
