@@ -3,7 +3,8 @@
 `qbo serve` stores events and answers QBO at once; this flow, every minute, claims them and loads the
 changed records (and runs the syncs the gateway was asked for), so the web service never writes the
 warehouse. Events that fail are given back to the queue for the next drain, so the task is retried
-only for what stops the whole drain (the store or the network).
+only for what stops the whole drain (the store or the network). Then QBO's changes go to the
+platform (flows/deliver.py): deletes and merges at once, edits as the last transform found them.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.deliver import deliver_task
 from flows.runtime import flow_connector, run_echo, worth_retrying
 from flows.writer import WAREHOUSE_WRITER, ensure_concurrency_limits
 from pipelines.drain import drain
@@ -51,7 +53,9 @@ def webhook_drain_flow() -> dict[str, Any]:
     """Drain the stored webhook events once; returns the drain's figures (events, fetched, deleted,
     ignored, ...). Fails when events failed, after giving them back for the next drain."""
     ensure_concurrency_limits()
-    figures = drain_task(flow_connector())
+    connector = flow_connector()
+    figures = drain_task(connector)
+    figures["delivered"] = sum(deliver_task(connector).values())
     if figures.get("failed"):
         notes = "; ".join(figures.get("notes") or [])
         raise EventsFailed(f"{figures['failed']} events failed and wait for the next drain: {notes}")

@@ -14,25 +14,14 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.runtime import flow_connector, io_task, run_echo
+from flows.deliver import deliver_task
+from flows.runtime import flow_connector, run_echo
 from flows.sync import sync_flow
 from flows.transform import transform_task
 from flows.writer import WAREHOUSE_WRITER, ensure_concurrency_limits
-from pipelines.deliver import deliver
 from pipelines.report.drift import read, write
-from pipelines.runtime.connector import Connector
 
 REPORTS_DIR = Path("var/reports")
-
-
-@io_task("deliver")
-def deliver_task(connector: Connector, as_of: date | None) -> dict[str, int]:
-    """What QBO changed, as platform DTOs into the outbox the platform reads (GET .../changes). It reads
-    the marts under the writer slot; a retry stores nothing twice (each change has a stable id)."""
-    echo = run_echo()
-    with WAREHOUSE_WRITER:
-        result = deliver(connector, echo=echo, as_of=as_of)
-    return result.enqueued
 
 
 @task(name="drift-report", retries=0, cache_policy=NO_CACHE, tags=["qbo"])

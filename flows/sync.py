@@ -17,7 +17,9 @@ from dlt.common.runtime.signals import intercepted_signals
 from prefect import Task, flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows.deliver import deliver_task
 from flows.runtime import flow_connector, io_task, known_entities, run_echo
+from flows.transform import transform_task
 from flows.writer import WAREHOUSE_WRITER, ensure_concurrency_limits
 from pipelines.backfill import backfill_all
 from pipelines.runtime.connector import Connector
@@ -80,8 +82,10 @@ def sync_flow(
     entities: list[str] | None = None,
     parallel: int = 2,
     full_refresh: bool = False,
+    deliver: bool = False,
 ) -> dict[str, int]:
-    """Incremental sync (CDC, deletes included) of every connected realm, or of `realms`.
+    """Incremental sync (CDC, deletes included) of every connected realm, or of `realms`; with
+    `deliver`, then the transform and QBO's changes into the platform's feed (the hourly deployment).
 
     Returns the rows loaded per realm. Raises `SyncFailed` naming the realms that failed, once the
     other realms are loaded; each failure is on record for `qbo status`.
@@ -104,6 +108,9 @@ def sync_flow(
         f"synced {len(done)} of {len(chosen)} realm(s): {sum(rows.values()):,} rows in {requests} requests, "
         f"{time.perf_counter() - started:.1f} s"
     )
+    if deliver:  # what was loaded is compared and delivered even when a realm failed
+        transform_task(connector)
+        deliver_task(connector)
     if failed:
         raise SyncFailed(failed)
     return rows

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import logging
+from datetime import UTC, datetime
 from functools import cache
 from typing import Annotated, Any
 
@@ -172,7 +173,7 @@ def create_app(connector: Connector) -> FastAPI:
         after: Annotated[int | None, Query(ge=0, le=2**62)] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     ) -> dict[str, Any]:
-        """What the platform is to take from QBO (pipelines/deliver.py), oldest first, after a cursor
+        """What the platform is to take from QBO (pipelines/deliver/), oldest first, after a cursor
         (default: the tenant's acknowledged one); `next` is the cursor to ask after next time."""
         who.require(tenant)
         start = outbox.acknowledged(tenant) if after is None else after
@@ -188,7 +189,13 @@ def create_app(connector: Connector) -> FastAPI:
     def outbound(entity: str) -> None:
         @app.post(f"{PREFIX}/{PLURAL_OF[entity]}", name=f"push_{entity.lower()}")
         def push_record(payload: Annotated[dict[str, Any], Body()], who: Authorized) -> JSONResponse:
-            answer = realtime().push(entity, payload, who.may_act_for)
+            """One platform record, pushed now. A record that names no tenant is for the key's tenant
+            when the key is bound to one; one without `updatedAt` changed when it was received."""
+            received_at = datetime.now(UTC)
+            record, named = with_tenant(payload, who)
+            answer = realtime().push(entity, record, who.may_act_for, received_at)
+            if not named and answer.status == 422:
+                answer.body["details"] = [_tenant_hint(d) for d in answer.body.get("details", [])]
             return JSONResponse(answer.body, status_code=answer.status)
 
     for entity in MODELS:
@@ -197,6 +204,32 @@ def create_app(connector: Connector) -> FastAPI:
     if settings.webhook_verifier_token is None:
         log.warning("no webhook_verifier_token: every webhook will be refused with 401")
     return app
+
+
+TENANT_FIELDS = ("tenantId", "tenant_id")
+TENANT_HINT = (
+    "the record names no tenant and this API key acts for several tenants (or all): name the "
+    "record's tenant in tenantId, or push with a key bound to that one tenant, which fills it in"
+)
+
+
+def with_tenant(payload: dict[str, Any], who: Caller) -> tuple[dict[str, Any], bool]:
+    """(the record, whether it names its tenant). The SPEC's DTOs carry no tenant: a record without
+    one is for the tenant of a key bound to exactly one; for a key of several it stays without, and
+    the contract refuses it."""
+    if any(payload.get(name) is not None for name in TENANT_FIELDS):
+        return payload, True
+    record = {k: v for k, v in payload.items() if k not in TENANT_FIELDS}
+    if who.sole_tenant is not None:
+        record["tenantId"] = who.sole_tenant
+    return record, False
+
+
+def _tenant_hint(d: dict[str, Any]) -> dict[str, Any]:
+    """The contract's `tenantId: required`, saying what to do about it."""
+    if d.get("field") == "tenantId" and d.get("issue") == "required":
+        return {**d, "message": TENANT_HINT}
+    return d
 
 
 def _page(status: int, title: str, text: str) -> HTMLResponse:

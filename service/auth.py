@@ -19,6 +19,14 @@ class Caller:
     def may_act_for(self, tenant_id: str) -> bool:
         return ALL_TENANTS in self.tenants or tenant_id in self.tenants
 
+    @property
+    def sole_tenant(self) -> str | None:
+        """The tenant of a key bound to exactly one: what a record that names none is for. None for a
+        key of several tenants or of all of them, which must be told."""
+        if len(self.tenants) == 1 and ALL_TENANTS not in self.tenants:
+            return next(iter(self.tenants))
+        return None
+
     def require(self, tenant_id: str) -> None:
         if not self.may_act_for(tenant_id):
             raise HTTPException(403, f"this API key may not act for tenant {tenant_id!r}")

@@ -1,5 +1,5 @@
 {#- Values the spec derives from QBO fields (`qbo_derived`), the same way pipelines/mapping/values.py does:
-    a voided invoice is "Voided" with nothing left to pay; its status follows from balance, void and due date. -#}
+    a voided invoice is "Voided" with nothing left to pay; its status (SPEC §5.2) follows from balance and void. -#}
 
 {% macro invoice_voided(record) -%}
     (coalesce({{ record }}.private_note like 'Voided%', false) and coalesce({{ record }}.total_amount, 0) = 0)
@@ -7,9 +7,8 @@
 
 {% macro invoice_status(record) -%}
     case
-        when {{ invoice_voided(record) }} then 'void'
+        when {{ invoice_voided(record) }} then 'voided'
         when coalesce({{ record }}.balance, 0) <= 0 then 'paid'
-        when {{ record }}.due_date < {{ as_of_date() }} then 'overdue'
         when {{ record }}.balance < {{ record }}.total_amount then 'partially_paid'
         else 'open'
     end

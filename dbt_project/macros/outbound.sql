@@ -211,8 +211,18 @@ select
     base.record_realm_id as realm_id,
     base.platform_id,
     outbound.operation,
-    {%- for column, value in lines["qbo_where"].items() %}
-    '{{ value }}' as {{ column }},
+    {%- for column, types in lines["qbo_where"].items() %}
+    {%- if types | length == 1 %}
+    '{{ types[0] }}' as {{ column }},
+    {%- else %}
+    {#- of several detail types, the first whose detail the line fills (mapping/outbound.py _detail_types) #}
+    case
+        {%- for t in types %}{% for f in lines["fields"] if f["qbo_paths"][0].startswith(t ~ ".") %}
+        when {{ f["outbound_columns"][0][1] }} is not null then '{{ t }}'
+        {%- endfor %}{% endfor %}
+        else '{{ types[0] }}'
+    end as {{ column }},
+    {%- endif %}
     {%- endfor %}
     {%- for f in [key] + lines["fields"] %}
     {%- for column, expr in f["outbound_columns"] %}

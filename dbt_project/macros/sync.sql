@@ -2,7 +2,7 @@
     people read (`v__<field>`) and values that compare (`n__<field>`), then both sides paired. -#}
 
 {#- A field's value on one side, in the platform's terms: links become QBO ids, lookups names,
-    codes booleans, composites one string. The platform's is rendered with the spec (`platform_value`). -#}
+    codes the platform's enum values, composites one string. The platform's is rendered with the spec (`platform_value`). -#}
 {% macro side_value(f, side) -%}
     {%- if side == "platform" -%}
         {{ f["platform_value"] }}
@@ -13,9 +13,7 @@
     {%- elif f["lookup_table"] -%}
         lookup__{{ f["name"] }}.{{ f["lookup_column"] }}
     {%- elif f["enum"] -%}
-        case {% for platform_value, qbo_value in f["enum"].items() %}when base.{{ f["name"] }} = '{{ qbo_value }}' then {{ platform_value }} {% endfor %}end
-    {%- elif f["negate"] -%}
-        (not base.{{ f["name"] }})
+        case {% for platform_value, qbo_value in f["enum"].items() %}when base.{{ f["name"] }} = '{{ qbo_value }}' then '{{ platform_value }}' {% endfor %}end
     {%- else -%}
         base.{{ f["name"] }}
     {%- endif -%}
@@ -70,8 +68,8 @@ with base as (
         on child.parent_dlt_id = lines.dlt_id
     {%- endif %}
     where 1 = 1
-    {%- for column, value in lines["qbo_where"].items() if side == "qbo" %}
-      and {% if "__" in column %}child.{{ column.split("__", 1)[1] }}{% else %}lines.{{ column }}{% endif %} = '{{ value }}'
+    {%- for column, values in lines["qbo_where"].items() if side == "qbo" %}
+      and {% if "__" in column %}child.{{ column.split("__", 1)[1] }}{% else %}lines.{{ column }}{% endif %} in ('{{ values | join("', '") }}')
     {%- endfor %}
 )
 
@@ -228,6 +226,8 @@ select
         {%- if void_field and f["name"] != void_field %} and not voided_either{% endif %}
         {%- if f["link"] %} and coalesce(', ' || unresolved_fields || ',', '') not like '%, {{ f["name"] }},%'{% endif %}
         {%- if f["name"] == "lines" %} and unresolved_lines is null{% endif %}
+        {#- no platform value where a create takes the realm's usual one: the platform takes QBO's #}
+        {%- if f["create_default"] %} and platform__{{ f["name"] }} is not null{% endif %}
         as differs__{{ f["name"] }}{{ "," if not loop.last }}
     {%- endfor %}
 from paired

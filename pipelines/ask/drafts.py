@@ -3,7 +3,8 @@
 "Create an invoice for Acme Corp for $500 for consulting" names a QBO customer and an amount; the
 integration DTO needs the platform's ids. The customer (or vendor) is found by name in the
 warehouse and mapped to its platform record through the published references. The item is the
-linked one whose name the description names. A bill line takes the vendor's usual expense account.
+linked one whose name the description names; the invoice is `open`, owing its whole amount, at
+version 0. A bill line takes the vendor's usual expense account (`expenseAccountId`).
 The draft then goes through the DTO contract, the outbound row and pre-flight of the reverse ETL. A
 draft that fails keeps its error DTO in the approval queue, so a person sees what to fix.
 """
@@ -11,7 +12,7 @@ draft that fails keeps its error DTO in the approval queue, so a person sees wha
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
     from pipelines.runtime.connector import Connector
 
 
+DATE_FIELD = {"Invoice": "issueDate", "Bill": "billDate"}  # the DTO's date field (SPEC §5.2, §4.2.4)
+
+
 class Incomplete(ValueError):
     def __init__(self, field: str, message: str, issue: str = "invalid") -> None:
         super().__init__(message)
@@ -44,11 +48,8 @@ def draft(
     record = dict(intent.record or {})
     entity = intent.entity
     party = "Vendor" if entity == "Bill" else "Customer"
-    dto: dict[str, Any] = {
-        "id": f"ask-{uuid.uuid4().hex[:12]}",
-        "realmId": realm_id,
-        "txnDate": today.isoformat(),
-    }
+    dto: dict[str, Any] = {"id": f"ask-{uuid.uuid4().hex[:12]}", "realmId": realm_id}
+    dto[DATE_FIELD[entity]] = today.isoformat()
     try:
         amount = _amount(record.get("amount"))
         name = record.get(f"{party.lower()}Name") or ""
@@ -61,14 +62,26 @@ def draft(
             tenant, party_platform = _platform_of(connector, realm_id, party, party_qbo, name)
             dto |= {"tenantId": tenant, f"{party.lower()}Id": party_platform}
             description = record.get("description")
-            line: dict[str, Any] = {"lineNumber": 1, "description": description, "amount": str(amount)}
+            line: dict[str, Any] = {"id": f"{dto['id']}-1", "lineNumber": 1, "amount": str(amount)}
             if entity == "Invoice":
-                item_qbo = _item(db, realm_id, record.get("itemName") or description)
-                _, line["itemId"] = _platform_of(connector, realm_id, "Item", item_qbo, str(description))
-                line |= {"quantity": "1", "unitPrice": str(amount)}
+                item_name = record.get("itemName") or description
+                item_qbo = _item(db, realm_id, item_name)
+                _, line["itemId"] = _platform_of(connector, realm_id, "Item", item_qbo, str(item_name))
+                # the spec requires a line description: what was asked for, else the item's name
+                line |= {
+                    "description": description or _item_name(db, realm_id, item_qbo),
+                    "quantity": "1",
+                    "unitPrice": str(amount),
+                }
+                # an issued invoice nobody has paid yet, in the platform's first version (SPEC §5.2)
+                dto |= {"status": "open", "balance": str(amount), "version": 0}
             else:
-                line["accountQboId"] = _usual_account(db, realm_id, party_qbo)
-        dto |= {"lines": [line], "totalAmount": str(amount), "updatedAt": datetime.now(UTC).isoformat()}
+                line |= {
+                    "description": description,
+                    "expenseAccountId": _usual_account(db, realm_id, party_qbo),
+                }
+        # no updatedAt: the push takes the record as changed when it receives it, once approved
+        dto |= {"lines": [line], "totalAmount": str(amount)}
     except Incomplete as exc:
         return dto, exc.dto
     return dto, check(connector, entity, dto, realm_id)
@@ -114,6 +127,13 @@ def _item(db: duckdb.DuckDBPyConnection, realm_id: str, words: str | None) -> st
     )
 
 
+def _item_name(db: duckdb.DuckDBPyConnection, realm_id: str, item_qbo: str) -> str:
+    found = db.execute(
+        "SELECT name FROM staging.stg_qbo__items WHERE realm_id = ? AND qbo_id = ?", [realm_id, item_qbo]
+    ).fetchone()
+    return str(found[0]) if found and found[0] else ""
+
+
 def _usual_account(db: duckdb.DuckDBPyConnection, realm_id: str, vendor_qbo: str) -> str:
     found = db.execute(
         "SELECT l.account FROM staging.stg_qbo__bill_lines l JOIN staging.stg_qbo__bills b "
@@ -124,7 +144,9 @@ def _usual_account(db: duckdb.DuckDBPyConnection, realm_id: str, vendor_qbo: str
     ).fetchone()
     if found is None:
         raise Incomplete(
-            "lines[0].accountQboId", "the vendor has no earlier bill: say which expense account", "required"
+            "lines[0].expenseAccountId",
+            "the vendor has no earlier bill on an expense account: say which expense account",
+            "required",
         )
     return str(found[0])
 

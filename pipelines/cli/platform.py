@@ -55,17 +55,23 @@ def platform_schemas(
 def platform_deliver(ctx: typer.Context) -> None:
     """Put what QBO changed into the outbox the platform reads, as platform DTOs.
 
-    Edits of QBO-mastered fields, QBO-side creates, deletes, merges and voids. Run it after `qbo sync`
-    or `qbo webhooks drain`, and `qbo transform`."""
+    Edits of QBO-mastered fields, QBO-side creates, deletes, merges and voids; accounts and employees.
+    Run it after `qbo sync` or `qbo webhooks drain`, and `qbo transform`. With a platform callback
+    configured, the changes are then POSTed to it, signed."""
     import duckdb
 
-    from pipelines.deliver import deliver
+    from pipelines.deliver.callback import post_pending
+    from pipelines.deliver.enqueue import NotTransformed, deliver
 
+    chosen = connector(ctx)
     try:
-        result = deliver(connector(ctx), echo=typer.echo)
+        result = deliver(chosen, echo=typer.echo)
+    except NotTransformed as exc:
+        fail(str(exc), 2)
     except duckdb.Error as exc:
         fail(f"cannot read the warehouse's sync marts ({type(exc).__name__}): run `qbo transform` first", 2)
-    if result.failed:
+    posted = post_pending(chosen, echo=typer.echo)
+    if result.failed or posted.waiting:
         raise typer.Exit(1)
 
 

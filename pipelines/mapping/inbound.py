@@ -20,10 +20,12 @@ from typing import Any
 from pydantic_core import to_jsonable_python
 
 from pipelines.mapping.rendering import rendered
+from pipelines.mapping.spec import load_spec
 from pipelines.mapping.values import get_path, is_voided, money, qbo_value
+from sources.platform.dto import QBO_MASTERED
 
-LINE_ARRAY = {"Invoice": "lines", "Bill": "lines", "Payment": "appliedTo"}
-LINE_KEY = {"Invoice": "lineNumber", "Bill": "lineNumber", "Payment": "invoiceId"}
+LINE_ARRAY = {e: s["lines"]["platform_path"] for e, s in rendered().items() if s["lines"]}  # lines
+LINE_KEY = {e: s["lines"]["key"]["platform_path"] for e, s in rendered().items() if s["lines"]}
 
 
 def set_path(record: dict[str, Any], path: str, value: Any) -> None:
@@ -75,6 +77,8 @@ class InboundReading:
 
     def fields(self, fields: list[dict[str, Any]], doc: dict[str, Any], out: dict[str, Any]) -> None:
         for f in fields:
+            if f["platform_computed"]:
+                continue  # the DTO derives it (an invoice is voided by its status)
             value, ok = self.value(f, doc)
             if not ok:
                 if not self.keep_unresolved:
@@ -102,7 +106,7 @@ class InboundReading:
         out = []
         key = lines["key"]
         for line in doc.get("Line", []):
-            if any(get_path(line, path) != value for path, value in lines["qbo_where_paths"].items()):
+            if any(get_path(line, path) not in values for path, values in lines["qbo_where_paths"].items()):
                 continue
             item: dict[str, Any] = {}
             key_value = get_path(line, key["qbo_path"])
@@ -114,6 +118,8 @@ class InboundReading:
                     item.setdefault("qboRefs", {})[LINE_KEY[entity]] = str(key_value)
                 key_value = linked
             item[LINE_KEY[entity]] = key_value
+            if entity != "Payment" and line.get("Id") is not None:
+                item["id"] = str(line["Id"])  # the platform's line id of a line QBO made
             self.fields(lines["fields"], line, item)
             out.append(item)
         if entity == "Invoice" and is_voided(doc):  # QBO drops quantities and prices of a voided invoice
@@ -143,15 +149,37 @@ class InboundReading:
             "qboId": str(doc.get("Id")),
             "qboSyncToken": None if doc.get("SyncToken") is None else str(doc["SyncToken"]),
             "qboLastUpdatedAt": meta.get("LastUpdatedTime"),
+            "createdAt": meta.get("CreateTime"),
+            "updatedAt": meta.get("LastUpdatedTime"),
             **record,
         }
         return to_jsonable_python(record)
+
+
+def reference_dto(entity: str, doc: dict[str, Any], *, tenant_id: str, realm_id: str) -> dict[str, Any]:
+    """A QBO-mastered record (Account, Employee) as the platform's read-only DTO, through the spec's
+    `reference` section; its `id` is its QBO Id."""
+    fields = {path: get_path(doc, qbo) for path, qbo in load_spec().reference[entity].items()}
+    record = QBO_MASTERED[entity].model_validate(
+        {
+            "id": str(doc["Id"]),
+            "qboId": str(doc["Id"]),
+            "tenantId": tenant_id,
+            "realmId": realm_id,
+            "updatedAt": (doc.get("MetaData") or {}).get("LastUpdatedTime"),
+            **{path: value for path, value in fields.items() if value is not None},
+        }
+    )
+    return record.model_dump(mode="json")
 
 
 def _complete(entity: str, record: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
     """The DTO fields the spec does not compare: totals the platform keeps itself."""
     if entity == "Invoice":
         record["totalAmount"] = money(doc.get("TotalAmt"))
+        record["version"] = int(doc.get("SyncToken") or 0)  # QBO's version of a record read from QBO
+        for line in record.get("lines", []):
+            line.setdefault("description", "")  # the spec requires one; QBO's line may have none
     elif entity == "Bill":
         record["totalAmount"] = sum((line["amount"] for line in record.get("lines", [])), Decimal(0))
     return record

@@ -183,10 +183,9 @@ def _lines(
     sql.query("line__values", f"select {shown} from {sources}")
     selected = [f"{expr} as {column}" for f in [key, *fields] for column, expr in f["outbound_columns"]]
     head = {"entity": entity, "tenant_id": dto.tenant_id, "realm_id": realm_id, "platform_id": dto.id}
-    head |= {"operation": operation, **spec["qbo_where"]}
-    return [
-        head | line for line in sql.select(db, f"select {', '.join(selected)} from {sources} order by base.n")
-    ]
+    head |= {"operation": operation}
+    rows = sql.select(db, f"select {', '.join(selected)} from {sources} order by base.n")
+    return [head | _detail_types(spec, row) | row for row in rows]
 
 
 class _Relations:
@@ -214,6 +213,21 @@ class _Relations:
         cursor = db.execute(f"with {', '.join(self.ctes)} {select}", self.params)
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _detail_types(spec: dict[str, Any], row: dict[str, Any]) -> dict[str, str]:
+    """A line's `qbo_where` columns (detail_type) as macros/outbound.sql decides them: of several
+    detail types, the first whose detail the line fills."""
+    out = {}
+    for column, types in spec["qbo_where"].items():
+        filled = [
+            t
+            for t in types
+            for f in spec["fields"]
+            if f["qbo_paths"][0].startswith(f"{t}.") and row.get(f["outbound_columns"][0][0]) is not None
+        ]
+        out[column] = (filled or types)[0]
+    return out
 
 
 @cache

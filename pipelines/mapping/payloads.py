@@ -30,19 +30,32 @@ def pushable(entity: str) -> list[dict[str, Any]]:
 
 
 def platform_field(entity: str, qbo: str) -> str:
-    """The platform's name (`paymentTerms`, `lines`) of a QBO column or path (`sales_term_ref__value`,
-    `SalesTermRef.value`): what an error DTO says, so the platform can find the field it sent."""
-    for f in rendered()[entity]["fields"]:
-        if qbo in f["qbo_columns"] or qbo in f["qbo_paths"] or qbo == f["name"]:
-            return f["platform_path"]
-    lines = rendered()[entity]["lines"]
+    """The platform's name (`paymentTermsId`, `lines[].unitPrice`, `appliedInvoices`) of a QBO column,
+    path or fault element (`sales_term_ref__value`, `SalesTermRef.value`, `SalesTermRef`, `Line.Amount`):
+    what an error DTO says, so the platform can find the field it sent. Unknown names stay as given."""
+    spec = rendered()[entity]
+    found = _field_named(spec["fields"], qbo, by_name=True)
+    if found is not None:
+        return found
+    lines = spec["lines"]
     if lines is not None:
-        if qbo in (lines["key"]["qbo_column"], lines["key"]["qbo_path"]):
-            return LINES_FIELD
-        for f in lines["fields"]:
-            if qbo in f["qbo_columns"] or qbo in f["qbo_paths"]:
-                return f"{LINES_FIELD}[].{f['platform_path']}"
+        rest, key = qbo.removeprefix(f"{lines['qbo_path']}."), lines["key"]["qbo_path"]
+        if qbo in (lines["key"]["qbo_column"], lines["qbo_path"]) or f"{key}.".startswith(f"{rest}."):
+            return lines["platform_path"]
+        found = _field_named(lines["fields"], rest)
+        if found is not None:
+            return f"{lines['platform_path']}[].{found}"
     return qbo
+
+
+def _field_named(fields: list[dict[str, Any]], qbo: str, by_name: bool = False) -> str | None:
+    for f in fields:
+        if qbo in f["qbo_columns"] or qbo in f["qbo_paths"] or (by_name and qbo == f["name"]):
+            return f["platform_path"]
+    for f in fields:  # an element above the path (SalesTermRef of SalesTermRef.value, BillAddr)
+        if any(path.startswith(f"{qbo}.") for path in f["qbo_paths"]):
+            return f["platform_path"].rsplit(".", 1)[0]  # billingAddress of billingAddress.line1
+    return None
 
 
 def set_path(node: dict[str, Any], path: str, value: Any) -> None:
@@ -86,8 +99,6 @@ def line_items(entity: str, rows: list[dict[str, Any]], discount: Any = None) ->
     out = []
     for row in sorted(rows, key=lambda r: _sortable(r.get(key["qbo_column"]))):
         line: dict[str, Any] = {}
-        for path, value in lines["qbo_where_paths"].items():
-            set_path(line, path, value)
         key_value = row.get(key["qbo_column"])
         if key["qbo_path"] == "LineNum" and str(key_value).isdigit():
             key_value = int(key_value)
@@ -96,6 +107,8 @@ def line_items(entity: str, rows: list[dict[str, Any]], discount: Any = None) ->
             value = row.get(f["qbo_columns"][0])
             if value is not None:
                 set_path(line, f["qbo_paths"][0], wire(value))
+        for (path, types), column in zip(lines["qbo_where_paths"].items(), lines["qbo_where"], strict=True):
+            set_path(line, path, row.get(column) or types[0])  # the outbound row's pick (DetailType)
         out.append(line)
     if discount:  # QBO takes a discount as its own line, after the items
         out.append(

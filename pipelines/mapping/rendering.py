@@ -65,9 +65,8 @@ def outbound_columns(f: dict[str, Any]) -> list[list[str]]:
         # the platform's reference too: a push can fill the QBO Id once the referenced record is created
         return [[columns[0], f"link__{name}.qbo_id"], [f"{name}__platform_id", value]]
     if f.get("enum"):
-        return [[columns[0], f"case when {value} then '{f['enum']['true']}' else '{f['enum']['false']}' end"]]
-    if f.get("negate"):
-        return [[columns[0], f"(not {value})"]]
+        cases = " ".join(f"when '{p}' then '{q}'" for p, q in f["enum"].items())
+        return [[columns[0], f"case {value} {cases} end"]]
     if f.get("create_default"):
         # QBO requires it: a create without a platform value takes the realm's usual one
         default = f"case when operations.operation = 'create' then default__{name}.value end"
@@ -110,6 +109,8 @@ def _rendered_field(name: str, spec: FieldSpec, model: type[Dto], entity: Entity
         "name": name,
         "platform_column": platform_column(model, spec.platform),
         "platform_path": spec.platform,
+        # a value the DTO derives from others (Invoice `voided` from `status`): landed, never sent
+        "platform_computed": spec.platform in model.model_computed_fields,
         "qbo_paths": spec.qbo_paths,
         "qbo_columns": [qbo_column(p) for p in spec.qbo_paths],
         "qbo_derived": spec.qbo_derived,
@@ -121,7 +122,6 @@ def _rendered_field(name: str, spec: FieldSpec, model: type[Dto], entity: Entity
         "lookup_table": NAMING.normalize_identifier(spec.lookup.split(".")[0]) if spec.lookup else None,
         "lookup_column": qbo_column(spec.lookup.split(".")[1]) if spec.lookup else None,
         "enum": spec.enum,
-        "negate": spec.negate,
         "destructive": spec.destructive,
         "required": spec.required,
         "max_length": spec.max_length,
@@ -165,6 +165,7 @@ def _render(spec: MappingSpec) -> dict[str, Any]:
             key: dict[str, Any] = {
                 "name": LINE_KEY,
                 "platform_column": platform_column(line_model, lines.key.platform),
+                "platform_path": lines.key.platform,
                 "qbo_path": lines.key.qbo,
                 "qbo_column": qbo_column(lines.key.qbo),
                 "link": lines.key.link,
@@ -175,9 +176,11 @@ def _render(spec: MappingSpec) -> dict[str, Any]:
             names = [f["name"] for f in fields]
             item["lines"] = {
                 "platform_table": f"{item['table']}__{platform_column(model, lines.platform)}",
+                "platform_path": lines.platform,
+                "qbo_path": lines.qbo,
                 "qbo_table": f"{item['table']}__{qbo_column(lines.qbo)}",
-                "qbo_where": {qbo_column(k): v for k, v in lines.qbo_where.items()},
-                "qbo_where_paths": dict(lines.qbo_where),
+                "qbo_where": {qbo_column(k): _listed(v) for k, v in lines.qbo_where.items()},
+                "qbo_where_paths": {k: _listed(v) for k, v in lines.qbo_where.items()},
                 "key": key,
                 "fields": fields,
                 "signatures": {prefix: line_signature(names, prefix) for prefix in ("v__", "n__")},
@@ -187,6 +190,10 @@ def _render(spec: MappingSpec) -> dict[str, Any]:
         )
         out[name] = item
     return out
+
+
+def _listed(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
 
 
 MACRO_HEADER = (

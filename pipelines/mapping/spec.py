@@ -17,7 +17,7 @@ import yaml
 from dlt.common.normalizers.naming.snake_case import NamingConvention
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from sources.platform.dto import MODELS, Dto
+from sources.platform.dto import MODELS, QBO_MASTERED, Dto
 
 SPEC_PATH = Path(__file__).with_name("spec.yml")
 Rule = Literal["text", "name", "code", "email", "phone", "money", "number", "date", "bool", "exact"]
@@ -48,7 +48,6 @@ class FieldSpec(_Strict):
     link: str | None = None
     lookup: str | None = Field(None, pattern=r"^[A-Z]\w+\.[A-Z]\w+$")
     enum: dict[str, str] | None = None
-    negate: bool = False
     destructive: Literal["deactivate", "void"] | None = None
     required: bool = False
     max_length: int | None = Field(None, ge=1)
@@ -58,7 +57,7 @@ class FieldSpec(_Strict):
     @classmethod
     def _enum_keys_as_text(cls, value: Any) -> Any:
         if isinstance(value, dict):
-            return {str(k).lower(): str(v) for k, v in value.items()}
+            return {str(k): str(v) for k, v in value.items()}
         return value
 
     @model_validator(mode="after")
@@ -85,7 +84,7 @@ class LineKey(_Strict):
 class LinesSpec(_Strict):
     platform: str
     qbo: str
-    qbo_where: dict[str, str] = Field(default_factory=dict)
+    qbo_where: dict[str, str | list[str]] = Field(default_factory=dict)
     key: LineKey
     fields: dict[str, FieldSpec]
 
@@ -114,6 +113,7 @@ class EntitySpec(_Strict):
 
 class MappingSpec(_Strict):
     entities: dict[str, EntitySpec]
+    reference: dict[str, dict[str, str]] = Field(default_factory=dict)  # platform field: QBO path
 
     @model_validator(mode="after")
     def _consistent(self) -> MappingSpec:
@@ -144,6 +144,16 @@ class MappingSpec(_Strict):
                 for field_name, spec in entity.lines.fields.items():
                     problems += _check_field(f"{name}.lines", field_name, spec, line_model, self.entities)
         problems += _links_point_back(self.entities)
+        for name, fields in self.reference.items():
+            if name not in QBO_MASTERED:
+                known = ", ".join(QBO_MASTERED)
+                problems.append(f"reference.{name}: no QBO-mastered DTO of that name ({known})")
+                continue
+            problems += [
+                f"reference.{name}.{path}: not a field of the {name} DTO"
+                for path in fields
+                if platform_column(QBO_MASTERED[name], path) is None
+            ]
         if problems:
             raise ValueError("mapping spec:\n  " + "\n  ".join(problems))
         return self
@@ -171,8 +181,6 @@ def _check_field(
         problems.append(f"{where}.{name}: {spec.platform!r} is not a field of the platform DTO")
     if spec.link and spec.link not in entities:
         problems.append(f"{where}.{name}: link to {spec.link!r}, which the spec does not map")
-    if spec.negate and spec.rule != "bool":
-        problems.append(f"{where}.{name}: negate applies to bool fields only")
     return problems
 
 
@@ -203,6 +211,8 @@ def platform_column(model: type[Dto], path: str) -> str | None:
             (n for n, i in current.model_fields.items() if segment in (n, i.alias)),
             None,
         )
+        if found is None and NAMING.normalize_identifier(segment) in current.model_computed_fields:
+            found = NAMING.normalize_identifier(segment)  # a value the DTO derives and lands (voided)
         if found is None:
             return None
         parts.append(found)

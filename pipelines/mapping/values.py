@@ -41,14 +41,12 @@ def is_voided(doc: dict[str, Any]) -> bool:
     return str(doc.get("PrivateNote") or "").startswith("Voided") and money(doc.get("TotalAmt")) == 0
 
 
-def invoice_status(balance: Decimal, total: Decimal, voided: bool, due: date | None, as_of: date) -> str:
-    """The status a platform shows for a QBO invoice (macros/derived_fields.sql invoice_status)."""
+def invoice_status(balance: Decimal, total: Decimal, voided: bool) -> str:
+    """The SPEC §5.2 status of a QBO invoice (macros/derived_fields.sql invoice_status)."""
     if voided:
-        return "void"
+        return "voided"
     if balance <= 0:
         return "paid"
-    if due is not None and due < as_of:
-        return "overdue"
     return "partially_paid" if balance < total else "open"
 
 
@@ -64,8 +62,7 @@ def derived(name: str, doc: dict[str, Any], as_of: date) -> Any:
             (money(x.get("Amount")) for x in lines if x.get("DetailType") == "DiscountLineDetail"), Decimal(0)
         )
     if name == "invoice_status":
-        due = date.fromisoformat(doc["DueDate"]) if doc.get("DueDate") else None
-        return invoice_status(money(doc.get("Balance")), money(doc.get("TotalAmt")), voided, due, as_of)
+        return invoice_status(money(doc.get("Balance")), money(doc.get("TotalAmt")), voided)
     raise KeyError(f"no derived field {name}")
 
 
@@ -82,10 +79,7 @@ def qbo_value(f: dict[str, Any], doc: dict[str, Any], lookup: Lookup, as_of: dat
     if f["enum"]:
         if value is None:
             return None
-        reverse = {v: k for k, v in f["enum"].items()}
-        return {"true": True, "false": False}.get(reverse.get(str(value), ""))
-    if f["negate"] and value is not None:
-        return not value
+        return {v: k for k, v in f["enum"].items()}.get(str(value))
     return value
 
 
@@ -126,7 +120,7 @@ def line_signature(lines: dict[str, Any], doc: dict[str, Any], lookup: Lookup, a
     entries = []
     key = lines["key"]
     for line in doc.get("Line", []):
-        if any(get_path(line, path) != value for path, value in lines["qbo_where_paths"].items()):
+        if any(get_path(line, path) not in values for path, values in lines["qbo_where_paths"].items()):
             continue
         key_value = normalised("exact", get_path(line, key["qbo_path"]))
         values = [normalised(f["rule"], qbo_value(f, line, lookup, as_of)) for f in lines["fields"]]

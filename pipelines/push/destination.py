@@ -6,11 +6,12 @@ batches are done; a push killed mid-way resends only the unfinished batch when i
 resent batch gets QBO's first answer instead of a second execution: nothing is created twice.
 
 Per item, QBO's answer decides (seed §7.1): the record as it now is (ok); a validation fault
-(invalid: error DTO, the others go on); 610 / 2030 (the linked record is gone: desynced); a stale
-SyncToken, 5010: the record is read again and compared with the last synced version: if QBO changed
-only fields QBO masters the update is rebased onto the new SyncToken and sent again, otherwise it is a
-conflict and QBO keeps its values. Whole-request failures (429, 5xx, transport) are retried with
-back-off by the client; when they keep coming the realm's circuit opens and the push stops there.
+(invalid: error DTO naming the field in the platform's terms, QBO's element beside it; the others go
+on); 610 / 2030 (the linked record is gone: desynced); a stale SyncToken, 5010: the record is read
+again and compared with the last synced version: if QBO changed only fields QBO masters the update is
+rebased onto the new SyncToken and sent again, otherwise it is a conflict and QBO keeps its values.
+Whole-request failures (429, 5xx, transport) are retried with back-off by the client; when they keep
+coming the realm's circuit opens and the push stops there.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any
 
 from dlt.common.destination.exceptions import DestinationTerminalException
@@ -105,15 +107,16 @@ class Sink:
         for n, item in enumerate(items):
             answer = answers.get(str(n)) or {}
             fault = errors.parse_fault(answer)
+            named = partial(platform_field, item["entity"])  # QBO's element in the platform's terms
             if fault is None and item["entity"] in answer:
                 doc = answer[item["entity"]]
                 self.record(item, rid, str(n), "ok", doc=doc)
             elif fault is not None and fault.code == STALE:
                 stale.append((item, str(n), self.client.read(item["entity"], json.loads(item["body"])["Id"])))
             elif fault is not None and fault.code in DESYNCED and fault.element in (None, "", "Id"):
-                self.record(item, rid, str(n), "desynced", error=fault.to_dto())  # the record itself is gone
+                self.record(item, rid, str(n), "desynced", error=fault.to_dto(named))  # the record is gone
             else:
-                dto = fault.to_dto() if fault else error_dto("NO_ANSWER", "QBO gave no answer")
+                dto = fault.to_dto(named) if fault else error_dto("NO_ANSWER", "QBO gave no answer")
                 self.record(item, rid, str(n), "invalid", error=dto)
         self.rebase(stale, rid)
 

@@ -3,8 +3,9 @@
 Two layers, both made from the mapping spec. Per record, the pydantic model of the QBO payload
 (payloads.preflight): required fields, lengths. Across the whole outbound frame, pandera: required
 references present, lines present, DocNumber unique per realm (in this push and against QBO), names
-within QBO's lengths, enums QBO knows. A record that fails is `invalid`, with the seed's error DTO
-(`QBO_VALIDATION_FAILED`, one detail per field); the others go through.
+within QBO's lengths, enums QBO knows (a field's spec `enum`: the QBO values its platform values map
+to, such as Item.Type Service, Inventory, NonInventory). A record that fails is `invalid`, with the
+seed's error DTO (`QBO_VALIDATION_FAILED`, one detail per field); the others go through.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from sources.platform.errors import detail, error_dto
 if TYPE_CHECKING:
     from pipelines.push.operation import Operation
 
-ENUMS = {"Item": {"type": ["Service", "NonInventory", "Inventory"]}}  # QBO's Item.Type values we create
 DOC_NUMBER = "doc_number"
 
 
@@ -54,8 +54,8 @@ def frame_schema(entity: str) -> pa.DataFrameSchema:
             checks = []
             if f["max_length"] and f["sql_type"] == "varchar":
                 checks.append(pa.Check.str_length(max_value=f["max_length"]))
-            if f["name"] in ENUMS.get(entity, {}):
-                checks.append(pa.Check.isin(ENUMS[entity][f["name"]]))
+            if f["enum"]:
+                checks.append(pa.Check.isin(sorted(set(f["enum"].values()))))
             columns[column] = pa.Column(None, checks, nullable=True, required=False)
     checks = []
     if rendered()[entity]["lines"] is not None:

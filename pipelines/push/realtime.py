@@ -7,7 +7,11 @@ requestid at the last known SyncToken, inside the realm's request budget. The ou
 the push log like any push. What the warehouse would tell dbt (links, SyncTokens, list names) comes
 from the references the last transform published to the integration store: the web service never
 opens the warehouse.
-Destructive changes (void, deactivate) are not made here; they wait for approval in the batch push.
+Destructive changes (void: status voided; deactivate: active false) are not made here; they wait for
+approval in the batch push, and the answer lists them (`awaitingApproval`).
+Neither is a `draft` or `voided` invoice created: the batch push leaves both out of its creates
+(macros/outbound.sql), and so does this path, saying so (409 NOT_PUSHABLE, naming `status`).
+A record without `updatedAt` is taken as changed when it was received.
 """
 
 from __future__ import annotations
@@ -24,12 +28,32 @@ from pipelines.mapping.payloads import preflight, pushable
 from pipelines.mapping.policy import MasteringPolicy
 from pipelines.mapping.rendering import rendered
 from pipelines.mapping.spec import LINES_FIELD
+from pipelines.mapping.values import get_path
 from pipelines.push.destination import Sink
 from pipelines.push.operation import Operation
 from pipelines.runtime.connector import Connector, TenantRealmError
 from sources.platform.dto import MODELS, PlatformRecord, contract_error
 from sources.platform.errors import error_dto
 from sources.quickbooks.errors import QboError
+
+# invoice statuses a push does not create in QBO (macros/outbound.sql leaves them out of the creates too)
+NOT_CREATED = {
+    "draft": "Invoice {id} is a draft: drafts are not pushed to QBO; send it again with status open "
+    "once it is issued",
+    "voided": "Invoice {id} is voided and was never in QBO: there is nothing to create or void",
+}
+
+
+def _destructive(entity: str, dto: PlatformRecord) -> list[str]:
+    """The destructive operations the record asks for (status voided: void; active false: deactivate),
+    which a real-time push does not make."""
+    data = dto.model_dump(by_alias=True)  # with the computed fields: `voided` is read from `status`
+    wanted = {"void": True, "deactivate": False}
+    return [
+        f["destructive"]
+        for f in rendered()[entity]["fields"]
+        if f["destructive"] and get_path(data, f["platform_path"]) is wanted[f["destructive"]]
+    ]
 
 
 class RealtimePush:
@@ -38,11 +62,21 @@ class RealtimePush:
         self.policy = policy
         self.refs = connector.store.references
 
-    def push(self, entity: str, payload: Any, may_act_for: Any = lambda _tenant: True) -> Answer:
+    def push(
+        self,
+        entity: str,
+        payload: Any,
+        may_act_for: Any = lambda _tenant: True,
+        received_at: datetime | None = None,
+    ) -> Answer:
+        """Push one platform record; `received_at` (default: now) stands in for an absent `updatedAt`."""
+        received_at = received_at or datetime.now(UTC)
         try:
             dto = MODELS[entity].model_validate(payload)
         except ValidationError as exc:
             return Answer(422, contract_error(entity, exc))
+        if dto.updated_at is None:
+            dto = dto.model_copy(update={"updated_at": received_at})
         if not may_act_for(dto.tenant_id):
             return Refused(403, "FORBIDDEN", f"this API key may not act for tenant {dto.tenant_id!r}").answer
         try:
@@ -73,17 +107,20 @@ class RealtimePush:
             )
         if not mastered:
             raise Refused(409, "QBO_MASTERED", f"QBO masters every field of {entity} for tenant {tenant}")
-        status = "void" if getattr(dto, "voided", False) else getattr(dto, "status", None)
-        if operation == "create" and status in ("draft", "void"):
-            raise Refused(409, "NOT_PUSHABLE", f"a {status} invoice is not created in QBO", "status")
-        linked_id, token = linked or (None, None)
-        row, lines = outbound_row(
-            entity, dto, realm_id, operation, mastered, self.refs, qbo_id=linked_id, sync_token=token
-        )
-        if linked and self._sent_already(entity, dto, realm_id, mastered, row):
-            return Answer(
-                200, self._done(entity, dto.id, operation, linked[0], linked[1], None, unchanged=True)
+        status = getattr(dto, "status", None)
+        if operation == "create" and status in NOT_CREATED:
+            raise Refused(
+                409, "NOT_PUSHABLE", NOT_CREATED[status].format(id=dto.id), "status", "not_pushable"
             )
+        linked_id, token = linked or (None, None)
+        # a create sends every field, as the batch push's creates do (macros/outbound.sql): what QBO
+        # masters starts from the platform's value; an update sends what the platform masters
+        fields = names if operation == "create" else mastered
+        row, lines = outbound_row(
+            entity, dto, realm_id, operation, fields, self.refs, qbo_id=linked_id, sync_token=token
+        )
+        if linked and self._sent_already(entity, dto, realm_id, names, row):
+            return Answer(200, self._done(entity, dto, operation, linked[0], linked[1], None, unchanged=True))
         problem = preflight(entity, row)
         if problem:
             return Answer(422, problem)
@@ -119,13 +156,13 @@ class RealtimePush:
         self.refs.moved(realm_id, entity, tenant, dto.id, doc)
         return Answer(
             201 if operation == "create" else 200,
-            self._done(entity, dto.id, operation, doc["Id"], doc.get("SyncToken"), doc.get("MetaData")),
+            self._done(entity, dto, operation, doc["Id"], doc.get("SyncToken"), doc.get("MetaData")),
         )
 
     @staticmethod
     def _done(
         entity: str,
-        platform_id: str,
+        dto: PlatformRecord,
         operation: str,
         qbo_id: str,
         token: str | None,
@@ -134,20 +171,28 @@ class RealtimePush:
     ) -> dict[str, Any]:
         return {
             "entity": entity,
-            "platformId": platform_id,
+            "platformId": dto.id,
             "operation": "unchanged" if unchanged else operation,
             "qboId": qbo_id,
             "syncToken": token,
             "lastUpdatedTime": (meta or {}).get("LastUpdatedTime"),
+            # the platform's change time pushed: its updatedAt, or when the record was received
+            "updatedAt": dto.updated_at.isoformat() if dto.updated_at else None,
+            # what the record asks for that is not done here: `qbo approve`, then `qbo push`
+            "awaitingApproval": _destructive(entity, dto),
         }
 
     def _sent_already(
         self, entity: str, dto: PlatformRecord, realm_id: str, fields: list[str], row: dict[str, Any]
     ) -> bool:
-        """This very record was pushed already, as this update or as the create that linked it: nothing
-        to send. The hashes are the outbound models' payload_hash, made by mapping/outbound.py."""
+        """This very record was pushed already, as this update or as the create that linked it (with
+        every field, `fields`): nothing to send. The hashes are the outbound models' payload_hash, made
+        by mapping/outbound.py."""
         pushed = self.connector.store.push_log.pushed()
         if pushed.get((entity, dto.tenant_id, dto.id, row["payload_hash"])) == "ok":
             return True
-        created, _ = outbound_row(entity, dto, realm_id, "create", fields, self.refs)
+        try:
+            created, _ = outbound_row(entity, dto, realm_id, "create", fields, self.refs)
+        except Refused:  # a field the update leaves out does not resolve: not what was created
+            return False
         return pushed.get((entity, dto.tenant_id, dto.id, created["payload_hash"])) == "ok"

@@ -77,6 +77,9 @@ class Settings:
     webhook_verifier_token: str | None = field(default=None, repr=False)
     # gateway API key -> the tenants it may act for ("*": every tenant)
     gateway_api_keys: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
+    # where the outbox is POSTed after each delivery (pipelines/deliver/callback.py); None: the feed only
+    platform_callback_url: str | None = None
+    platform_callback_secret: str | None = field(default=None, repr=False)
 
     @classmethod
     def resolve(cls, **overrides: Any) -> Settings:
@@ -92,11 +95,18 @@ class Settings:
             "warehouse",
             "pipelines_dir",
             "tenant_id",
+            "platform_callback_url",
         ):
             value = _lookup(key)
             if value not in (None, ""):
                 values[key] = value
-        for key in ("client_id", "client_secret", "state_secret", "webhook_verifier_token"):
+        for key in (
+            "client_id",
+            "client_secret",
+            "state_secret",
+            "webhook_verifier_token",
+            "platform_callback_secret",
+        ):
             value = _lookup(key, secret=True)
             if value not in (None, ""):
                 values[key] = str(value)
@@ -117,6 +127,12 @@ class Settings:
             raise ConfigError(
                 f"{SECTION}.base_url must be an http(s) URL without a trailing slash, "
                 f"got {settings.base_url!r} (env {_env_name('base_url')})"
+            )
+        callback = settings.platform_callback_url
+        if callback is not None and not callback.startswith(("https://", "http://")):
+            raise ConfigError(
+                f"{SECTION}.platform_callback_url must be an http(s) URL "
+                f"(env {_env_name('platform_callback_url')}); leave it unset to use the changes feed only"
             )
         return settings
 

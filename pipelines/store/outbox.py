@@ -1,6 +1,6 @@
 """The outbox: what QBO changed, as platform DTOs, in the order the platform should apply it.
 
-The deliver job (pipelines/deliver.py) appends; the gateway and `qbo platform changes` read. Each row's
+The deliver job (pipelines/deliver/) appends; the gateway and `qbo platform changes` read. Each row's
 `id` only grows: it is the cursor a platform pages with and acknowledges. `change_id` names one QBO
 change (realm, entity, Id, operation and the version QBO gave it), so the same change enqueued twice is
 stored once. A tenant's acknowledged cursor is kept here too: `pending` starts after it.
@@ -122,6 +122,11 @@ class Outbox:
                 .values(cursor=cursor, acknowledged_at=now)
             )
             return cursor
+
+    def tenants(self) -> list[str]:
+        """The tenants with changes in the outbox."""
+        with self.engine.connect() as conn:
+            return list(conn.scalars(select(outbox.c.tenant_id).distinct().order_by(outbox.c.tenant_id)))
 
     def pending(self, tenant_id: str, limit: int = 100) -> list[dict[str, Any]]:
         """The changes after the tenant's acknowledged cursor."""

@@ -30,11 +30,11 @@ class Mirror(InboundReading):
     """QBO documents as platform records, field by field through the rendered spec."""
 
     def __init__(self, store: Store, realm_id: str, as_of: date) -> None:
-        lookups = {
-            table: {d["Id"]: d["Name"] for d in qbo_documents(store, realm_id, entity)}
-            for table, entity in (("term", "Term"), ("payment_method", "PaymentMethod"))
-        }
-        super().__init__(lookups, as_of)
+        # payment terms travel as Term Ids; a payment's method is the PaymentMethod's name
+        methods = {d["Id"]: d["Name"] for d in qbo_documents(store, realm_id, "PaymentMethod")}
+        super().__init__({"payment_method": methods}, as_of)
+        # the realm's payment terms (name -> QBO Id), for the plantings that set or change terms
+        self.terms = {d["Name"]: d["Id"] for d in qbo_documents(store, realm_id, "Term")}
         self.linked: set[tuple[str, str]] = set()  # (entity, platform id) of records linked to QBO
 
     def references_unlinked(self, entity: str, record: dict[str, Any]) -> bool:

@@ -14,7 +14,7 @@ from pipelines.mapping.values import money
 
 # what each entity's planted drift changes: fields whose new value differs under every comparison rule
 DRIFT_FIELDS: dict[str, tuple[str, ...]] = {
-    "Customer": ("email", "phone", "billing_city", "notes", "payment_terms", "tax_exempt"),
+    "Customer": ("email", "phone", "billing_city", "notes", "payment_terms", "default_taxable"),
     "Vendor": ("email", "phone", "account_number", "address_city", "payment_terms"),
     "Item": ("description", "unit_price", "sku"),
     "Invoice": ("due_date", "memo", LINES_FIELD),
@@ -27,16 +27,23 @@ def can_change(entity: str, field_name: str, record: dict[str, Any]) -> bool:
     if entity == "Invoice" and field_name == LINES_FIELD:
         return bool(record.get("lines"))
     if field_name == "payment_terms":
-        return record.get("paymentTerms") is not None
+        return record.get("paymentTermsId") is not None
     return True
 
 
-TERMS = ("Due on receipt", "Net 15", "Net 30", "Net 60")
+TERMS = ("1", "2", "3", "4")  # a sandbox company's Term Ids (Due on receipt, Net 15, Net 30, Net 60)
 CITIES = ("Sacramento", "Fresno", "Eureka", "Monterey", "Redding")
 
 
-def perturb(entity: str, field_name: str, record: dict[str, Any], rng: random.Random) -> None:
-    """Give the platform a value that differs from QBO's under the field's comparison rule."""
+def perturb(
+    entity: str,
+    field_name: str,
+    record: dict[str, Any],
+    rng: random.Random,
+    terms: tuple[str, ...] = TERMS,
+) -> None:
+    """Give the platform a value that differs from QBO's under the field's comparison rule (`terms`:
+    the realm's Term Ids, so a changed term is still one QBO has)."""
     tag = f"{rng.randint(1000, 9999)}"
     changes: dict[str, Callable[[], None]] = {
         "email": lambda: record.__setitem__("email", f"accounts{tag}@changed.example"),
@@ -44,29 +51,31 @@ def perturb(entity: str, field_name: str, record: dict[str, Any], rng: random.Ra
         "billing_city": lambda: record.setdefault("billingAddress", {}).__setitem__(
             "city", _other(CITIES, record.get("billingAddress", {}).get("city"))
         ),
-        "address_city": lambda: record.setdefault("address", {}).__setitem__(
-            "city", _other(CITIES, record.get("address", {}).get("city"))
+        "address_city": lambda: record.setdefault("billingAddress", {}).__setitem__(
+            "city", _other(CITIES, record.get("billingAddress", {}).get("city"))
         ),
         "notes": lambda: record.__setitem__("notes", f"Gate code {tag}"),
         "payment_terms": lambda: record.__setitem__(
-            "paymentTerms", _other(TERMS, record.get("paymentTerms"))
+            "paymentTermsId", _other(terms, record.get("paymentTermsId"))
         ),
-        "tax_exempt": lambda: record.__setitem__("taxExempt", not record.get("taxExempt", False)),
+        "default_taxable": lambda: record.__setitem__(
+            "defaultTaxable", not record.get("defaultTaxable", True)
+        ),
         "account_number": lambda: record.__setitem__("accountNumber", f"AC-{tag}"),
         "description": lambda: record.__setitem__(
             "description", f"{record.get('description') or ''} (revised {tag})".strip()
         ),
         "unit_price": lambda: record.__setitem__(
-            "unitPrice", Decimal(str(record.get("unitPrice") or 0)) + Decimal("7.50")
+            "salesPrice", Decimal(str(record.get("salesPrice") or 0)) + Decimal("7.50")
         ),
         "sku": lambda: record.__setitem__("sku", f"SKU-{tag}"),
         "due_date": lambda: record.__setitem__(
-            "dueDate", _as_date(record.get("dueDate") or record["txnDate"]) + timedelta(days=14)
+            "dueDate", _as_date(record.get("dueDate") or record["issueDate"]) + timedelta(days=14)
         ),
         "memo": lambda: record.__setitem__("memo", f"Please quote reference {tag}"),
-        "doc_number": lambda: record.__setitem__("docNumber", f"R{tag}"),
+        "doc_number": lambda: record.__setitem__("referenceNumber", f"R{tag}"),  # a bill's number
         "reference_number": lambda: record.__setitem__("referenceNumber", f"CHK{tag}"),
-        "txn_date": lambda: record.__setitem__("txnDate", _as_date(record["txnDate"]) - timedelta(days=1)),
+        "txn_date": lambda: record.__setitem__("date", _as_date(record["date"]) - timedelta(days=1)),
         LINES_FIELD: lambda: _more_of_first_line(record),
     }
     changes[field_name]()

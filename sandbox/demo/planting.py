@@ -19,7 +19,7 @@ from typing import Any
 from pipelines.mapping.policy import MasteringPolicy
 from pipelines.mapping.values import money
 from sandbox.demo.mirror import Mirror
-from sandbox.demo.perturbation import DRIFT_FIELDS, can_change, perturb
+from sandbox.demo.perturbation import DRIFT_FIELDS, TERMS, can_change, perturb
 from sandbox.demo.sink import Sink
 from sources.quickbooks.extract import parse_time
 
@@ -57,10 +57,18 @@ class Planter:
     """Plants differences record by record and writes each into `planted`."""
 
     def __init__(
-        self, planted: Planted, policy: MasteringPolicy, tenant: str, realm: str, seed: int, today: date
+        self,
+        planted: Planted,
+        policy: MasteringPolicy,
+        tenant: str,
+        realm: str,
+        seed: int,
+        today: date,
+        terms: dict[str, str] | None = None,
     ) -> None:
         self.planted, self.policy, self.tenant, self.realm = planted, policy, tenant, realm
         self.seed, self.today = seed, today
+        self.terms = terms or {}  # the realm's payment terms: name -> QBO Term Id
         self.now = datetime.combine(today, datetime.min.time(), UTC) + timedelta(hours=12)
         self.serial: dict[str, int] = {}
         self.done: set[str] = set()  # the special plantings made so far
@@ -146,13 +154,12 @@ class Planter:
         if (
             entity == "Invoice"
             and "void" not in self.done
-            and not record.get("voided")
+            and not _voided(record)
             and money(doc.get("Balance")) > 0
         ):
             self.done.add("void")
             record.update(
-                voided=True,
-                status="void",
+                status="voided",  # how the platform voids an invoice (`voided` is read-only)
                 balance=Decimal(0),
                 lastSyncedAt=synced,
                 updatedAt=synced + timedelta(hours=2),
@@ -170,7 +177,7 @@ class Planter:
             record.update(active=False, lastSyncedAt=synced, updatedAt=synced + timedelta(hours=2))
             self._pending(entity, record, "active", "deactivate")
             return True
-        if entity == "Invoice" and "qbo_void" not in self.done and record.get("voided") and token >= 1:
+        if entity == "Invoice" and "qbo_void" not in self.done and _voided(record) and token >= 1:
             self.done.add("qbo_void")
             synced = updated - timedelta(hours=1)
             record.update(
@@ -196,7 +203,7 @@ class Planter:
         updated: datetime,
         token: int,
     ) -> None:
-        if kind == "in_sync" or record.get("voided"):  # a voided invoice compares its void state only
+        if kind == "in_sync" or _voided(record):  # a voided invoice compares its void state only
             record.update(lastSyncedAt=updated + timedelta(minutes=5), updatedAt=updated)
             return
         if kind == "drift_platform":  # the platform changed after the last sync; QBO did not
@@ -209,8 +216,9 @@ class Planter:
         record["createdAt"] = min(record["createdAt"], record["updatedAt"])
         candidates = [f for f in DRIFT_FIELDS[entity] if can_change(entity, f, record)]
         changed = rng.sample(candidates, min(2 if kind == "conflict" else 1, len(candidates)))
+        terms = tuple(self.terms.values()) or TERMS
         for field_name in changed:
-            perturb(entity, field_name, record, rng)
+            perturb(entity, field_name, record, rng, terms)
         side = {"drift_platform": "platform", "drift_qbo": "qbo", "conflict": "both"}[kind]
         for field_name in changed:
             action = "review" if kind == "conflict" else self._action(entity, field_name)
@@ -226,19 +234,26 @@ class Planter:
             )
 
     def _unvoid(self, record: dict[str, Any]) -> None:
-        item = record["lines"][0]["itemId"] if record.get("lines") else None
+        """The invoice as the platform had it before QBO voided it: open, one line still owed."""
+        first = record["lines"][0] if record.get("lines") else {}
         amount = Decimal("100.00")
         record.update(
-            voided=False,
             status="open",
             balance=amount,
             totalAmount=amount,
             discountAmount=Decimal(0),
             taxAmount=Decimal(0),
         )
-        record["lines"] = [
-            {"lineNumber": 1, "itemId": item, "quantity": Decimal(1), "unitPrice": amount, "amount": amount}
-        ]
+        line = {
+            "id": first.get("id") or f"{record['id']}-1",
+            "lineNumber": 1,
+            "itemId": first.get("itemId"),
+            "description": first.get("description") or "",
+            "quantity": Decimal(1),
+            "unitPrice": amount,
+            "amount": amount,
+        }
+        record["lines"] = [{k: v for k, v in line.items() if v is not None}]
 
     def _action(self, entity: str, field_name: str) -> str:
         return "push" if self.policy.master(self.tenant, entity, field_name) == "platform" else "pull"
@@ -256,30 +271,31 @@ class Planter:
         }
 
     def _edge_cases(self, entity: str, r: dict[str, Any]) -> None:
-        """Linked records that exercise a rule: unicode, no e-mail, tax-exempt, voids, partial payments."""
+        """Linked records that exercise a rule: unicode, no e-mail, not taxable (tax-exempt), voids,
+        partial payments."""
         cases = []
         if entity == "Customer":
-            if any(ord(c) > 127 for c in r.get("displayName", "") + r.get("contactName", "")):
+            if any(ord(c) > 127 for c in r.get("displayName", "") + (r.get("primaryContact") or "")):
                 cases.append("unicode")
-            if r.get("taxExempt"):
-                cases.append("tax_exempt")
+            if r.get("defaultTaxable") is False:
+                cases.append("not_taxable")
             if not r.get("email"):
                 cases.append("missing_email")
-        elif entity == "Invoice" and r.get("voided"):
+        elif entity == "Invoice" and _voided(r):
             cases.append("voided_invoice")
         elif entity == "Invoice" and 0 < r.get("balance", 0) < r.get("totalAmount", 0):
             cases.append("partial_payment")
         self.planted.edge_cases += [{"case": c, "entity": entity, "platform_id": r["id"]} for c in cases]
 
 
+def _voided(record: dict[str, Any]) -> bool:
+    return record.get("status") == "voided"
+
+
 def _unrepresentable(entity: str, doc: dict[str, Any]) -> str | None:
     """QBO records the platform's contract has no shape for: they stay QBO-only."""
     if entity == "Item" and doc.get("Type") not in ("Service", "NonInventory", "Inventory"):
         return f"item type {doc.get('Type')} is not sold on the platform"
-    if entity == "Bill" and any(
-        line.get("DetailType") == "ItemBasedExpenseLineDetail" for line in doc.get("Line", [])
-    ):
-        return "bill with item lines: the platform books bills to accounts only"
     if entity == "Payment" and any(
         t.get("TxnType") != "Invoice" for line in doc.get("Line", []) for t in line.get("LinkedTxn", [])
     ):

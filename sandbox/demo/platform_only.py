@@ -25,18 +25,19 @@ def plant_platform_only(planter: Planter, sink: Sink) -> None:
     linked_vendors = sink.linked["Vendor"]
     drifting = {d["platform_id"] for d in planter.planted.drift if d["entity"] == "Invoice"}
     open_invoices = [r for r in sink.open_invoices if r["id"] not in drifting]
+    net_30 = planter.terms.get("Net 30")  # a QBO Term Id
     new_customers = [
         ("Zoë Ångström-Nguyễn Design Studio", "zoe@angstrom-design.example", {"case": "unicode"}),
         (LONG_NAME, "office@consolidated-water.example", {"case": "name_over_100_characters"}),
         ("Harbor Lights Community Theater", None, {"case": "missing_email"}),
-        ("Saint Brigid Parish School", "office@stbrigid.example", {"case": "tax_exempt"}),
+        ("Saint Brigid Parish School", "office@stbrigid.example", {"case": "not_taxable"}),
         ("Quarry Lane Apartments", "leasing@quarrylane.example", {}),
     ]
     for n, (name, email, edge) in enumerate(new_customers):
         record = {
             **planter.base("Customer", planter.next_id("Customer"), now),
             "displayName": name,
-            "companyName": name[:100],
+            "legalName": name[:100],
             "phone": f"(555) 010-{2000 + n:04d}",
             "billingAddress": {
                 "line1": f"{100 + n} Platform Way",
@@ -44,10 +45,11 @@ def plant_platform_only(planter: Planter, sink: Sink) -> None:
                 "region": "CA",
                 "postalCode": "94607",
             },
-            "taxExempt": edge.get("case") == "tax_exempt",
-            "paymentTerms": "Net 30",
+            "defaultTaxable": edge.get("case") != "not_taxable",  # a tax-exempt school
             "updatedAt": now,
         }
+        if net_30:
+            record["paymentTermsId"] = net_30
         if email:
             record["email"] = email
         sink.add("Customer", record)
@@ -58,8 +60,8 @@ def plant_platform_only(planter: Planter, sink: Sink) -> None:
             **planter.base("Item", planter.next_id("Item"), now),
             "name": f"Platform Service Plan {n + 1}",
             "sku": f"PSP-{n + 1:03d}",
-            "type": "Service",
-            "unitPrice": Decimal("149.00"),
+            "type": "service",
+            "salesPrice": Decimal("149.00"),
             "description": "Seasonal service plan",
             "updatedAt": now,
         }
@@ -68,7 +70,7 @@ def plant_platform_only(planter: Planter, sink: Sink) -> None:
     for n in range(2):
         record = {
             **planter.base("Vendor", planter.next_id("Vendor"), now),
-            "displayName": f"Bayside Platform Supply {n + 1}",
+            "name": f"Bayside Platform Supply {n + 1}",
             "email": f"ap{n + 1}@bayside-supply.example",
             "updatedAt": now,
         }
@@ -80,9 +82,11 @@ def plant_platform_only(planter: Planter, sink: Sink) -> None:
         item = linked_items[(n * 7) % len(linked_items)] if linked_items else None
         if item is None:
             break
-        price = money(item.get("unitPrice") or 50) or Decimal("50.00")
+        price = money(item.get("salesPrice") or 50) or Decimal("50.00")
+        invoice_id = planter.next_id("Invoice")
         lines = [
             {
+                "id": f"{invoice_id}-1",
                 "lineNumber": 1,
                 "itemId": item["id"],
                 "description": "Platform order",
@@ -94,15 +98,16 @@ def plant_platform_only(planter: Planter, sink: Sink) -> None:
         total = lines[0]["amount"]
         txn = planter.today - timedelta(days=3)
         record = {
-            **planter.base("Invoice", planter.next_id("Invoice"), now),
-            "docNumber": f"P-{9001 + n}",
+            **planter.base("Invoice", invoice_id, now),
+            "number": f"P-{9001 + n}",
             "customerId": customer["id"],
-            "txnDate": txn,
+            "issueDate": txn,
             "dueDate": txn + timedelta(days=30),
             "lines": lines,
             "totalAmount": total,
             "balance": total,
             "status": "open",
+            "version": 0,
             "updatedAt": now,
         }
         sink.add("Invoice", record)
@@ -119,14 +124,14 @@ def plant_platform_only(planter: Planter, sink: Sink) -> None:
                 "lineNumber": 1,
                 "description": "Platform purchase",
                 "amount": Decimal("420.00"),
-                "accountQboId": _expense_account(sink),
+                "expenseAccountId": sink.expense_account or "1",
             }
         ]
         record = {
             **planter.base("Bill", planter.next_id("Bill"), now),
             "vendorId": vendor["id"],
-            "docNumber": f"PB-{501 + n}",
-            "txnDate": txn,
+            "referenceNumber": f"PB-{501 + n}",
+            "billDate": txn,
             "dueDate": txn + timedelta(days=30),
             "lines": lines,
             "totalAmount": Decimal("420.00"),
@@ -140,11 +145,11 @@ def plant_platform_only(planter: Planter, sink: Sink) -> None:
         record = {
             **planter.base("Payment", planter.next_id("Payment"), now),
             "customerId": invoice["customerId"],
-            "txnDate": planter.today - timedelta(days=1),
-            "totalAmount": amount,
-            "paymentMethod": "Check",
+            "date": planter.today - timedelta(days=1),
+            "amount": amount,
+            "method": "Check",
             "referenceNumber": f"PP-{invoice['id'][-4:]}",
-            "appliedTo": [{"invoiceId": invoice["id"], "amount": amount}],
+            "appliedInvoices": [{"invoiceId": invoice["id"], "amount": amount}],
             "updatedAt": now,
         }
         sink.add("Payment", record)
@@ -168,17 +173,22 @@ def _refused(planter: Planter, sink: Sink, now: datetime) -> None:
     bad_total = {
         **planter.base("Invoice", "inv_bad_total", now),
         "customerId": sink.first["Customer"]["id"],
-        "txnDate": planter.today,
+        "issueDate": planter.today,
         "lines": [
             {
+                "id": "inv_bad_total-1",
                 "lineNumber": 1,
                 "itemId": sink.first["Item"]["id"],
+                "description": "Platform order",
                 "quantity": 1,
                 "unitPrice": 10,
                 "amount": 10,
             }
         ],
-        "totalAmount": 99,
+        "status": "open",
+        "totalAmount": 99,  # the lines come to 10: the contract refuses it
+        "balance": 10,
+        "version": 0,
         "updatedAt": now,
     }
     sink.add("Customer", bad_email)
@@ -187,8 +197,3 @@ def _refused(planter: Planter, sink: Sink, now: datetime) -> None:
         {"entity": "Customer", "record_id": "cus_bad_email", "fields": ["email"]},
         {"entity": "Invoice", "record_id": "inv_bad_total", "fields": ["totalAmount"]},
     ]
-
-
-def _expense_account(sink: Sink) -> str:
-    lines = sink.first.get("Bill", {}).get("lines") or [{"accountQboId": "1"}]
-    return lines[0]["accountQboId"]

@@ -6,7 +6,7 @@ written down in `planted.json`: linked records; unlinked ones a person should ma
 differences only); platform-only records to create in QBO; QBO-only records; drift on each side
 (who changed is told by the SyncToken and times the platform remembers of the last sync); true
 conflicts (both sides changed); pending destructive operations; records the contract refuses; and
-edge cases (unicode, names over 100 characters, no e-mail, tax-exempt, partial payments, voids).
+edge cases (unicode, names over 100 characters, no e-mail, not taxable, partial payments, voids).
 Tests compare the dbt models with that record.
 """
 
@@ -61,7 +61,7 @@ def generate(
     policy = policy or MasteringPolicy()
     mirror = Mirror(store, realm_id, today)
     planted = Planted(tenant_id, realm_id, today.isoformat())
-    plant = Planter(planted, policy, tenant_id, realm_id, seed, today)
+    plant = Planter(planted, policy, tenant_id, realm_id, seed, today, terms=mirror.terms)
     sink = Sink(out)
     try:
         for entity in ORDER:

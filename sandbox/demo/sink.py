@@ -26,6 +26,7 @@ class Sink:
         self.first: dict[str, dict[str, Any]] = {}
         self.linked: dict[str, list[dict[str, Any]]] = {"Customer": [], "Item": [], "Vendor": []}
         self.open_invoices: list[dict[str, Any]] = []
+        self.expense_account: str | None = None  # the first account a bill line is booked to
 
     def add(self, entity: str, record: dict[str, Any]) -> None:
         self.files[entity].write(json.dumps(record, default=_json, ensure_ascii=False) + "\n")
@@ -37,11 +38,16 @@ class Sink:
         if (
             entity == "Invoice"
             and linked
-            and not record.get("voided")
+            and record.get("status") != "voided"
             and record.get("balance", 0) > 10
             and len(self.open_invoices) < self.KEEP
         ):
             self.open_invoices.append(record)
+        if entity == "Bill" and self.expense_account is None:
+            accounts = [
+                line["expenseAccountId"] for line in record.get("lines", []) if line.get("expenseAccountId")
+            ]
+            self.expense_account = accounts[0] if accounts else None
 
     def close(self) -> None:
         for handle in self.files.values():

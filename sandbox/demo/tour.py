@@ -21,7 +21,7 @@ from typing import TextIO
 import duckdb
 import requests
 
-from pipelines.deliver import deliver
+from pipelines.deliver.enqueue import deliver
 from pipelines.drain import drain
 from pipelines.mapping.policy import MasteringPolicy, Override
 from pipelines.platform_load import load_platform
@@ -141,6 +141,7 @@ def real_time(w: World, write: Callable[[str], None]) -> str:
         deadline = time.monotonic() + 15
         while not queue.counts().get("pending") and time.monotonic() < deadline:
             time.sleep(0.05)
+        now = datetime.now(UTC).isoformat()
         answer = requests.post(
             f"{url}/integrations/quickbooks/customers",
             headers={"x-api-key": key},
@@ -148,7 +149,8 @@ def real_time(w: World, write: Callable[[str], None]) -> str:
                 "id": "demo-realtime-1",
                 "tenantId": DEMO_TENANT,
                 "displayName": "Walk-in Customer (real time)",
-                "updatedAt": datetime.now(UTC).isoformat(),
+                "createdAt": now,
+                "updatedAt": now,
             },
             timeout=60,
         )
@@ -182,7 +184,7 @@ def platform_feed(w: World, customer: str, as_of: date, write: Callable[[str], N
     record = edited[-1]["record"]
     write(
         f"  feed for tenant {DEMO_TENANT}: {len(feed)} change(s); customer {customer} as the platform "
-        f"reads it: id {record.get('id')!r}, taxExempt {record.get('taxExempt')}, "
+        f"reads it: id {record.get('id')!r}, defaultTaxable {record.get('defaultTaxable')}, "
         f"notes {record.get('notes')!r} ({edited[-1]['operation']}, cursor {edited[-1]['cursor']})"
     )
 

@@ -4,7 +4,8 @@ Every record is checked against its DTO (`dto.py`). A valid one lands in its ent
 on (tenant_id, id), nested lines as child tables (`invoice__lines`); an invalid one lands in
 `rejected` with the seed's error DTO naming each bad field, where it was read, and the record as
 sent. Refusals never stop the valid records, and a refused record that is fixed loads on the next run
-(dbt's staging then stops reporting the old refusal).
+(dbt's staging then stops reporting the old refusal). A record without `updatedAt` (the DTOs require
+it of customers only) lands as changed at the load's time, the one time of every record it read.
 """
 
 from __future__ import annotations
@@ -57,8 +58,10 @@ def validate(
     where: str,
     raw: Any,
     realms: Mapping[str, str],
+    loaded_at: datetime | None = None,
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """(row, None) for a valid record, (None, rejected row) for one the contract refuses."""
+    """(row, None) for a valid record, (None, rejected row) for one the contract refuses; a row without
+    `updated_at` takes `loaded_at` (default: now)."""
     model = MODELS[entity]
     reason = readers.unreadable_reason(raw)
     if reason is not None:
@@ -68,6 +71,7 @@ def validate(
     except ValidationError as exc:
         return None, _rejection(entity, where, raw, contract_error(entity, exc))
     row = _row(record)
+    row.setdefault("updated_at", loaded_at or datetime.now(UTC))
     if row.get("realm_id") is None:
         realm = realms.get(record.tenant_id)
         if realm is None:
@@ -125,11 +129,17 @@ def _rejection(entity: str, where: str, raw: Any, error: dict[str, Any]) -> dict
 
 
 def entity_resource(
-    entity: str, raws: Callable[[], Iterable[readers.Raw]], realms: Mapping[str, str], tally: Tally
+    entity: str,
+    raws: Callable[[], Iterable[readers.Raw]],
+    realms: Mapping[str, str],
+    tally: Tally,
+    loaded_at: datetime | None = None,
 ) -> DltResource:
+    loaded_at = loaded_at or datetime.now(UTC)
+
     def rows() -> Iterator[Any]:
         for where, raw in raws():
-            row, rejected = validate(entity, where, raw, realms)
+            row, rejected = validate(entity, where, raw, realms, loaded_at)
             tally.count(entity, row is not None)
             if row is not None:
                 yield row
@@ -157,13 +167,16 @@ def platform(
 
     `realms` maps a tenant to its connected QBO realm, for records that do not name one."""
     tally = tally if tally is not None else Tally()
+    loaded_at = datetime.now(UTC)  # the updated_at of records that carry none
     tenant_realms = dict(realms or {})
     resources = []
     if readers.is_database_url(source):
         for entity in MODELS:
             table_rows = readers.read_table(source, entity)
             if table_rows is not None:
-                resources.append(entity_resource(entity, lambda r=table_rows: r, tenant_realms, tally))
+                resources.append(
+                    entity_resource(entity, lambda r=table_rows: r, tenant_realms, tally, loaded_at)
+                )
         if not resources:
             raise readers.SourceError(
                 "the platform database has none of the entity tables: "
@@ -172,6 +185,6 @@ def platform(
     else:
         for entity, path in readers.files_by_entity(Path(source)).items():
             resources.append(
-                entity_resource(entity, lambda p=path: readers.read_file(p), tenant_realms, tally)
+                entity_resource(entity, lambda p=path: readers.read_file(p), tenant_realms, tally, loaded_at)
             )
     return resources

@@ -1,10 +1,20 @@
-"""The platform's integration DTOs: the contract records cross the boundary in (seed §5).
+"""The platform's integration DTOs: the contract records cross the boundary in (SPEC §5 and §4.2).
 
-Customer, Invoice and Item follow the seed's JSON schemas; Vendor, Bill and Payment are in the same
-style. Wire names are camelCase; every record says which tenant it belongs to, its platform `id`,
-and what the platform knows of its QBO twin (`qboId`, the `qboSyncToken` and `lastSyncedAt` of the
-last sync), which is how drift and conflicts are told apart later. The JSON schemas under
-`schemas/` are emitted from these models (`qbo platform schemas`) and committed.
+Customer, Invoice and Item are the spec's JSON schemas (§5.1-5.3), field for field; Vendor, Bill and
+Payment carry the platform fields of the §4.2 mapping tables in the same style; Account and Employee
+are QBO-mastered (§9.1) and only ever delivered to the platform. Wire names are camelCase.
+
+What qbo-elt needs beyond the spec is a documented extension, never a rename: `tenantId` and `realmId`
+(which company; the gateway fills `tenantId` from a key bound to one tenant), `qboSyncToken` and
+`lastSyncedAt` (what the platform knew of its QBO twin at the last sync, which tells drift from a
+conflict), `createdAt`/`updatedAt` on every entity, `lineNumber` and `amount` on lines (the line's
+place and its money; both computed when absent), `discountAmount`/`taxAmount` on invoices, and a few
+QBO fields the spec leaves out (`currency`, `notes`, `active`, ...). They are marked in the JSON
+schemas (`qbo platform schemas`, committed under `schemas/`, with the spec's `$id`s).
+
+Ids are in the platform's id space and resolve through the mappings (`customerId`, `itemId`, ...).
+QBO-mastered list records (accounts, terms, tax codes) are identified by their QBO Id on both sides:
+the `id` of a delivered Account DTO is what `incomeAccountId` or `expenseAccountId` carries.
 """
 
 from __future__ import annotations
@@ -16,12 +26,15 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
+    AliasChoices,
     AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
     PlainSerializer,
     ValidationError,
+    computed_field,
+    field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
@@ -74,29 +87,36 @@ class Dto(BaseModel):
 
 
 class Address(Dto):
-    line1: str | None = None
-    line2: str | None = None
-    city: str | None = None
-    region: str | None = Field(None, description="state or province code (QBO CountrySubDivisionCode)")
-    postal_code: str | None = None
-    country: str | None = None
+    line1: str | None = Field(None, max_length=500)
+    line2: str | None = Field(None, max_length=500)
+    city: str | None = Field(None, max_length=255)
+    region: str | None = Field(
+        None, max_length=255, description="state or province code (QBO CountrySubDivisionCode)"
+    )
+    postal_code: str | None = Field(None, max_length=30)
+    country: str | None = Field(None, max_length=255)
 
 
 class PlatformRecord(Dto):
     """What every entity carries: identity, tenancy, the QBO link and the times drift is judged by."""
 
     entity: ClassVar[str]
+    schema_id: ClassVar[str]
 
     id: Id = Field(description="the platform's id of the record")
-    tenant_id: Id
-    realm_id: Id | None = Field(
-        None, description="the QBO company (realm); when absent, the tenant's connected realm"
-    )
     qbo_id: Id | None = Field(None, description="the linked QBO record's Id; null when not linked")
-    qbo_sync_token: str | None = Field(None, description="the QBO SyncToken at the last sync")
+    tenant_id: Id = Field(
+        description="extension: the tenant; the gateway fills it in for a key bound to one tenant"
+    )
+    realm_id: Id | None = Field(
+        None, description="extension: the QBO company (realm); when absent, the tenant's connected realm"
+    )
+    qbo_sync_token: str | None = Field(None, description="extension: the QBO SyncToken at the last sync")
     last_synced_at: AwareDatetime | None = Field(None, description="when the record was last in sync")
     created_at: AwareDatetime | None = None
-    updated_at: AwareDatetime = Field(description="when the platform last changed the record")
+    updated_at: AwareDatetime | None = Field(
+        None, description="when the platform last changed the record; absent: when qbo-elt received it"
+    )
 
     @model_validator(mode="after")
     def _sync_needs_link(self) -> PlatformRecord:
@@ -108,129 +128,212 @@ class PlatformRecord(Dto):
 
 
 class Customer(PlatformRecord):
+    """SPEC §5.1; the QBO fields of §4.2.1."""
+
     entity: ClassVar[str] = "Customer"
+    schema_id: ClassVar[str] = "https://example.com/schemas/CustomerIntegration.json"
 
     display_name: str = Field(min_length=1, description="the name shown everywhere; unique per company")
-    company_name: str | None = None
-    contact_name: str | None = Field(None, description="given and family name of the contact person")
+    legal_name: str | None = Field(None, description="the company's legal name (QBO CompanyName)")
+    primary_contact: str | None = Field(
+        None, description="the contact person's given and family name (QBO GivenName + FamilyName)"
+    )
     email: Email = None
     phone: str | None = None
     billing_address: Address | None = None
-    tax_exempt: bool = False
-    payment_terms: str | None = Field(None, description="a QBO term's name, such as 'Net 30'")
-    currency: Currency = "USD"
-    notes: str | None = None
-    active: bool = True
+    shipping_address: Address | None = Field(
+        None,
+        validation_alias=AliasChoices("shippingAddress", "serviceAddress", "shipping_address"),
+        description="the shipping or service address (§4.2.1 calls it serviceAddress, also accepted)",
+    )
+    default_taxable: bool = True
+    payment_terms_id: Id | None = Field(None, description="the default AR terms (a QBO Term's Id)")
+    currency: Currency = Field("USD", description="extension")
+    notes: str | None = Field(None, description="extension")
+    active: bool = Field(True, description="extension: false deactivates the customer, after approval")
+    created_at: AwareDatetime  # the spec requires both times of a customer
+    updated_at: AwareDatetime
 
 
 class Vendor(PlatformRecord):
-    entity: ClassVar[str] = "Vendor"
+    """§4.2.2."""
 
-    display_name: str = Field(min_length=1)
-    company_name: str | None = None
-    contact_name: str | None = None
+    entity: ClassVar[str] = "Vendor"
+    schema_id: ClassVar[str] = "https://example.com/schemas/VendorIntegration.json"
+
+    name: str = Field(min_length=1, description="the vendor's name (QBO DisplayName)")
+    contact_name: str | None = Field(None, description="given and family name of the contact person")
     email: Email = None
     phone: str | None = None
-    address: Address | None = None
-    account_number: str | None = Field(None, description="the account number the vendor knows us by")
-    payment_terms: str | None = None
-    is_1099: bool = Field(False, alias="is1099")
-    currency: Currency = "USD"
-    active: bool = True
+    ap_account_id: Id | None = Field(None, description="the payables account (a QBO Account's Id)")
+    payment_terms_id: Id | None = Field(None, description="the vendor's terms (a QBO Term's Id)")
+    company_name: str | None = Field(None, description="extension")
+    billing_address: Address | None = Field(None, description="extension")
+    account_number: str | None = Field(
+        None, description="extension: the account number the vendor knows us by"
+    )
+    is_1099: bool = Field(False, alias="is1099", description="extension")
+    currency: Currency = Field("USD", description="extension")
+    active: bool = Field(True, description="extension")
+
+
+ITEM_TYPES = ("service", "inventory", "non_inventory")
 
 
 class Item(PlatformRecord):
+    """SPEC §5.3; the QBO fields of §4.2.6."""
+
     entity: ClassVar[str] = "Item"
+    schema_id: ClassVar[str] = "https://example.com/schemas/ItemIntegration.json"
 
     name: str = Field(min_length=1)
     sku: str | None = None
-    type: Literal["Service", "NonInventory", "Inventory"] = "Service"
-    description: str | None = None
-    unit_price: Quantity | None = Field(None, ge=0)
+    type: Literal[ITEM_TYPES]  # type: ignore[valid-type]
+    sales_price: Quantity | None = Field(None, ge=0, description="QBO UnitPrice")
     purchase_cost: Quantity | None = Field(None, ge=0)
-    taxable: bool = False
-    income_account_qbo_id: Id | None = Field(
-        None, description="the QBO income account (QBO masters accounts); absent: the realm's usual one"
+    income_account_id: Id | None = Field(
+        None, description="a QBO Account's Id; absent in a create: the realm's usual income account"
     )
-    active: bool = True
+    expense_account_id: Id | None = None
+    asset_account_id: Id | None = None
+    track_qty: bool = False
+    description: str | None = Field(None, description="extension")
+    taxable: bool = Field(False, description="extension")
+    active: bool = Field(True, description="extension")
+
+
+def _line_numbers(lines: Any) -> Any:
+    """A line's place in the array is its number, unless the platform numbers it (`lineNumber`)."""
+    if not isinstance(lines, list):
+        return lines
+    return [
+        {"lineNumber": n, **line}
+        if isinstance(line, dict) and "lineNumber" not in line and "line_number" not in line
+        else line
+        for n, line in enumerate(lines, start=1)
+    ]
 
 
 class InvoiceLine(Dto):
-    line_number: int = Field(ge=1)
-    item_id: Id = Field(description="the platform id of the item sold")
-    description: str | None = None
+    id: Id = Field(description="the platform's id of the line")
+    item_id: Id | None = Field(None, description="the platform id of the item sold")
+    description: str = Field(max_length=4000)
     quantity: Quantity = Field(gt=0)
     unit_price: Quantity = Field(ge=0)
-    amount: Money
-    taxable: bool = False
+    tax_code_id: Id | None = Field(None, description="a QBO TaxCode's Id (TAX or NON in a US company)")
+    discount_percent: Quantity | None = Field(
+        None, ge=0, le=100, description="taken off the line; QBO keeps it in the invoice's discount line"
+    )
+    service_date: date | None = None
+    line_number: int = Field(ge=1, description="extension: the line's place; absent, its array position")
+    amount: Money | None = Field(None, description="extension: quantity x unitPrice; computed when absent")
 
     @model_validator(mode="after")
     def _amount_is_quantity_times_price(self) -> InvoiceLine:
         expected = (self.quantity * self.unit_price).quantize(CENT)
-        if abs(expected - self.amount) > CENT:
+        if self.amount is None:
+            object.__setattr__(self, "amount", expected)
+        elif abs(expected - self.amount) > CENT:
             raise FieldError("amount", f"{self.amount} is not quantity x unitPrice ({expected})")
         return self
 
+    @property
+    def discount(self) -> Decimal:
+        if not self.discount_percent:
+            return Decimal(0)
+        return (self.amount * self.discount_percent / 100).quantize(CENT)  # type: ignore[operator]
 
-InvoiceStatus = Literal["draft", "open", "partially_paid", "paid", "overdue", "void"]
+
+InvoiceStatus = Literal["draft", "open", "paid", "voided", "partially_paid"]
 
 
 class Invoice(PlatformRecord):
-    entity: ClassVar[str] = "Invoice"
+    """SPEC §5.2; the QBO fields of §4.2.3. A `draft` is not pushed; `voided` voids it, after approval."""
 
-    doc_number: str | None = Field(None, description="the invoice number customers see")
+    entity: ClassVar[str] = "Invoice"
+    schema_id: ClassVar[str] = "https://example.com/schemas/InvoiceIntegration.json"
+
     customer_id: Id = Field(description="the platform id of the customer billed")
-    txn_date: date
+    number: str | None = Field(None, max_length=21, description="the invoice number (QBO DocNumber)")
+    issue_date: date
     due_date: date | None = None
+    payment_terms_id: Id | None = Field(None, description="a QBO Term's Id")
     currency: Currency = "USD"
     lines: list[InvoiceLine] = Field(min_length=1)
-    discount_amount: Money = Field(Decimal(0), ge=0, description="taken off the lines before tax")
-    tax_amount: Money = Decimal(0)
+    memo: str | None = Field(None, max_length=4000, description="QBO PrivateNote")
+    status: InvoiceStatus
     total_amount: Money = Field(description="the lines, less the discount, plus tax")
-    balance: Money | None = Field(None, description="what is still owed, as the platform last knew it")
-    status: InvoiceStatus = "open"
-    memo: str | None = Field(None, description="the message to the customer")
-    voided: bool = False
+    balance: Money = Field(description="what is still owed, as the platform last knew it")
+    version: int = Field(ge=0, le=2**31 - 1, description="the platform's version of the invoice")
+    discount_amount: Money | None = Field(
+        None, ge=0, description="extension: taken off before tax; absent, the lines' discountPercent"
+    )
+    tax_amount: Money = Field(Decimal(0), description="extension: the tax QBO computed")
+
+    _lines_numbered = field_validator("lines", mode="before")(_line_numbers)
+
+    @computed_field(description="extension, read-only: status is voided")  # type: ignore[prop-decorator]
+    @property
+    def voided(self) -> bool:
+        return self.status == "voided"
 
     @model_validator(mode="after")
     def _totals_add_up(self) -> Invoice:
         numbers = [line.line_number for line in self.lines]
         if len(set(numbers)) != len(numbers):
             raise FieldError("lines", "lineNumber repeats")
-        if self.due_date is not None and self.due_date < self.txn_date:
-            raise FieldError("dueDate", "is before txnDate")
+        if self.due_date is not None and self.due_date < self.issue_date:
+            raise FieldError("dueDate", "is before issueDate")
+        if self.discount_amount is None:
+            discount = sum((line.discount for line in self.lines), Decimal(0))
+            object.__setattr__(self, "discount_amount", discount)
         if not self.voided:
-            lines = sum((line.amount for line in self.lines), Decimal(0))
-            expected = lines - self.discount_amount + self.tax_amount
+            lines = sum((line.amount for line in self.lines), Decimal(0))  # type: ignore[misc]
+            expected = lines - self.discount_amount + self.tax_amount  # type: ignore[operator]
             if expected != self.total_amount:
                 raise FieldError(
                     "totalAmount",
-                    f"{self.total_amount} is not the lines less discountAmount plus taxAmount ({expected})",
+                    f"{self.total_amount} is not the lines less the discount plus taxAmount ({expected})",
                 )
-        if self.balance is not None and self.balance > self.total_amount:
+        if self.balance > self.total_amount:
             raise FieldError("balance", "exceeds totalAmount")
         return self
 
 
 class BillLine(Dto):
-    line_number: int = Field(ge=1)
-    description: str | None = None
+    """An expense line: on an account (`expenseAccountId`) or for an item (`itemId`), one of the two."""
+
+    id: Id | None = Field(None, description="extension: the platform's id of the line")
+    line_number: int = Field(ge=1, description="extension: the line's place; absent, its array position")
+    description: str | None = Field(None, max_length=4000)
     amount: Money = Field(ge=0)
-    account_qbo_id: Id = Field(description="the QBO expense account (accounts are mastered in QBO)")
+    expense_account_id: Id | None = Field(None, description="a QBO expense Account's Id")
+    item_id: Id | None = Field(None, description="the platform id of the item bought")
+
+    @model_validator(mode="after")
+    def _account_or_item(self) -> BillLine:
+        if (self.expense_account_id is None) == (self.item_id is None):
+            raise FieldError("expenseAccountId", "give exactly one of expenseAccountId and itemId")
+        return self
 
 
 class Bill(PlatformRecord):
+    """§4.2.4."""
+
     entity: ClassVar[str] = "Bill"
+    schema_id: ClassVar[str] = "https://example.com/schemas/BillIntegration.json"
 
     vendor_id: Id = Field(description="the platform id of the vendor")
-    doc_number: str | None = None
-    txn_date: date
+    reference_number: str | None = Field(None, max_length=21, description="the bill number (QBO DocNumber)")
+    bill_date: date
     due_date: date | None = None
-    currency: Currency = "USD"
     lines: list[BillLine] = Field(min_length=1)
-    total_amount: Money
-    balance: Money | None = None
-    memo: str | None = None
+    total_amount: Money = Field(description="extension: the sum of the lines")
+    balance: Money | None = Field(None, description="extension")
+    memo: str | None = Field(None, max_length=4000, description="extension: QBO PrivateNote")
+    currency: Currency = Field("USD", description="extension")
+
+    _lines_numbered = field_validator("lines", mode="before")(_line_numbers)
 
     @model_validator(mode="after")
     def _total_adds_up(self) -> Bill:
@@ -240,33 +343,78 @@ class Bill(PlatformRecord):
         return self
 
 
-class PaymentApplication(Dto):
+class AppliedInvoice(Dto):
     invoice_id: Id = Field(description="the platform id of the invoice paid")
     amount: Money = Field(gt=0)
 
 
 class Payment(PlatformRecord):
+    """§4.2.5."""
+
     entity: ClassVar[str] = "Payment"
+    schema_id: ClassVar[str] = "https://example.com/schemas/PaymentIntegration.json"
 
     customer_id: Id
-    txn_date: date
-    total_amount: Money = Field(ge=0)
-    currency: Currency = "USD"
-    payment_method: str | None = None
-    reference_number: str | None = None
-    applied_to: list[PaymentApplication] = Field(default_factory=list)
+    date: date
+    amount: Money = Field(ge=0, description="the whole payment (QBO TotalAmt)")
+    applied_invoices: list[AppliedInvoice] = Field(default_factory=list)
+    method: str | None = Field(
+        None, description="the payment method's name, such as Check (QBO PaymentMethodRef)"
+    )
+    reference_number: str | None = Field(None, max_length=21, description="check number and the like")
+    currency: Currency = Field("USD", description="extension")
 
     @model_validator(mode="after")
     def _applications_within_total(self) -> Payment:
-        applied = sum((a.amount for a in self.applied_to), Decimal(0))
-        if applied > self.total_amount:
-            raise FieldError("appliedTo", f"adds up to {applied}, more than totalAmount {self.total_amount}")
+        applied = sum((a.amount for a in self.applied_invoices), Decimal(0))
+        if applied > self.amount:
+            raise FieldError("appliedInvoices", f"adds up to {applied}, more than amount {self.amount}")
         return self
 
 
 MODELS: dict[str, type[PlatformRecord]] = {
     model.entity: model for model in (Customer, Vendor, Item, Invoice, Bill, Payment)
 }
+
+
+class QboMastered(Dto):
+    """A record QBO masters and the platform reads (§9.1): its `id` is its QBO Id."""
+
+    entity: ClassVar[str]
+    schema_id: ClassVar[str]
+
+    id: Id = Field(description="the QBO Id: QBO-mastered records keep it on the platform")
+    qbo_id: Id
+    tenant_id: Id = Field(description="extension")
+    realm_id: Id = Field(description="extension")
+    active: bool = Field(True, description="extension")
+    updated_at: AwareDatetime | None = Field(None, description="extension: when QBO last changed it")
+
+
+class Account(QboMastered):
+    """§4.2.7."""
+
+    entity: ClassVar[str] = "Account"
+    schema_id: ClassVar[str] = "https://example.com/schemas/AccountIntegration.json"
+
+    name: str
+    type: str = Field(description="QBO AccountType, such as Income or Accounts Payable")
+    subtype: str | None = Field(None, description="QBO AccountSubType")
+    classification: str | None = Field(None, description="Asset, Liability, Equity, Revenue or Expense")
+
+
+class Employee(QboMastered):
+    """§4.2.8."""
+
+    entity: ClassVar[str] = "Employee"
+    schema_id: ClassVar[str] = "https://example.com/schemas/EmployeeIntegration.json"
+
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+
+
+QBO_MASTERED: dict[str, type[QboMastered]] = {model.entity: model for model in (Account, Employee)}
 
 
 def contract_error(entity: str, exc: ValidationError) -> dict[str, Any]:

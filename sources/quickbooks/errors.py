@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,14 +53,17 @@ class QboError(Exception):
         detail = f": {self.detail}" if self.detail and self.detail != self.message else ""
         return f"QBO {self.code}{where} {self.message}{detail}{tid}"
 
-    def to_dto(self) -> dict[str, Any]:
-        """The seed's error DTO (`code`, `message`, `details[]`), what callers and the error table see."""
+    def to_dto(self, field_of: Callable[[str], str] | None = None) -> dict[str, Any]:
+        """The spec's error DTO (`code`, `message`, `details[]`), what callers and the error table see.
+        `field_of` names a fault's QBO element in the platform's terms (`Line.Amount` -> `lines[].amount`);
+        the element itself stays beside it, as `qboElement`."""
         details = [
             detail(
-                e.get("element") or None,
+                (field_of or str)(e["element"]) if e.get("element") else None,
                 issue_of(str(e.get("code") or "")),
                 redact(e.get("detail") or e.get("message")),
                 code=e.get("code"),
+                qboElement=e.get("element") if field_of else None,
             )
             for e in (
                 self.errors

@@ -31,7 +31,7 @@ from sandbox.demo.world import World
 from sources.quickbooks.client import RetryPolicy
 from sources.quickbooks.extract import parse_time
 from sources.quickbooks.webhook_payloads import parse
-from tests.flows.conftest import ENTITIES, REALMS, task_runs
+from tests.flows.conftest import ENTITIES, REALMS, TENANT, task_runs
 
 # what the documentation promises: (flow, cron or interval, timezone); None = run on demand only
 SCHEDULES = {
@@ -145,6 +145,33 @@ def test_the_drain_flow_loads_what_stored_webhooks_say_changed(world: World) -> 
     assert (figures["events"], figures["fetched"], figures["ignored"], figures["failed"]) == (2, 1, 1, 0)
     assert world.warehouse_rows(realm_id, "Customer")["2"] == world.truth(realm_id, "Customer")["2"]
     assert queue.counts() == {"done": 1, "ignored": 1}
+
+
+def test_the_hourly_sync_transforms_and_delivers_qbos_changes_once(world: World) -> None:
+    """The hourly deployment (deliver=True): what QBO holds reaches the platform's outbox as DTOs,
+    accounts by their QBO Id and records the platform lacks with a null id; a second run adds nothing."""
+    entities = [*ENTITIES, "Account", "Employee"]
+    state = sync_flow(realms=[REALMS[0]], entities=entities, deliver=True, return_state=True)
+    assert state.is_completed(), state.message
+    names = {run.name.rsplit("-", 1)[0] for run in task_runs(state.state_details.flow_run_id).values()}
+    assert {"transform", "deliver"} <= names
+    outbox = world.connector.store.outbox
+    changes = outbox.page(TENANT, 0, 500)
+    by_entity = {c["entity"] for c in changes}
+    assert {"Customer", "Invoice"} <= by_entity
+    customers = [c for c in changes if c["entity"] == "Customer" and c["realmId"] == REALMS[0]]
+    assert len(customers) == len(world.truth(REALMS[0], "Customer"))
+    assert all(c["operation"] == "upsert" and c["record"]["id"] is None for c in customers)  # QBO-side
+    assert {c["record"]["qboId"] for c in customers} == set(world.truth(REALMS[0], "Customer"))
+    accounts = [c["record"] for c in changes if c["entity"] == "Account"]
+    assert len(accounts) == len(world.truth(REALMS[0], "Account"))
+    assert all(a["id"] == a["qboId"] and a["name"] and a["type"] and a["classification"] for a in accounts)
+    employees = [c["record"] for c in changes if c["entity"] == "Employee"]
+    assert employees and all(e["id"] == e["qboId"] and e["lastName"] for e in employees)
+
+    again = sync_flow(realms=[REALMS[0]], entities=entities, deliver=True, return_state=True)
+    assert again.is_completed(), again.message
+    assert len(outbox.page(TENANT, 0, 500)) == len(changes)
 
 
 def test_backfill_flow_loads_a_window_once(world: World) -> None:

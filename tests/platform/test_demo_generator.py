@@ -3,6 +3,7 @@ record of every difference it planted (the transform tests compare the models wi
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from sandbox.demo.platform_records import check, generate, qbo_company
@@ -44,3 +45,17 @@ def test_the_same_seed_and_day_make_the_same_platform(tmp_path: Path) -> None:
     _, second = generated(tmp_path, "b")
     for path in sorted(first.glob("*.jsonl")):
         assert path.read_bytes() == (second / path.name).read_bytes(), path.name
+
+
+def test_records_speak_the_integration_contract(tmp_path: Path) -> None:
+    """Voids are a status (`voided` is read-only), terms are QBO Term Ids, lines carry their ids."""
+    planted, out = generated(tmp_path)
+    invoices = {r["id"]: r for r in map(json.loads, (out / "invoices.jsonl").open(encoding="utf-8"))}
+    (void,) = [p for p in planted["pending_approval"] if p["operation"] == "void"]
+    assert invoices[void["platform_id"]]["status"] == "voided"
+    assert not any("voided" in r for r in invoices.values())
+    assert all(line["id"] and "description" in line for r in invoices.values() for line in r["lines"])
+    customers = [json.loads(line) for line in (out / "customers.jsonl").open(encoding="utf-8")]
+    assert {c["paymentTermsId"] for c in customers if c.get("paymentTermsId")} <= {"1", "2", "3", "4"}
+    not_taxable = {c["platform_id"] for c in planted["edge_cases"] if c["case"] == "not_taxable"}
+    assert not_taxable and all(c["defaultTaxable"] is False for c in customers if c["id"] in not_taxable)

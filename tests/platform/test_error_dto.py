@@ -12,17 +12,24 @@ from tests.platform.test_dto import invoice
 
 
 def test_a_refused_line_is_named_as_the_platform_wrote_it() -> None:
-    body = invoice(
-        lines=[{"lineNumber": 1, "quantity": 3, "unitPrice": 12.5, "amount": 37.5} for _ in range(3)]
-    )
+    body = invoice(lines=[{"id": f"l{n}", "description": "Pruning", "quantity": 3} for n in range(3)])
     with pytest.raises(ValidationError) as caught:
         MODELS["Invoice"].model_validate(body)
     dto = contract_error("Invoice", caught.value)
     assert set(dto) == {"code", "message", "details"}
-    assert {"field": "lines[2].itemId", "issue": "required"} in [
+    assert {"field": "lines[2].unitPrice", "issue": "required"} in [
         {k: d[k] for k in ("field", "issue")} for d in dto["details"]
     ]
     assert all(set(d) >= {"field", "issue"} for d in dto["details"])
+
+
+def test_a_bill_line_on_neither_an_account_nor_an_item_is_named() -> None:
+    body = {"id": "b", "tenantId": "t", "vendorId": "v", "billDate": "2026-01-02", "totalAmount": 5,
+            "lines": [{"amount": 5, "expenseAccountId": "7"}, {"amount": 0}]}  # fmt: skip
+    with pytest.raises(ValidationError) as caught:
+        MODELS["Bill"].model_validate(body)
+    (only,) = contract_error("Bill", caught.value)["details"]
+    assert (only["field"], only["issue"]) == ("lines[1].expenseAccountId", "invalid")
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,21 +27,25 @@ CUSTOMERS = [
         "displayName": "Amy's Bird Sanctuary",
         "email": "amy@example.com",
         "billingAddress": {"line1": "4581 Finch St.", "city": "Bayshore"},
+        "createdAt": NOW,
         "updatedAt": NOW,
     },
-    {"id": "c2", "tenantId": "t1", "displayName": "Zoë Ångström", "updatedAt": NOW},
+    {"id": "c2", "tenantId": "t1", "displayName": "Zoë Ångström", "createdAt": NOW, "updatedAt": NOW},
 ]
 INVOICE = {
     "id": "i1",
     "tenantId": "t1",
     "realmId": "r1",
     "customerId": "c1",
-    "txnDate": "2026-01-02",
+    "issueDate": "2026-01-02",
+    "status": "open",
+    "version": 1,
     "lines": [
-        {"lineNumber": 1, "itemId": "x1", "quantity": 2, "unitPrice": 4, "amount": 8},
-        {"lineNumber": 2, "itemId": "x2", "quantity": 1, "unitPrice": 2.5, "amount": 2.5},
+        {"id": "l1", "itemId": "x1", "description": "Seed", "quantity": 2, "unitPrice": 4},
+        {"id": "l2", "itemId": "x2", "description": "Suet", "quantity": 1, "unitPrice": 2.5, "amount": 2.5},
     ],
     "totalAmount": 10.5,
+    "balance": 10.5,
     "updatedAt": NOW,
 }
 
@@ -68,7 +73,7 @@ def rows(tmp_path: Path, sql: str) -> list[tuple[Any, ...]]:
 def test_valid_records_load_and_refusals_are_kept_with_their_field_errors(tmp_path: Path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
-    bad_email = {"id": "c3", "tenantId": "t1", "displayName": "X", "email": "nope", "updatedAt": NOW}
+    bad_email = {**CUSTOMERS[1], "id": "c3", "displayName": "X", "email": "nope"}
     write_jsonl(folder / "customers.jsonl", [*CUSTOMERS, bad_email, "{not json", ""])
     write_jsonl(folder / "invoices.jsonl", [INVOICE, {**INVOICE, "id": "i2", "totalAmount": 99}])
 
@@ -95,8 +100,36 @@ def test_valid_records_load_and_refusals_are_kept_with_their_field_errors(tmp_pa
         "JOIN raw.invoice__lines l ON l._dlt_parent_id = i._dlt_id ORDER BY l.line_number",
     )
     assert [(r[0], r[1], float(r[2]), r[3], r[4]) for r in lines] == [
-        ("i1", 1, 8.0, "t1", "r1"),
+        ("i1", 1, 8.0, "t1", "r1"),  # numbered by position, priced quantity x unitPrice
         ("i1", 2, 2.5, "t1", "r1"),
+    ]
+
+
+def test_the_specs_shapes_land_and_a_record_without_updated_at_takes_the_load_time(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    customer = {**CUSTOMERS[0], "legalName": "Amy's Birds LLC", "primaryContact": "Amy Finch",
+                "serviceAddress": {"line1": "1 Perch Rd", "city": "Bayshore"}, "defaultTaxable": False,
+                "paymentTermsId": "3"}  # fmt: skip
+    write_jsonl(folder / "customers.jsonl", [customer])
+    unstamped = {k: v for k, v in INVOICE.items() if k != "updatedAt"}
+    write_jsonl(folder / "invoices.jsonl", [INVOICE, {**unstamped, "id": "i2", "status": "draft"}])
+    before = datetime.now(UTC)
+
+    result = load(folder, tmp_path)
+
+    assert result.loaded == {"Customer": 1, "Invoice": 2} and not result.rejected
+    assert rows(
+        tmp_path,
+        "SELECT legal_name, primary_contact, shipping_address__line1, default_taxable, payment_terms_id "
+        "FROM raw.customer",
+    ) == [("Amy's Birds LLC", "Amy Finch", "1 Perch Rd", False, "3")]
+    stamped = dict(rows(tmp_path, "SELECT id, updated_at FROM raw.invoice"))
+    assert stamped["i1"] == datetime.fromisoformat(NOW)  # its own time is kept
+    assert before <= stamped["i2"] <= datetime.now(UTC)  # none: the load's
+    assert rows(tmp_path, "SELECT id, status, voided FROM raw.invoice ORDER BY id") == [
+        ("i1", "open", False),
+        ("i2", "draft", False),
     ]
 
 
@@ -116,18 +149,32 @@ def test_csv_with_dotted_columns_and_json_cells_loads_like_jsonl(tmp_path: Path)
     folder.mkdir()
     with (folder / "customers.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(
-            ["id", "tenantId", "realmId", "displayName", "billingAddress.city", "taxExempt", "updatedAt"]
-        )
-        writer.writerow(["c1", "t1", "r1", "Amy", "Bayshore", "true", NOW])
+        head = "id tenantId realmId displayName billingAddress.city defaultTaxable createdAt updatedAt"
+        writer.writerow(head.split())
+        writer.writerow(["c1", "t1", "r1", "Amy", "Bayshore", "false", NOW, NOW])
     with (folder / "invoices.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["id", "tenantId", "customerId", "txnDate", "lines", "totalAmount", "updatedAt"])
-        writer.writerow(["i1", "t1", "c1", "2026-01-02", json.dumps(INVOICE["lines"]), "10.50", NOW])
+        writer.writerow(
+            [
+                "id",
+                "tenantId",
+                "customerId",
+                "issueDate",
+                "status",
+                "version",
+                "lines",
+                "totalAmount",
+                "balance",
+                "updatedAt",
+            ]
+        )
+        writer.writerow(
+            ["i1", "t1", "c1", "2026-01-02", "open", "1", json.dumps(INVOICE["lines"]), "10.50", "10.50", NOW]
+        )
     result = load(folder, tmp_path)
     assert result.loaded == {"Customer": 1, "Invoice": 1} and not result.rejected
-    assert rows(tmp_path, "SELECT billing_address__city, tax_exempt FROM raw.customer") == [
-        ("Bayshore", True)
+    assert rows(tmp_path, "SELECT billing_address__city, default_taxable FROM raw.customer") == [
+        ("Bayshore", False)
     ]
     assert rows(tmp_path, "SELECT count(*) FROM raw.invoice__lines") == [(2,)]
 
@@ -148,11 +195,11 @@ def test_a_database_table_per_entity_loads(tmp_path: Path) -> None:
         conn.execute(
             text(
                 'CREATE TABLE customers (id TEXT, "tenantId" TEXT, "displayName" TEXT, '
-                '"billingAddress" TEXT, "updatedAt" TEXT, email TEXT)'
+                '"billingAddress" TEXT, "createdAt" TEXT, "updatedAt" TEXT, email TEXT)'
             )
         )
         conn.execute(
-            text("INSERT INTO customers VALUES (:id, 't1', :name, :addr, :at, :email)"),
+            text("INSERT INTO customers VALUES (:id, 't1', :name, :addr, :at, :at, :email)"),
             [
                 {
                     "id": "c1",
@@ -186,13 +233,14 @@ def test_the_platform_database_on_postgresql(postgres_url: str, tmp_path: Path) 
         conn.execute(
             text(
                 'CREATE TABLE invoices (id text, "tenantId" text, "realmId" text, "customerId" text, '
-                '"txnDate" date, lines jsonb, "totalAmount" numeric, "updatedAt" timestamptz)'
+                '"issueDate" date, status text, version integer, lines jsonb, "totalAmount" numeric, '
+                'balance numeric, "updatedAt" timestamptz)'
             )
         )
         conn.execute(
             text(
-                "INSERT INTO invoices VALUES ('i1', 't1', 'r1', 'c1', '2026-01-02', "
-                "CAST(:lines AS jsonb), 10.50, '2026-01-02T03:04:05Z')"
+                "INSERT INTO invoices VALUES ('i1', 't1', 'r1', 'c1', '2026-01-02', 'open', 1, "
+                "CAST(:lines AS jsonb), 10.50, 10.50, '2026-01-02T03:04:05Z')"
             ),
             {"lines": json.dumps(INVOICE["lines"])},
         )

@@ -30,6 +30,32 @@ from tests.push.conftest import Ready, prepare
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def test_preflight_allows_the_qbo_values_of_the_specs_enums() -> None:
+    """Item.Type's allowed values are the QBO side of the spec's enum (service -> Service, ...)."""
+    import pandas as pd
+    import pandera.pandas as pa
+
+    from pipelines.mapping.rendering import rendered
+    from pipelines.push.preflight import frame_schema
+
+    (type_field,) = [f for f in rendered()["Item"]["fields"] if f["name"] == "type"]
+    assert type_field["enum"] == {
+        "service": "Service",
+        "inventory": "Inventory",
+        "non_inventory": "NonInventory",
+    }
+    schema = frame_schema("Item")
+    frame = pd.DataFrame(
+        [
+            {"realm_id": "1", "operation": "create", "unresolved": False, "type": kind}
+            for kind in ("Service", "Inventory", "NonInventory", "service", "Group")
+        ]
+    )
+    with pytest.raises(pa.errors.SchemaErrors) as caught:
+        schema.validate(frame, lazy=True)
+    assert sorted(caught.value.failure_cases["failure_case"]) == ["Group", "service"]
+
+
 def push_drift(ready: Ready) -> set[tuple[str, str, str]]:
     return set(ready.rows("SELECT entity, platform_id, field FROM sync.sync_drift WHERE action = 'push'"))
 
@@ -159,6 +185,8 @@ def outcome(ready: Ready, platform_id: str) -> dict:
 
 
 def test_a_stale_update_is_rebased_when_qbo_changed_only_what_it_masters(ready: Ready) -> None:
+    """The platform's memo is QBO's PrivateNote (SPEC §4.2.3); the message on the invoice
+    (CustomerMemo) is QBO's alone."""
     platform_id, qbo_id = one_push(ready, "Invoice", "memo")
     wanted = next(
         v
@@ -168,26 +196,27 @@ def test_a_stale_update_is_rebased_when_qbo_changed_only_what_it_masters(ready: 
         if p == platform_id
     )
     ready.mutate(
-        entity="Invoice", id=qbo_id, op="update", changes={"PrivateNote": "checked by the accountant"}
+        entity="Invoice",
+        id=qbo_id,
+        op="update",
+        changes={"CustomerMemo": {"value": "Thank you for your business"}},
     )
     ready.push()
     result = outcome(ready, platform_id)
     assert result["outcome"] == "ok"
     doc = ready.qbo("Invoice", qbo_id)
-    assert doc["CustomerMemo"]["value"] == wanted  # the platform's memo went in
-    assert doc["PrivateNote"] == "checked by the accountant"  # the accountant's note stayed
+    assert doc["PrivateNote"] == wanted  # the platform's memo went in
+    assert doc["CustomerMemo"]["value"] == "Thank you for your business"  # the accountant's message stayed
 
 
 def test_a_stale_update_is_a_conflict_when_qbo_changed_a_platform_field(ready: Ready) -> None:
     platform_id, qbo_id = one_push(ready, "Invoice", "memo")
-    ready.mutate(
-        entity="Invoice", id=qbo_id, op="update", changes={"CustomerMemo": {"value": "Accountant's memo"}}
-    )
+    ready.mutate(entity="Invoice", id=qbo_id, op="update", changes={"PrivateNote": "Accountant's memo"})
     ready.push()
     result = outcome(ready, platform_id)
     assert result["outcome"] == "conflict"
     assert result["error"]["code"] == "QBO_CONFLICT" and result["error"]["details"][0]["field"] == "memo"
-    assert ready.qbo("Invoice", qbo_id)["CustomerMemo"]["value"] == "Accountant's memo"  # QBO keeps it
+    assert ready.qbo("Invoice", qbo_id)["PrivateNote"] == "Accountant's memo"  # QBO keeps it
     ready.sync()
     ready.transform()
     assert ("Invoice", platform_id) in set(ready.rows("SELECT entity, platform_id FROM sync.sync_conflicts"))
@@ -305,6 +334,7 @@ def test_the_gateway_pushes_one_record_in_real_time_through_the_same_path(
         "id": "rt-cust-1",
         "tenantId": DEMO_TENANT,
         "displayName": "Realtime Rentals",
+        "createdAt": now,
         "updatedAt": now,
     }
     before = ready.counts()
@@ -317,7 +347,7 @@ def test_the_gateway_pushes_one_record_in_real_time_through_the_same_path(
     assert again.json()["operation"] == "unchanged"
     assert ready.counts()["Customer"] == before["Customer"] + 1
 
-    edited = {**customer, "email": "ap@realtime.example", "contactName": "Ada Quinn Lovelace"}
+    edited = {**customer, "email": "ap@realtime.example", "primaryContact": "Ada Quinn Lovelace"}
     updated = gateway.post("/integrations/quickbooks/customers", json=edited, headers=headers)
     assert updated.status_code == 200, updated.text
     assert (updated.json()["operation"], updated.json()["qboId"]) == ("update", qbo_id)
@@ -330,11 +360,20 @@ def test_the_gateway_pushes_one_record_in_real_time_through_the_same_path(
         "id": "rt-inv-1",
         "tenantId": DEMO_TENANT,
         "customerId": "rt-cust-1",
-        "txnDate": "2026-11-30",
+        "issueDate": "2026-11-30",
+        "status": "open",
+        "version": 1,
         "lines": [
-            {"lineNumber": 1, "itemId": item_platform_id, "quantity": 2, "unitPrice": 50, "amount": 100}
+            {
+                "id": "rt-l1",
+                "itemId": item_platform_id,
+                "description": "Rental",
+                "quantity": 2,
+                "unitPrice": 50,
+            }
         ],
         "totalAmount": 100,
+        "balance": 100,
         "updatedAt": now,
     }
     answer = gateway.post("/integrations/quickbooks/invoices", json=invoice, headers=headers)
@@ -344,7 +383,9 @@ def test_the_gateway_pushes_one_record_in_real_time_through_the_same_path(
     assert booked["Line"][0]["SalesItemLineDetail"]["ItemRef"]["value"] == item_qbo_id
 
     invalid = gateway.post(
-        "/integrations/quickbooks/invoices", json={**invoice, "totalAmount": 99}, headers=headers
+        "/integrations/quickbooks/invoices",
+        json={**invoice, "totalAmount": 99, "balance": 99},
+        headers=headers,
     )
     assert invalid.status_code == 422
     assert invalid.json()["details"][0]["field"] == "totalAmount"
@@ -392,7 +433,7 @@ def test_the_gateway_pushes_one_record_in_real_time_through_the_same_path(
     # QBO lost the linked record (deleted in the back office): the push says desynced and forgets the link
     # (spec §7.1), so the record's next push creates it again instead of updating what is gone
     ready.mutate(entity="Invoice", id=booked["Id"], op="delete")
-    moved = {**invoice, "totalAmount": 150, "lines": [{**invoice["lines"][0], "quantity": 3, "amount": 150}]}
+    moved = {**invoice, "totalAmount": 150, "balance": 150, "lines": [{**invoice["lines"][0], "quantity": 3}]}
     lost = gateway.post("/integrations/quickbooks/invoices", json=moved, headers=headers)
     assert lost.status_code == 409 and lost.json()["details"][0]["issue"] == "not_found", lost.text
     realm_id = ready.world.realm_id

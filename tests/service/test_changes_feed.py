@@ -14,7 +14,7 @@ import duckdb
 import pytest
 from fastapi.testclient import TestClient
 
-from pipelines.deliver import deliver
+from pipelines.deliver.enqueue import deliver
 from pipelines.drain import drain
 from pipelines.platform_load import load_platform
 from pipelines.runtime.connector import Connector
@@ -165,12 +165,12 @@ def test_edits_deletes_voids_and_merges_reach_the_changes_feed_once_each(deliver
 
     (edit,) = of("Customer", edited, "upsert")
     assert edit["platformId"] and edit["record"]["id"] == edit["platformId"]
-    assert edit["record"]["taxExempt"] is bool(doc.get("Taxable"))  # flipped: QBO's Taxable negated
+    assert edit["record"]["defaultTaxable"] is not bool(doc.get("Taxable"))  # QBO's Taxable, as flipped
     assert edit["record"]["qboSyncToken"] and edit["record"]["displayName"]
     (gone,) = of("Payment", payments[0], "delete")
     assert gone["record"]["deleted"] is True and gone["platformId"]
     (void,) = of("Invoice", invoices[0], "void")
-    assert void["record"]["voided"] is True and void["record"]["status"] == "void"
+    assert void["record"]["status"] == "voided"  # SPEC §5.2's status; `voided` is read from it
     assert void["record"]["totalAmount"] == "0.00" and void["platformId"]
     (merge,) = of("Customer", merged, "merge")
     assert merge["record"]["mergedIntoQboId"] == kept and merge["record"]["mergedIntoId"]

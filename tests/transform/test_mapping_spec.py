@@ -9,11 +9,13 @@ from typing import Any
 import pytest
 import yaml
 
+from pipelines.mapping.payloads import platform_field
 from pipelines.mapping.policy import MasteringPolicy, Override
 from pipelines.mapping.rendering import render_dbt_macro, rendered
 from pipelines.mapping.spec import SPEC_PATH, MappingSpec, load_spec
 from pipelines.runtime.settings import ConfigError, mastering_policy
 from pipelines.transform.dbt_build import SPEC_MACRO, run_dbt
+from sources.quickbooks.errors import QboError
 from tests.transform.conftest import DemoRun
 
 
@@ -45,9 +47,12 @@ def test_rendering_names_the_columns_dlt_makes() -> None:
     assert customer["billing_city"]["platform_column"] == "billing_address__city"
     assert customer["billing_city"]["qbo_columns"] == ["bill_addr__city"]
     assert customer["contact_name"]["qbo_columns"] == ["given_name", "family_name"]
-    assert customer["payment_terms"]["lookup_table"] == "term"
+    assert customer["shipping_city"]["platform_column"] == "shipping_address__city"
+    assert customer["shipping_city"]["qbo_columns"] == ["ship_addr__city"]
+    payment = {f["name"]: f for f in rendered()["Payment"]["fields"]}
+    assert payment["payment_method"]["lookup_table"] == "payment_method"
     payment_lines = rendered()["Payment"]["lines"]
-    assert payment_lines["platform_table"] == "payment__applied_to"
+    assert payment_lines["platform_table"] == "payment__applied_invoices"
     assert payment_lines["key"]["qbo_column"] == "linked_txn__txn_id"
 
 
@@ -56,8 +61,11 @@ def test_rendering_carries_the_outbound_sql_every_push_evaluates() -> None:
     customer = {f["name"]: f for f in rendered()["Customer"]["fields"]}
     assert [c for c, _ in customer["contact_name"]["outbound_columns"]] == ["given_name", "family_name"]
     terms = customer["payment_terms"]["outbound_columns"]
-    assert terms == [["sales_term_ref__value", "lookup__payment_terms.qbo_id"]]
-    assert customer["tax_exempt"]["outbound_columns"] == [["taxable", "(not base.tax_exempt)"]]
+    assert terms == [["sales_term_ref__value", "base.payment_terms"]]  # a QBO Term Id: sent as it is
+    assert customer["default_taxable"]["outbound_columns"] == [["taxable", "base.default_taxable"]]
+    payment = {f["name"]: f for f in rendered()["Payment"]["fields"]}
+    method = payment["payment_method"]["outbound_columns"]
+    assert method == [["payment_method_ref__value", "lookup__payment_method.qbo_id"]]
     assert not customer["active"]["pushable"] and customer["active"]["outbound_columns"] == []
     invoice = rendered()["Invoice"]
     by_name = {f["name"]: f for f in invoice["fields"]}
@@ -71,6 +79,17 @@ def test_rendering_carries_the_outbound_sql_every_push_evaluates() -> None:
     assert "lines_signature" not in rendered()["Item"]["payload_hash"]
     item = {f["name"]: f for f in rendered()["Item"]["fields"]}
     assert "default__income_account.value" in item["income_account"]["outbound_columns"][0][1]
+    assert item["type"]["outbound_columns"] == [
+        [
+            "type",
+            "case base.type when 'service' then 'Service' when 'inventory' then 'Inventory' "
+            "when 'non_inventory' then 'NonInventory' end",
+        ]
+    ]
+    bill_lines = rendered()["Bill"]["lines"]
+    assert bill_lines["qbo_where"] == {
+        "detail_type": ["AccountBasedExpenseLineDetail", "ItemBasedExpenseLineDetail"]
+    }
 
 
 def test_the_committed_spec_macro_is_current() -> None:
@@ -94,7 +113,7 @@ def test_the_most_specific_override_wins() -> None:
     assert policy.master("other", "Vendor", "email") == "platform"
     assert policy.master("acme", "Customer", "email") == "qbo"
     assert policy.master("other", "Customer", "email") == "platform"
-    assert policy.master("other", "Customer", "tax_exempt") == "qbo"  # the spec's default
+    assert policy.master("other", "Customer", "default_taxable") == "qbo"  # the spec's default
     assert policy.master("acme", "Invoice", "balance") == "qbo"  # computed by QBO
 
 
@@ -135,3 +154,30 @@ def test_dbt_applies_the_same_precedence_as_python(demo_run: DemoRun, tmp_path: 
             assert master == policy.master(tenant, entity, field), (tenant, entity, field)
     assert ("demo-tenant", "Vendor", "email", "qbo") in rows  # the tenant's field beats everyone's entity
     assert ("demo-tenant", "Customer", "payment_terms", "qbo") in rows  # the tenant beats everyone's field
+
+
+@pytest.mark.parametrize(
+    ("entity", "qbo", "platform"),
+    [
+        ("Invoice", "Line.Amount", "lines[].amount"),  # a fault's element
+        ("Invoice", "Line.SalesItemLineDetail.ItemRef", "lines[].itemId"),
+        ("Invoice", "CustomerRef", "customerId"),
+        ("Invoice", "DocNumber", "number"),
+        ("Customer", "SalesTermRef", "paymentTermsId"),
+        ("Customer", "BillAddr", "billingAddress"),
+        ("Customer", "ship_addr__city", "shippingAddress.city"),  # an outbound column
+        ("Bill", "Line.ItemBasedExpenseLineDetail.ItemRef", "lines[].itemId"),
+        ("Payment", "Line.LinkedTxn", "appliedInvoices"),
+        ("Item", "UnitPrice", "salesPrice"),
+        ("Item", "Colour", "Colour"),  # unknown: as QBO named it
+    ],
+)
+def test_qbo_names_are_said_in_the_platforms_terms(entity: str, qbo: str, platform: str) -> None:
+    assert platform_field(entity, qbo) == platform
+
+
+def test_a_qbo_fault_names_the_platform_field_and_keeps_qbos_element() -> None:
+    fault = QboError("6000", "A business validation error has occurred", "Amount is not valid", "Line.Amount")
+    (detail,) = fault.to_dto(lambda element: platform_field("Invoice", element))["details"]
+    assert detail["field"] == "lines[].amount"
+    assert (detail["qboElement"], detail["code"]) == ("Line.Amount", "6000")

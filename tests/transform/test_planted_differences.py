@@ -107,7 +107,7 @@ def test_edge_cases_survive_the_round_trip(demo_run: DemoRun) -> None:
         "unicode",
         "name_over_100_characters",
         "missing_email",
-        "tax_exempt",
+        "not_taxable",
         "partial_payment",
         "voided_invoice",
     } <= cases

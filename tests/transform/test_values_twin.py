@@ -27,7 +27,7 @@ from pipelines.transform.publish import publish
 from sandbox.clock import DEFAULT_TZ
 from sandbox.demo.platform_records import qbo_company
 from sandbox.launch import FIRST_REALM
-from sources.platform.dto import MODELS, Customer
+from sources.platform.dto import MODELS, Payment
 from tests.transform.conftest import DemoRun
 
 
@@ -44,7 +44,7 @@ def test_python_and_dbt_normalise_every_qbo_value_alike(demo_run: DemoRun) -> No
                 )
             )
         }
-        for table, entity in (("term", "Term"), ("payment_method", "PaymentMethod"))
+        for table, entity in (("payment_method", "PaymentMethod"),)
     }
     as_of = date.fromisoformat(demo_run.planted["as_of"])
     compared = 0
@@ -156,19 +156,18 @@ def _real_time(
 def test_a_name_qbo_has_no_record_of_is_refused_naming_the_field(
     demo_run: DemoRun, references: IntegrationStore
 ) -> None:
-    customer = Customer.model_validate(
+    payment = Payment.model_validate(
         {
             "id": "twin-1",
             "tenantId": "demo-tenant",
-            "displayName": "Twin Trading",
-            "paymentTerms": "Net 999",
-            "updatedAt": "2026-12-01T10:00:00Z",
+            "customerId": "twin-customer",
+            "date": "2026-12-01",
+            "amount": 10,
+            "method": "Seashells",
         }
     )
     with pytest.raises(Refused) as refused:
-        outbound_row(
-            "Customer", customer, "realm", "create", ["display_name", "payment_terms"], references.references
-        )
+        outbound_row("Payment", payment, "realm", "update", ["payment_method"], references.references)
     body = refused.value.answer.body
     assert (refused.value.answer.status, body["code"]) == (422, "NOT_IN_QBO")
-    assert body["details"][0]["field"] == "paymentTerms"
+    assert body["details"][0]["field"] == "method"

@@ -13,7 +13,10 @@ Run after a sync or a webhook drain and the transform that follows it. It reads 
   has: linked ones, or ones the outbox delivered before. Deletes and merges are read from the staging
   views, so they show right after a drain.
 
-The mapped entities only (Customer, Vendor, Item, Invoice, Bill, Payment). Upserts and voids carry the
+- `upsert` of the QBO-mastered records the platform reads (Account, Employee: the spec's
+  `reference` section), each time QBO changes one; their platform `id` is their QBO Id.
+
+Upserts and voids carry the
 record as QBO has it now, read from QBO in one query per entity and realm, and turned into the
 platform's DTO by the mapping spec (mapping/inbound.py). Each change is named by realm, entity, Id,
 operation and the version the warehouse knows (LastUpdatedTime, or the delete time): a second delivery
@@ -33,9 +36,10 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from pipelines.mapping.inbound import InboundReading
+from pipelines.mapping.inbound import InboundReading, reference_dto
 from pipelines.mapping.order import ORDER
 from pipelines.mapping.rendering import rendered
+from pipelines.mapping.spec import load_spec
 from pipelines.store.outbox import change_id
 from sources.quickbooks.catalog import ENTITIES
 from sources.quickbooks.extract import fetch_ids
@@ -46,6 +50,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("qbo.deliver")
 
 VOIDED = "voided"  # the spec's field an invoice voided in QBO drifts on
+
+
+class NotTransformed(RuntimeError):
+    """The warehouse has no sync marts yet: there is nothing to compare, so nothing to deliver."""
 
 
 @dataclass
@@ -90,16 +98,27 @@ def read_changes(warehouse: Path, realms: dict[str, str]) -> tuple[list[Change],
     if not wanted:
         return [], context
     marks = ", ".join("?" for _ in wanted)
+    if not warehouse.exists():
+        raise NotTransformed(f"no warehouse at {warehouse}: run `qbo sync` and `qbo transform` first")
     with duckdb.connect(str(warehouse), read_only=True) as db:
+        marts = db.execute(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = 'sync' AND table_name IN ('inbound_changes', 'sync_mappings')"
+        ).fetchone()
+        if not marts or marts[0] < 2:
+            raise NotTransformed(f"{warehouse} has no sync marts yet: run `qbo transform` first")
         for entity, realm, qbo_id, platform_id in db.execute(
             "SELECT entity, realm_id, qbo_id, platform_id FROM sync.sync_mappings "
             f"WHERE status IN ('linked', 'linked_qbo_deleted') AND realm_id IN ({marks})",
             wanted,
         ).fetchall():
             context[realm]["links"][(entity, str(qbo_id))] = platform_id
-        for table, model in (("term", "stg_qbo__terms"), ("payment_method", "stg_qbo__payment_methods")):
+        lookups = {(f["lookup_table"], f["lookup_column"]) for e in spec.values() for f in e["fields"]}
+        for table, column in sorted(lookup for lookup in lookups if lookup[0]):
             for realm, qbo_id, name in db.execute(
-                f"SELECT realm_id, qbo_id, name FROM staging.{model} WHERE realm_id IN ({marks})", wanted
+                f"SELECT realm_id, qbo_id, {column} FROM staging.{_plural(table)} "
+                f"WHERE realm_id IN ({marks})",
+                wanted,
             ).fetchall():
                 context[realm]["lookups"][table][str(qbo_id)] = name
         for entity, realm, platform_id, qbo_id, updated, voided in db.execute(
@@ -117,6 +136,14 @@ def read_changes(warehouse: Path, realms: dict[str, str]) -> tuple[list[Change],
             wanted,
         ).fetchall():
             changes.append(Change(realms[realm], realm, entity, "upsert", str(qbo_id), None, updated))
+        for entity in load_spec().reference:
+            for realm, qbo_id, updated in db.execute(
+                f"SELECT realm_id, qbo_id, updated_at FROM staging.{_plural(entity.lower())} "
+                f"WHERE NOT is_deleted AND realm_id IN ({marks})",
+                wanted,
+            ).fetchall():
+                qbo_id = str(qbo_id)  # noqa: PLW2901 - the platform keeps a QBO-mastered record's QBO Id
+                changes.append(Change(realms[realm], realm, entity, "upsert", qbo_id, qbo_id, updated))
         for entity in ORDER:
             model = _plural(spec[entity]["table"])
             for realm, qbo_id, deleted_at, merged_into in db.execute(
@@ -150,7 +177,7 @@ def deliver(
     realms = {record.realm_id: record.tenant_id for record in connected}
     changes, context = read_changes(connector.settings.warehouse, realms)
     result = DeliverResult()
-    order = {entity: n for n, entity in enumerate(ORDER)}
+    order = {entity: n for n, entity in enumerate([*load_spec().reference, *ORDER])}
     changes.sort(key=lambda c: (c.realm_id, order[c.entity], c.operation in ("delete", "merge"), c.qbo_id))
     stored = store.outbox.stored(c.change_id for c in changes)
     new = [c for c in changes if c.change_id not in stored]
@@ -249,6 +276,8 @@ def _dto(
     doc = docs.get((change.realm_id, change.entity, change.qbo_id))
     if doc is None:
         return None  # gone since the warehouse saw it: its delete comes with the next drain
+    if change.entity in load_spec().reference:
+        return reference_dto(change.entity, doc, tenant_id=change.tenant_id, realm_id=change.realm_id)
     dto = reading.dto(
         change.entity,
         doc,
