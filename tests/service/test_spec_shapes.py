@@ -256,6 +256,26 @@ def test_a_record_pushed_again_unchanged_sends_nothing(company: Company) -> None
     assert (answer.json()["operation"], answer.json()["awaitingApproval"]) == ("unchanged", [])
 
 
+def test_line_discount_percentages_become_the_invoices_discount_line(company: Company) -> None:
+    """QBO keeps discounts per invoice: 10% off a 3 x 40 line and none off the other is one discount
+    line of 12.00, and the total the platform computed is QBO's."""
+    discounted = {
+        **INVOICE_WITH_ITEM,
+        "id": "inv_disc",
+        "number": "1003",
+        "lines": [
+            {**INVOICE_WITH_ITEM["lines"][0], "discountPercent": 10},
+            INVOICE_WITH_ITEM["lines"][1],
+        ],
+        "totalAmount": 133,  # 120 + 25 - 12
+        "balance": 133,
+    }
+    doc = company.created("invoices", discounted, "Invoice")
+    (discount,) = [x for x in doc["Line"] if x["DetailType"] == "DiscountLineDetail"]
+    assert discount["Amount"] == 12
+    assert doc["TotalAmt"] == 133
+
+
 def test_a_draft_invoice_is_not_created(company: Company) -> None:
     before = company.count("Invoice")
     draft = {**EXAMPLE_INVOICE, "id": "inv_draft", "number": "1099", "status": "draft"}
