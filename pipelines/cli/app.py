@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from pipelines.cli import admin, ask, platform, push, sync, transform, webhooks
+from pipelines.cli import admin, ask, platform, push, review, sync, transform, webhooks
 from pipelines.cli.common import fail
 from pipelines.runtime.settings import ConfigError, Settings
 
@@ -50,7 +50,7 @@ def main(
     ctx.obj = settings
 
 
-for group in (admin, sync, platform, transform, push, webhooks, ask):
+for group in (admin, sync, platform, transform, push, review, webhooks, ask):
     group.register(app)
 for plugin in sorted(entry_points(group="qbo.commands"), key=lambda e: e.name):
     plugin.load()(app)

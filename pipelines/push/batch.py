@@ -56,7 +56,7 @@ def plan(
         connector.settings.warehouse,
         realms=realms,
         entities=list(entities) if entities else None,
-        approved=store.approvals.approved(),
+        approved=store.approvals.approved() | store.review.approved(),  # `qbo approve`, and reviewers
         pushed=store.push_log.pushed(),
         known_links=known,
     )
@@ -98,6 +98,11 @@ def push_all(
         echo(f"realm {realm_id}: {sent} in {result.requests} batch requests")
         if result.stopped:
             echo(f"realm {realm_id}: STOPPED: {result.stopped}")
+    # what QBO took makes the decisions behind it final: no longer to be withdrawn
+    sent = connector.store.push_log.results(landed=False)
+    connector.store.review.mark_pushed(
+        (r["entity"], r["tenant_id"], r["platform_id"]) for r in sent if r["outcome"] == "ok"
+    )
     land_push_results(connector)
     return results
 

@@ -9,6 +9,7 @@ from pipelines.store.intents import Intents
 from pipelines.store.outbox import Outbox
 from pipelines.store.push_log import PushLog
 from pipelines.store.references import References
+from pipelines.store.review import Review
 from pipelines.store.runs import IntegrationErrors, SyncRuns
 from pipelines.store.schema import engine_for, metadata
 from pipelines.store.webhook_queue import EventQueue
@@ -25,7 +26,8 @@ class IntegrationStore:
         self.push_log = PushLog(self.engine)
         self.approvals = Approvals(self.engine)
         self.intents = Intents(self.engine)
-        self.outbox = Outbox(self.engine)  # what QBO changed, for the platform (deliver.py)
+        self.outbox = Outbox(self.engine)  # what QBO changed, for the platform (deliver/)
+        self.review = Review(self.engine)  # the review queues and people's decisions
 
     def _create_tables(self) -> None:
         """Create the tables; processes starting together may race to it, and the loser just retries."""

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Engine,
     Integer,
     MetaData,
+    Numeric,
     String,
     Table,
     Text,
@@ -201,6 +202,74 @@ outbox_cursors = Table(
     Column("tenant_id", String(64), primary_key=True),
     Column("cursor", Integer, nullable=False),
     Column("acknowledged_at", UTCDateTime(), nullable=False),
+)
+
+
+# what the last transform left for a person to decide, one row per queue entry (store/review.py)
+review_items = Table(
+    "qbo_review_items",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "queue", String(16), nullable=False, index=True
+    ),  # conflict | drift | candidate | approval | issue
+    Column("tenant_id", String(64), nullable=False, index=True),
+    Column("realm_id", String(32)),
+    Column("entity", String(32), nullable=False),
+    Column("platform_id", String(64)),
+    Column("qbo_id", String(64)),
+    Column("field", String(64)),  # the drifted field, the operation of an approval, the issue
+    Column("action", String(32)),  # push | pull | review | confirm | void | deactivate | ...
+    Column("label", String(256)),  # what a person calls the record: a name, or "Invoice 1042"
+    Column("party", String(256)),  # the customer or vendor
+    Column("amount", Numeric(18, 2)),
+    Column("currency", String(3)),
+    Column("changed_at", UTCDateTime()),  # the later of both sides' changes: the age of the entry
+    Column("platform_value", Text),
+    Column("qbo_value", Text),
+    Column("version", String(64), nullable=False),  # what a decision must have seen (store/review.py)
+    Column("data", JSON),  # the rest a page shows (score, what to do, ...)
+    Column("published_at", UTCDateTime(), nullable=False),
+)
+
+# both sides of each record under review, for its page
+review_records = Table(
+    "qbo_review_records",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("entity", String(32), primary_key=True),
+    Column("platform_id", String(64), primary_key=True),
+    Column("qbo_id", String(64), primary_key=True),
+    Column("realm_id", String(32)),
+    Column("label", String(256)),
+    Column("detail", JSON, nullable=False),  # {"fields": [...], "lines": {...}}
+    Column("published_at", UTCDateTime(), nullable=False),
+)
+
+# what people decided (DESIGN decision 10: operational state); never deleted: revoked or superseded
+sync_decisions = Table(
+    "qbo_sync_decisions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), nullable=False, index=True),
+    Column("realm_id", String(32)),
+    Column("entity", String(32), nullable=False),
+    Column("platform_id", String(64), nullable=False),
+    Column("qbo_id", String(64)),
+    Column(
+        "kind", String(16), nullable=False
+    ),  # resolve | confirm | reject_match | approve | reject | acknowledge
+    Column("field", String(64)),  # the resolved field, the approved operation, the acknowledged issue
+    Column("choice", String(16)),  # resolve: platform | qbo
+    Column("platform_value", Text),  # what each side had when the person decided
+    Column("qbo_value", Text),
+    Column("version", String(64)),  # the review item's version the person saw
+    Column("reviewer", String(128), nullable=False),
+    Column("reason", Text),
+    Column("decided_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime()),
+    Column("revoked_by", String(128)),
+    Column("pushed_at", UTCDateTime()),  # sent to QBO: no longer reversible
 )
 
 

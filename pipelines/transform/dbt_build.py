@@ -25,7 +25,7 @@ from dbt_common.events.base_types import EventMsg
 from pipelines.mapping.policy import MasteringPolicy
 from pipelines.mapping.rendering import render_dbt_macro
 from pipelines.runtime.progress import progress_of
-from pipelines.transform.publish import publish
+from pipelines.transform.publish import land_decisions, publish, publish_review
 
 if TYPE_CHECKING:
     from pipelines.runtime.connector import Connector
@@ -52,6 +52,7 @@ class TransformResult:
     crash: str | None = None
     timings: dict[str, float] = field(default_factory=dict)  # seconds per node
     published: int | None = None  # references published for the gateway (after a whole build)
+    in_review: int | None = None  # review entries published for the console and `qbo review`
 
     def summary(self) -> str:
         counts = ", ".join(f"{n} {status}" for status, n in sorted(self.statuses.items()))
@@ -65,6 +66,9 @@ class TransformResult:
             lines.append(
                 f"published {self.published:,} references (links, list names, defaults) for the gateway"
             )
+        if self.in_review is not None:
+            where = "`qbo review list`, or /review/ of `qbo serve`"
+            lines.append(f"{self.in_review:,} entries wait for review ({where})")
         return "\n".join(lines)
 
 
@@ -144,10 +148,13 @@ def transform(
     echo: Callable[[str], None] | None = None,
 ) -> TransformResult:
     """dbt build, then (after a whole, passing build) the references real-time pushes resolve with,
-    published to the integration store: the gateway never reads the warehouse."""
+    published to the integration store: the gateway never reads the warehouse. People's standing
+    decisions go in first (the build applies them), the review queues come out after."""
+    land_decisions(connector.settings.warehouse, connector.store)
     result = run_dbt(connector.settings.warehouse, policy=policy, as_of=as_of, select=select, echo=echo)
     if result.success and not select:
         result.published = publish(connector.settings.warehouse, connector.store)
+        result.in_review = publish_review(connector.settings.warehouse, connector.store)
     return result
 
 

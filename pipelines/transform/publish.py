@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -61,3 +62,136 @@ def read_warehouse(warehouse: Path) -> list[dict[str, Any]]:
 def publish(warehouse: Path, store: IntegrationStore) -> int:
     """Replace the store's references with the warehouse's; returns how many."""
     return store.references.replace_all(read_warehouse(warehouse))
+
+
+# -- the review queues ------------------------------------------------------------------------------
+DECISION_COLUMNS = (
+    ("id", "BIGINT"),
+    ("tenant_id", "VARCHAR"),
+    ("realm_id", "VARCHAR"),
+    ("entity", "VARCHAR"),
+    ("platform_id", "VARCHAR"),
+    ("qbo_id", "VARCHAR"),
+    ("kind", "VARCHAR"),
+    ("field", "VARCHAR"),
+    ("choice", "VARCHAR"),
+    ("version", "VARCHAR"),
+    ("reviewer", "VARCHAR"),
+)
+QUEUE_COLUMNS = (
+    "queue", "tenant_id", "realm_id", "entity", "platform_id", "qbo_id", "field", "action", "label", "party",
+    "amount", "currency", "changed_at", "platform_value", "qbo_value", "version", "data",
+)  # fmt: skip
+
+
+def land_decisions(warehouse: Path, store: IntegrationStore) -> int:
+    """Copy the standing decisions into the warehouse (raw_review.decisions) for the build to apply."""
+    rows = [tuple(d[name] for name, _ in DECISION_COLUMNS) for d in store.review.standing()]
+    columns = ", ".join(f"{name} {sql_type}" for name, sql_type in DECISION_COLUMNS)
+    with duckdb.connect(str(warehouse)) as db:
+        db.execute("CREATE SCHEMA IF NOT EXISTS raw_review")
+        db.execute(f"CREATE OR REPLACE TABLE raw_review.decisions ({columns})")
+        if rows:
+            marks = ", ".join("?" for _ in DECISION_COLUMNS)
+            db.executemany(f"INSERT INTO raw_review.decisions VALUES ({marks})", rows)
+    return len(rows)
+
+
+def read_review(warehouse: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The review queue's entries, and both sides of each record in them (fields, then lines)."""
+    with duckdb.connect(str(warehouse), read_only=True) as db:
+        entries = [
+            dict(zip(QUEUE_COLUMNS, row, strict=True))
+            for row in db.execute(f"SELECT {', '.join(QUEUE_COLUMNS)} FROM review.review_queue").fetchall()
+        ]
+        for entry in entries:
+            entry["data"] = json.loads(entry["data"]) if entry["data"] else {}
+        wanted: dict[str, set[tuple[str, str, str, str]]] = {}
+        for e in entries:
+            if e["platform_id"] and e["qbo_id"] and e["entity"] in rendered():
+                wanted.setdefault(e["entity"], set()).add(
+                    (e["tenant_id"], e["realm_id"], e["platform_id"], e["qbo_id"])
+                )
+        records = [
+            record for entity, keys in wanted.items() for record in _record_pages(db, entity, sorted(keys))
+        ]
+    return entries, records
+
+
+def _record_pages(
+    db: duckdb.DuckDBPyConnection, entity: str, keys: list[tuple[str, str, str, str]]
+) -> list[dict[str, Any]]:
+    """Each record's fields side by side (shown values, and whether they compare equal), and its lines."""
+    spec = rendered()[entity]
+    names = [f["name"] for f in spec["fields"]]
+    table = spec["table"]
+    platform = _side(db, f"int_sync__{table}_platform", "tenant_id, platform_id", names)
+    qbo = _side(db, f"int_sync__{table}_qbo", "realm_id, qbo_id", names)
+    lines = spec["lines"]
+    line_names = ["line_key", *(f["name"] for f in lines["fields"])] if lines else []
+    platform_lines = _lines(db, f"int_sync__{table}_lines_platform", "tenant_id", line_names) if lines else {}
+    qbo_lines = _lines(db, f"int_sync__{table}_lines_qbo", "realm_id", line_names) if lines else {}
+    pages = []
+    for tenant_id, realm_id, platform_id, qbo_id in keys:
+        p = platform.get((tenant_id, platform_id), {})
+        q = qbo.get((realm_id, qbo_id), {})
+        fields = [
+            {
+                "field": name,
+                "platform": p.get(f"v__{name}"),
+                "qbo": q.get(f"v__{name}"),
+                "differs": p.get(f"n__{name}") != q.get(f"n__{name}"),
+            }
+            for name in names
+        ]
+        detail: dict[str, Any] = {"fields": fields}
+        if lines:
+            detail["lines"] = {
+                "columns": line_names,
+                "platform": platform_lines.get((tenant_id, platform_id), []),
+                "qbo": qbo_lines.get((realm_id, qbo_id), []),
+            }
+        pages.append(
+            {
+                "tenant_id": tenant_id,
+                "entity": entity,
+                "platform_id": platform_id,
+                "qbo_id": qbo_id,
+                "realm_id": realm_id,
+                "label": q.get(f"v__{names[0]}") or p.get(f"v__{names[0]}"),
+                "detail": detail,
+            }
+        )
+    return pages
+
+
+def _side(
+    db: duckdb.DuckDBPyConnection, model: str, key: str, names: list[str]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    columns = ", ".join(f"v__{n}, cast(n__{n} as varchar) as n__{n}" for n in names)
+    cursor = db.execute(f"SELECT {key}, {columns} FROM intermediate.{model}")
+    labels = [d[0] for d in cursor.description]
+    out = {}
+    for row in cursor.fetchall():
+        values = dict(zip(labels, row, strict=True))
+        out[(str(row[0]), str(row[1]))] = values
+    return out
+
+
+def _lines(
+    db: duckdb.DuckDBPyConnection, model: str, scope: str, names: list[str]
+) -> dict[tuple[str, str], list[list[Any]]]:
+    columns = ", ".join(f"v__{n}" for n in names)
+    out: dict[tuple[str, str], list[list[Any]]] = {}
+    for row in db.execute(
+        f"SELECT {scope}, record_id, {columns} FROM intermediate.{model} ORDER BY {scope}, record_id, "
+        "try_cast(v__line_key AS BIGINT) NULLS LAST, v__line_key"
+    ).fetchall():
+        out.setdefault((str(row[0]), str(row[1])), []).append(list(row[2:]))
+    return out
+
+
+def publish_review(warehouse: Path, store: IntegrationStore) -> int:
+    """Replace the store's review queues with the warehouse's; returns how many entries."""
+    entries, records = read_review(warehouse)
+    return store.review.publish(entries, records)

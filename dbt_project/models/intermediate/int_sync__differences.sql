@@ -10,6 +10,7 @@ select
     realm_id,
     platform_id,
     qbo_id,
+    sync_token,
     platform__{{ f["name"] }} as platform_value,
     qbo__{{ f["name"] }} as qbo_value,
     platform_updated_at,

@@ -1,5 +1,6 @@
-{#- Every link between a platform record and a QBO record: the platform's own qboId, and the records
-    pushes created or updated (the push log) that the platform has not recorded yet. With each link, the
+{#- Every link between a platform record and a QBO record: the platform's own qboId, candidate pairs
+    a person confirmed (`qbo review confirm`), and the records pushes created or updated (the push
+    log) that the platform has not recorded yet. With each link, the
     SyncToken and time of the last sync either side knows of: what "changed since the last sync" means. -#}
 with platform_links as (
     {% for entity, e in mapping_spec().items() %}
@@ -15,6 +16,25 @@ with platform_links as (
     where qbo_id is not null
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
+),
+
+confirmed as (  -- no sync baseline yet: the mastering policy decides each differing field
+    select decided.entity, decided.tenant_id, decided.realm_id, decided.platform_id, decided.qbo_id,
+        cast(null as varchar) as synced_token, cast(null as timestamptz) as synced_at
+    from {{ ref("stg_review__decisions") }} as decided
+    where decided.kind = 'confirm' and not exists (
+        select 1 from platform_links as own
+        where own.entity = decided.entity and own.tenant_id = decided.tenant_id
+            and own.platform_id = decided.platform_id
+    )
+    qualify row_number() over (partition by decided.entity, decided.tenant_id, decided.platform_id
+                               order by decided.decision_id desc) = 1
+),
+
+known_links as (
+    select *, 'platform' as linked_by from platform_links
+    union all
+    select *, 'review' as linked_by from confirmed
 ),
 
 push_log as (
@@ -39,8 +59,8 @@ merged as (
         coalesce(p.qbo_id, pushed.qbo_id) as qbo_id,
         case when {{ newer_push }} then pushed.sync_token else p.synced_token end as synced_token,
         case when {{ newer_push }} then pushed.pushed_at else p.synced_at end as synced_at,
-        case when p.platform_id is null then 'push' else 'platform' end as linked_by
-    from platform_links as p
+        coalesce(p.linked_by, 'push') as linked_by
+    from known_links as p
     full outer join (select * from last_push where newest = 1) as pushed
         on pushed.entity = p.entity and pushed.tenant_id = p.tenant_id and pushed.platform_id = p.platform_id
 )

@@ -71,6 +71,12 @@ ranked as (
         row_number() over (partition by entity, realm_id, qbo_id order by score desc, platform_id) as rank_for_qbo
     from scored
     where score >= threshold
+        and not exists (  -- a pair a person rejected is not proposed again
+            select 1 from {{ ref("stg_review__decisions") }} as rejected
+            where rejected.kind = 'reject_match' and rejected.entity = scored.entity
+                and rejected.tenant_id = scored.tenant_id and rejected.platform_id = scored.platform_id
+                and rejected.qbo_id = scored.qbo_id
+        )
 )
 
 select
@@ -82,5 +88,5 @@ select
     score,
     matched_on,
     rank_for_platform = 1 and rank_for_qbo = 1 as is_best,
-    'Confirm the match to link the records (the platform stores qboId), or create the platform record in QBO' as what_to_do
+    'Confirm the match to link the records (`qbo review confirm` or the review console), or reject it' as what_to_do
 from ranked

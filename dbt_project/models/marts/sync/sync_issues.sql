@@ -61,10 +61,22 @@ rejected as (
         message || ' (' || read_from || ')' as detail,
         'Fix the fields named in the error and load the platform records again' as what_to_do
     from {{ ref("stg_platform__rejected") }}
+),
+
+issues as (
+    select * from conflicts
+    union all select * from links
+    union all select * from outbound
+    union all select * from refused_by_qbo
+    union all select * from rejected
 )
 
-select * from conflicts
-union all select * from links
-union all select * from outbound
-union all select * from refused_by_qbo
-union all select * from rejected
+select issues.*, {{ review_version("issues.detail", "null", "null") }} as version
+from issues
+where not exists (  -- acknowledged, and unchanged since
+    select 1 from {{ ref("stg_review__decisions") }} as acknowledged
+    where acknowledged.kind = 'acknowledge' and acknowledged.entity = issues.entity
+        and acknowledged.tenant_id = issues.tenant_id and acknowledged.platform_id = issues.platform_id
+        and acknowledged.field = issues.issue
+        and acknowledged.version = {{ review_version("issues.detail", "null", "null") }}
+)
