@@ -28,6 +28,7 @@ from pipelines.runtime.connector import Connector, TenantRealmError
 from pipelines.runtime.settings import ConfigError, mastering_policy
 from pipelines.store.outbox import MAX_PAGE
 from service.auth import ApiKeys, Caller
+from service.review import mount as mount_review
 from sources.platform.dto import MODELS
 from sources.platform.errors import detail, error_dto, field_path, issue_of
 from sources.quickbooks.catalog import ENTITIES
@@ -200,6 +201,8 @@ def create_app(connector: Connector) -> FastAPI:
 
     for entity in MODELS:
         outbound(entity)
+
+    mount_review(app, connector)  # the finance review console, under /review/
 
     if settings.webhook_verifier_token is None:
         log.warning("no webhook_verifier_token: every webhook will be refused with 401")

@@ -66,3 +66,19 @@ class Intents:
                 .where(intent_writes.c.id == write_id, intent_writes.c.status == "pending")
                 .values(status="approved" if approved else "pending", approved_by=approved_by, result=result)
             )
+
+    def reject_write(self, write_id: int, reviewer: str, reason: str | None = None) -> bool:
+        """A person refuses a drafted write: it is never sent; who and why stay with it. False when it
+        was not awaiting approval."""
+        note = {
+            "rejectedBy": reviewer,
+            "reason": (reason or "").strip()[:2000] or None,
+            "rejectedAt": datetime.now(UTC).isoformat(),
+        }
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(intent_writes)
+                .where(intent_writes.c.id == write_id, intent_writes.c.status.in_(("pending", "incomplete")))
+                .values(status="rejected", approved_by=reviewer[:128], result=note)
+            )
+        return bool(result.rowcount)

@@ -20,7 +20,12 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, delete, func, insert, or_, select, update
 
-from pipelines.store.schema import intent_writes, review_items, review_records, sync_decisions
+from pipelines.store.schema import (
+    review_items,
+    review_records,
+    review_snapshots,
+    sync_decisions,
+)
 
 QUEUES = ("conflict", "drift", "candidate", "approval", "issue")
 # the decisions each queue takes, and the choices a resolution may make
@@ -32,6 +37,7 @@ KINDS = {
     "issue": ("acknowledge",),
 }
 CHOICES = ("platform", "qbo")
+TREND_RUNS = 10  # publishes the overview's trend goes back
 SORTS = {"changed": review_items.c.changed_at, "amount": review_items.c.amount, "label": review_items.c.label}
 MAX_PAGE = 200
 
@@ -81,10 +87,14 @@ class Review:
 
     # -- the queues, as the transform publishes them ---------------------------------------------
     def publish(self, items: Iterable[dict[str, Any]], records: Iterable[dict[str, Any]]) -> int:
-        """Replace the queues and the records' pages with the last transform's; returns the entries."""
+        """Replace the queues and the records' pages with the last transform's, and note their sizes
+        for the trend; returns the entries."""
         now = datetime.now(UTC)
         items = [{**row, "published_at": now} for row in items]
         records = [{**row, "published_at": now} for row in records]
+        sizes: dict[tuple[str, str], int] = {}
+        for row in items:
+            sizes[(row["tenant_id"], row["queue"])] = sizes.get((row["tenant_id"], row["queue"]), 0) + 1
         with self.engine.begin() as conn:
             conn.execute(delete(review_items))
             conn.execute(delete(review_records))
@@ -92,7 +102,29 @@ class Review:
                 conn.execute(insert(review_items), items[start : start + 1000])
             for start in range(0, len(records), 1000):
                 conn.execute(insert(review_records), records[start : start + 1000])
+            if sizes:
+                conn.execute(
+                    insert(review_snapshots),
+                    [
+                        {"published_at": now, "tenant_id": t, "queue": q, "entries": n}
+                        for (t, q), n in sizes.items()
+                    ],
+                )
         return len(items)
+
+    def trend(self, tenants: Collection[str] | None, runs: int = TREND_RUNS) -> list[dict[str, Any]]:
+        """Entries per queue at each of the last `runs` publishes, oldest first: is review keeping up?"""
+        s = review_snapshots.c
+        with self.engine.connect() as conn:
+            times = sorted(
+                conn.scalars(select(s.published_at).distinct().order_by(s.published_at.desc()).limit(runs))
+            )
+            if not times:
+                return []
+            query = select(s.published_at, s.tenant_id, s.queue, s.entries).where(s.published_at >= times[0])
+            if tenants is not None:
+                query = query.where(s.tenant_id.in_(list(tenants)))
+            return [dict(r) for r in conn.execute(query.order_by(s.published_at, s.queue)).mappings()]
 
     def entries(
         self,
@@ -376,24 +408,6 @@ class Review:
                 )
                 marked += result.rowcount or 0
         return marked
-
-    def reject_draft(self, write_id: int, reviewer: str, reason: str | None = None) -> None:
-        """A person refuses an AI-drafted write (store/intents.py keeps the rest of its life): it is
-        never sent, and who refused it and why stay with it (the review console's drafts page)."""
-        reviewer = (reviewer or "").strip()
-        if not reviewer:
-            raise DecisionError("rejecting a draft needs the reviewer's name")
-        w = intent_writes.c
-        note = {"rejectedBy": reviewer[:128], "reason": (reason or "").strip()[:2000] or None,
-                "rejectedAt": datetime.now(UTC).isoformat()}  # fmt: skip
-        with self.engine.begin() as conn:
-            result = conn.execute(
-                update(intent_writes)
-                .where(w.id == write_id, w.status.in_(("pending", "incomplete")))
-                .values(status="rejected", approved_by=reviewer[:128], result=note)
-            )
-        if not result.rowcount:
-            raise DecisionError(f"draft #{write_id} is not awaiting approval")
 
 
 def _what_changed(seen: dict[str, Any], current: dict[str, Any]) -> list[str]:

@@ -7,11 +7,12 @@ token: messages pass through the same redaction as QBO's own errors.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, desc, insert, select
+from sqlalchemy import Engine, desc, func, insert, or_, select
 
 from pipelines.store.schema import integration_errors, sync_runs
 from sources.quickbooks.errors import QboError, redact
@@ -143,6 +144,63 @@ class IntegrationErrors:
             query = query.where(integration_errors.c.realm_id == realm_id)
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings().all()]
+
+    def grouped(
+        self,
+        realms: Collection[str] | None = None,
+        *,
+        code: str | None = None,
+        search: str | None = None,
+        page: int = 1,
+        page_size: int = 50,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The operator's view (spec §7.2): one row per realm, entity, operation, code and message, with
+        how often and when first and last, and the latest occurrence's intuit_tid and details (what
+        support asks for); most recent first. `realms` None: every realm, those of none included."""
+        e = integration_errors.c
+        where = []
+        if realms is not None:
+            where.append(e.realm_id.in_(list(realms)))
+        if code:
+            where.append(e.code == code)
+        if search and search.strip():
+            like = f"%{search.strip().lower()}%"
+            where.append(or_(func.lower(e.message).like(like), e.intuit_tid == search.strip()))
+        keys = (e.realm_id, e.entity, e.operation, e.code, e.message)
+        groups = (
+            select(
+                *keys,
+                func.count().label("count"),
+                func.min(e.occurred_at).label("first_seen"),
+                func.max(e.occurred_at).label("last_seen"),
+                func.max(e.id).label("last_id"),
+            )
+            .where(*where)
+            .group_by(*keys)
+            .subquery()
+        )
+        latest = integration_errors.alias("latest")
+        page_size = max(1, min(int(page_size), 200))
+        query = (
+            select(groups, latest.c.intuit_tid, latest.c.element, latest.c.details)
+            .join(latest, latest.c.id == groups.c.last_id)
+            .order_by(groups.c.last_id.desc())
+            .limit(page_size)
+            .offset((max(1, int(page)) - 1) * page_size)
+        )
+        with self.engine.connect() as conn:
+            total = conn.scalar(select(func.count()).select_from(groups)) or 0
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+        return rows, int(total)
+
+    def codes(self, realms: Collection[str] | None = None) -> list[str]:
+        """The error codes seen, for the dashboard's filter."""
+        e = integration_errors.c
+        query = select(e.code).distinct().order_by(e.code)
+        if realms is not None:
+            query = query.where(e.realm_id.in_(list(realms)))
+        with self.engine.connect() as conn:
+            return [row[0] for row in conn.execute(query)]
 
     def _insert(
         self, values: dict[str, Any], realm_id: str | None, entity: str | None, operation: str | None

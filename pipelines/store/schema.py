@@ -246,6 +246,17 @@ review_records = Table(
     Column("published_at", UTCDateTime(), nullable=False),
 )
 
+# the queues' sizes at each publish: the overview's trend since the last runs
+review_snapshots = Table(
+    "qbo_review_snapshots",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("published_at", UTCDateTime(), nullable=False, index=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("queue", String(16), nullable=False),
+    Column("entries", Integer, nullable=False),
+)
+
 # what people decided (DESIGN decision 10: operational state); never deleted: revoked or superseded
 sync_decisions = Table(
     "qbo_sync_decisions",

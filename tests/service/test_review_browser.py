@@ -1,0 +1,116 @@
+"""The review console in headless Chromium, as a finance person uses it at 1400 px: sign in, filter the
+conflicts queue, open the conflicted invoice, keep the platform's due date; every page fits the window
+(no sideways scrolling) and shows its key numbers. Screenshots land in the test's tmp dir."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipelines.runtime.connector import Connector
+from sandbox.background import serving
+from service.app import create_app
+from tests.service.test_review_console import KEY_A, RECORDS, items, settings_for
+
+CHROMIUM = shutil.which("chromium")
+CHROMEDRIVER = shutil.which("chromedriver")
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM and CHROMEDRIVER), reason="Debian's chromium and chromium-driver are not installed"
+)
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Any]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM or ""
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--hide-scrollbars",
+        f"--user-data-dir={tmp_path / 'chromium'}",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER or ""), options=options)
+    try:
+        driver.set_window_size(1400, 900)
+        yield driver
+    finally:
+        driver.quit()
+
+
+def fits(driver: Any, shot: Path) -> str:
+    """The page's visible text, after checking it does not scroll sideways at 1400x900; screenshots of
+    the window and of the whole page."""
+    from selenium.webdriver.common.by import By
+
+    driver.save_screenshot(str(shot))
+    scroll, client = driver.execute_script(
+        "const e = document.documentElement; return [e.scrollWidth, e.clientWidth]"
+    )
+    assert scroll <= client, f"{shot.name}: the page is {scroll} px wide in a {client} px window"
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(1400, max(900, min(int(height) + 120, 6000)))
+    driver.save_screenshot(str(shot.with_name(f"{shot.stem}-full.png")))
+    driver.set_window_size(1400, 900)
+    return str(driver.find_element(By.TAG_NAME, "body").text)
+
+
+def test_a_reviewer_resolves_a_conflicted_invoice_in_the_browser(browser: Any, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    connector = Connector(settings_for(tmp_path))
+    connector.store.review.publish(items(), RECORDS)
+    with serving(create_app(connector)) as (base, _server):
+        browser.get(f"{base}/review/")  # no session: the sign-in form, then back
+        assert "Sign in to review" in browser.find_element(By.TAG_NAME, "body").text
+        browser.find_element(By.NAME, "name").send_keys("Ana Lima")
+        browser.find_element(By.NAME, "api_key").send_keys(KEY_A)
+        browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+
+        overview = fits(browser, tmp_path / "overview.png")
+        assert "Overview" in overview and "Ana Lima" in overview
+        assert "60\nDrift to review" in overview and "2\nConflicts" in overview
+        assert "1 record · $1,234.50 at stake" in overview and "$975.25 at stake" in overview
+
+        browser.find_element(By.CSS_SELECTOR, "a.figure[data-queue=conflict]").click()
+        Select(browser.find_element(By.NAME, "entity")).select_by_visible_text("Invoice")
+        browser.find_element(By.NAME, "q").send_keys("1042")
+        browser.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
+        queue = fits(browser, tmp_path / "queue.png")
+        assert "Conflicts 2" in queue and "$1,234.50" in queue and "Cedar & Pine Landscaping" in queue
+        assert queue.count("Both systems changed these values") == 1
+        assert len(browser.find_elements(By.CSS_SELECTOR, "table.queue tbody tr")) == 2
+
+        browser.find_element(By.LINK_TEXT, "Invoice 1042").click()
+        record = fits(browser, tmp_path / "record.png")
+        assert "Invoice 1042" in record and "$1,234.50" in record and "2 of 4 fields differ" in record
+        assert len(browser.find_elements(By.CSS_SELECTOR, "tr.differs")) == 2
+        assert len(browser.find_elements(By.CSS_SELECTOR, "td.changed")) == 2
+
+        due = browser.find_element(By.CSS_SELECTOR, "form.entry[data-field=due_date]")
+        due.find_element(By.NAME, "reason").send_keys("the customer agreed 15 March")
+        due.find_element(By.XPATH, ".//button[normalize-space()='Keep platform value']").click()
+        decided = fits(browser, tmp_path / "record-decided.png")
+        assert "recorded under your name" in decided and "standing" in decided
+
+    (decision,) = connector.store.review.decisions()
+    assert (decision["field"], decision["choice"], decision["reviewer"]) == (
+        "due_date",
+        "platform",
+        "Ana Lima",
+    )
+    assert decision["reason"] == "the customer agreed 15 March"
+    assert all((tmp_path / f"{name}.png").stat().st_size > 10_000 for name in ("overview", "queue", "record"))
