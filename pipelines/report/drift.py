@@ -1,77 +1,57 @@
 """`qbo report drift`: what finance reads. An HTML page, and CSV and XLSX files of the same rows.
 
 The page opens with the figures that matter (records linked, fields drifting, conflicts, matches to
-confirm, records blocked), then a breakdown per realm and entity with a chart, then the tables: drift,
-conflicts, candidate matches and sync issues, every row saying what to do. It is one self-contained
-file (inline CSS and SVG, no script, nothing fetched), so it can be mailed or opened offline.
-Everything is read from the sync marts of the warehouse, read-only.
+confirm, records blocked), then a breakdown per realm and entity with a chart, then the drift grouped
+by what happens next (review, approval, push, take into the platform), one block per record named the
+way a person knows it (customer, 'Invoice 1042 — Acme Ltd') with the money at stake in the realm's
+currency, invoice and bill lines as small tables; then conflicts, candidate matches and sync issues.
+Each action is explained once, in plain words and with the `qbo` command that does it. It is one
+self-contained file (inline CSS and SVG, no script, nothing fetched, sections fold with <details>), so
+it can be mailed or opened offline. Everything is read from the warehouse's sync marts and the
+staging models that name their records, read-only.
 """
 
 from __future__ import annotations
 
-import csv
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import xlsxwriter
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
+
+from pipelines.report import exports, views
+from pipelines.report.records import Directory, read_directory
 
 TEMPLATES = Path(__file__).with_name("templates")
-HTML_ROW_LIMIT = 500  # per table on the page; the CSV and XLSX files hold every row
+HTML_ROW_LIMIT = views.ROW_LIMIT  # per table on the page; the CSV and XLSX files hold every row
 
 TABLES: dict[str, tuple[str, str]] = {
-    # name: (title, query); the page shows the columns in ON_PAGE, the files all of them
+    # name: (title, query); every column of the mart, so the files can pick what they show
     "drift": (
         "Drift",
-        "SELECT entity, tenant_id, realm_id, platform_id, qbo_id, field, platform_value, qbo_value, master, "
-        "changed_in, action, needs_approval, platform_updated_at, qbo_updated_at, what_to_do "
-        "FROM sync.sync_drift ORDER BY action = 'review' DESC, entity, platform_id, field",
+        "SELECT * FROM sync.sync_drift ORDER BY action = 'review' DESC, entity, platform_id, field",
     ),
-    "conflicts": (
-        "Conflicts",
-        "SELECT entity, tenant_id, realm_id, platform_id, qbo_id, fields, last_synced_at, "
-        "platform_updated_at, qbo_updated_at, status, what_to_do FROM sync.sync_conflicts "
-        "ORDER BY entity, platform_id",
-    ),
+    "conflicts": ("Conflicts", "SELECT * FROM sync.sync_conflicts ORDER BY entity, platform_id"),
     "candidate_matches": (
         "Candidate matches",
-        "SELECT entity, tenant_id, realm_id, platform_id, qbo_id, score, matched_on, what_to_do "
-        "FROM sync.sync_candidate_matches WHERE is_best ORDER BY entity, score DESC, platform_id",
+        "SELECT * FROM sync.sync_candidate_matches WHERE is_best ORDER BY entity, score DESC, platform_id",
     ),
-    "sync_issues": (
-        "Sync issues",
-        "SELECT entity, tenant_id, realm_id, platform_id, qbo_id, issue, detail, what_to_do "
-        "FROM sync.sync_issues ORDER BY issue, entity, platform_id",
-    ),
+    "sync_issues": ("Sync issues", "SELECT * FROM sync.sync_issues ORDER BY issue, entity, platform_id"),
 }
 BREAKDOWN = (
     "SELECT realm_id, tenant_id, entity, platform_records, qbo_records, linked, candidates, platform_only, "
     "qbo_only, drift_records, drift_fields, conflicts, platform_amount, qbo_amount, amount_difference "
     "FROM sync.sync_reconciliation ORDER BY realm_id, tenant_id, entity"
 )
-ON_PAGE = {
-    "drift": [
-        "entity",
-        "platform_id",
-        "qbo_id",
-        "field",
-        "platform_value",
-        "qbo_value",
-        "changed_in",
-        "action",
-        "what_to_do",
-    ],
-    "conflicts": ["entity", "platform_id", "qbo_id", "fields", "last_synced_at", "what_to_do"],
-    "candidate_matches": ["entity", "platform_id", "qbo_id", "score", "matched_on", "what_to_do"],
-    "sync_issues": ["entity", "platform_id", "qbo_id", "issue", "detail", "what_to_do"],
-}
 ACTIONS = (  # the chart: drift per realm, entity and action
     "SELECT realm_id, entity, action, count(*) FROM sync.sync_drift GROUP BY realm_id, entity, action"
 )
 ACTION_COLOURS = {"push": "#2f6fb3", "pull": "#3c9a5f", "review": "#c9472f"}
+ACTION_WORDS = {"push": "push to QuickBooks", "pull": "take into the platform", "review": "review"}
 
 
 @dataclass
@@ -89,6 +69,7 @@ class Report:
     tables: dict[str, Table]
     breakdown: Table
     actions: list[tuple[str, str, int]]
+    directory: Directory = field(default_factory=Directory)
 
     @property
     def figures(self) -> list[tuple[str, int, str]]:
@@ -97,10 +78,10 @@ class Report:
         linked = sum(r[col["linked"]] for r in rows)
         per_action = {a: sum(n for _, act, n in self.actions if act == a) for a in ACTION_COLOURS}
         return [
-            ("records linked", linked, "platform records with their QBO twin"),
+            ("records linked", linked, "platform records with their QuickBooks twin"),
             ("fields drifting", len(self.tables["drift"].rows), "values that differ between the systems"),
             ("to push to QBO", per_action["push"], "the platform masters them"),
-            ("to pull into the platform", per_action["pull"], "QBO masters them"),
+            ("to pull into the platform", per_action["pull"], "QuickBooks masters them"),
             ("conflicts", len(self.tables["conflicts"].rows), "changed in both systems: decide"),
             ("matches to confirm", len(self.tables["candidate_matches"].rows), "unlinked look-alikes"),
             ("sync issues", len(self.tables["sync_issues"].rows), "records that cannot sync as they are"),
@@ -108,7 +89,8 @@ class Report:
 
 
 def read(warehouse: Path) -> Report:
-    """The report's rows, from the sync marts (`qbo transform` builds them)."""
+    """The report's rows, from the sync marts (`qbo transform` builds them), and the names of their
+    records from the staging models."""
     if not warehouse.exists():
         raise FileNotFoundError(f"no warehouse at {warehouse}; run `qbo sync` and `qbo transform` first")
     with duckdb.connect(str(warehouse), read_only=True) as db:
@@ -120,9 +102,10 @@ def read(warehouse: Path) -> Report:
             raise FileNotFoundError(
                 f"the warehouse {warehouse} has no sync marts yet; run `qbo transform` first ({exc})"
             ) from None
+        directory = read_directory(db)
     several = len({realm for realm, *_ in counted}) > 1  # then each bar says its realm
     actions = sorted((f"{e} · {realm}" if several else e, a, n) for realm, e, a, n in counted)
-    return Report(datetime.now(UTC), warehouse, tables, breakdown, actions)
+    return Report(datetime.now(UTC), warehouse, tables, breakdown, actions, directory)
 
 
 def _table(db: duckdb.DuckDBPyConnection, name: str, title: str, sql: str) -> Table:
@@ -131,53 +114,20 @@ def _table(db: duckdb.DuckDBPyConnection, name: str, title: str, sql: str) -> Ta
     return Table(name, title, columns, [tuple(r) for r in cursor.fetchall()])
 
 
-def on_page(table: Table) -> Table:
-    """The columns a person reads on the page (the files keep every column)."""
-    keep = ON_PAGE.get(table.name, table.columns)
-    index = [table.columns.index(c) for c in keep]
-    return Table(table.name, table.title, keep, [tuple(row[i] for i in index) for row in table.rows])
-
-
 def write(report: Report, out: Path) -> dict[str, Path]:
     """drift_report.html, drift_report.xlsx and one CSV per table, under `out`; returns the paths."""
     out.mkdir(parents=True, exist_ok=True)
     paths = {"html": out / "drift_report.html", "xlsx": out / "drift_report.xlsx"}
     paths["html"].write_text(render_html(report), encoding="utf-8")
-    for table in [*report.tables.values(), report.breakdown]:
-        path = out / f"{table.name}.csv"
-        with path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(table.columns)
-            writer.writerows([_cell(v) for v in row] for row in table.rows)
-        paths[table.name] = path
-    write_xlsx(report, paths["xlsx"])
+    sheets = exports.sheets(report)
+    for sheet in sheets:
+        paths[sheet.name] = out / f"{sheet.name}.csv"
+        exports.write_csv(sheet, paths[sheet.name])
+    exports.write_xlsx(report, paths["xlsx"], sheets)
     return paths
 
 
-def _cell(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    return "" if value is None else value
-
-
-def write_xlsx(report: Report, path: Path) -> None:
-    book = xlsxwriter.Workbook(str(path), {"remove_timezone": True, "strings_to_numbers": False})
-    bold = book.add_format({"bold": True, "bg_color": "#e8eef5", "border": 1})
-    summary = book.add_worksheet("Summary")
-    summary.write_row(0, 0, ["figure", "count", "meaning"], bold)
-    for n, (label, count, meaning) in enumerate(report.figures, start=1):
-        summary.write_row(n, 0, [label, count, meaning])
-    summary.set_column(0, 0, 26)
-    summary.set_column(2, 2, 44)
-    for table in [report.breakdown, *report.tables.values()]:
-        sheet = book.add_worksheet(table.title[:31])
-        sheet.write_row(0, 0, table.columns, bold)
-        for n, row in enumerate(table.rows, start=1):
-            sheet.write_row(n, 0, [_cell(v) if not isinstance(v, int | float) else v for v in row])
-        sheet.autofilter(0, 0, max(len(table.rows), 1), len(table.columns) - 1)
-        sheet.freeze_panes(1, 0)
-        sheet.set_column(0, len(table.columns) - 1, 18)
-    book.close()
+write_xlsx = exports.write_xlsx
 
 
 def chart_svg(actions: list[tuple[str, str, int]]) -> str:
@@ -191,12 +141,13 @@ def chart_svg(actions: list[tuple[str, str, int]]) -> str:
     label_w = max(110, 8 * max(len(e) for e in entities))
     height = len(entities) * (bar + gap) + 30
     parts = [
-        f'<svg role="img" aria-label="Drift per entity" width="{label_w + plot_w + 80}" height="{height}" '
+        f'<svg role="img" aria-label="Drift per entity" width="{max(label_w + plot_w + 80, 560)}" '
+        f'height="{height}" '
         f'xmlns="http://www.w3.org/2000/svg" font-family="sans-serif" font-size="13">'
     ]
     for i, entity in enumerate(entities):
         y = i * (bar + gap)
-        parts.append(f'<text x="0" y="{y + bar - 6}">{entity}</text>')
+        parts.append(f'<text x="0" y="{y + bar - 6}">{escape(entity)}</text>')
         x = float(label_w)
         for action, colour in ACTION_COLOURS.items():
             n = next((c for e, a, c in actions if e == entity and a == action), 0)
@@ -204,29 +155,34 @@ def chart_svg(actions: list[tuple[str, str, int]]) -> str:
                 w = plot_w * n / widest
                 parts.append(
                     f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{bar}" fill="{colour}">'
-                    f"<title>{entity}: {n} to {action}</title></rect>"
+                    f"<title>{escape(entity)}: {n} to {ACTION_WORDS[action]}</title></rect>"
                 )
                 x += w
         parts.append(f'<text x="{x + 6:.1f}" y="{y + bar - 6}">{totals[entity]}</text>')
     legend_y = len(entities) * (bar + gap) + 14
-    for j, (action, colour) in enumerate(ACTION_COLOURS.items()):
-        parts.append(
-            f'<rect x="{label_w + j * 110}" y="{legend_y - 10}" width="12" height="12" fill="{colour}"/>'
-        )
-        parts.append(f'<text x="{label_w + j * 110 + 18}" y="{legend_y}">{action}</text>')
+    legend_x = float(label_w)
+    for action, colour in ACTION_COLOURS.items():
+        parts.append(f'<rect x="{legend_x:.0f}" y="{legend_y - 10}" width="12" height="12" fill="{colour}"/>')
+        parts.append(f'<text x="{legend_x + 18:.0f}" y="{legend_y}">{ACTION_WORDS[action]}</text>')
+        legend_x += 18 + 7.5 * len(ACTION_WORDS[action]) + 24
     parts.append("</svg>")
     return "".join(parts)
 
 
+def code(text: str) -> Markup:
+    """Escaped text with its `qbo ...` commands set as code."""
+    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text))))  # noqa: S704 (escaped first)
+
+
 def render_html(report: Report) -> str:
+    """The page: the template over the views (every word and number is decided in views.py)."""
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True))
+    env.filters["code"] = code
     template = env.get_template("drift_report.html")
     return template.render(
         generated=report.generated_at.strftime("%Y-%m-%d %H:%M UTC"),
         warehouse=str(report.warehouse),
         figures=report.figures,
         chart=chart_svg(report.actions),
-        breakdown=report.breakdown,
-        tables=[on_page(t) for t in report.tables.values()],
-        limit=HTML_ROW_LIMIT,
+        **views.page(report),
     )

@@ -106,20 +106,17 @@ def read_review(warehouse: Path) -> tuple[list[dict[str, Any]], list[dict[str, A
         ]
         for entry in entries:
             entry["data"] = json.loads(entry["data"]) if entry["data"] else {}
-        wanted: dict[str, set[tuple[str, str, str, str]]] = {}
+        wanted: dict[str, dict[tuple[str, str, str, str], str]] = {}  # entity -> record -> its label
         for e in entries:
             if e["platform_id"] and e["qbo_id"] and e["entity"] in rendered():
-                wanted.setdefault(e["entity"], set()).add(
-                    (e["tenant_id"], e["realm_id"], e["platform_id"], e["qbo_id"])
-                )
-        records = [
-            record for entity, keys in wanted.items() for record in _record_pages(db, entity, sorted(keys))
-        ]
+                key = (e["tenant_id"], e["realm_id"], e["platform_id"], e["qbo_id"])
+                wanted.setdefault(e["entity"], {})[key] = e["label"]
+        records = [record for entity, keys in wanted.items() for record in _record_pages(db, entity, keys)]
     return entries, records
 
 
 def _record_pages(
-    db: duckdb.DuckDBPyConnection, entity: str, keys: list[tuple[str, str, str, str]]
+    db: duckdb.DuckDBPyConnection, entity: str, keys: dict[tuple[str, str, str, str], str]
 ) -> list[dict[str, Any]]:
     """Each record's fields side by side (shown values, and whether they compare equal), and its lines."""
     spec = rendered()[entity]
@@ -132,7 +129,7 @@ def _record_pages(
     platform_lines = _lines(db, f"int_sync__{table}_lines_platform", "tenant_id", line_names) if lines else {}
     qbo_lines = _lines(db, f"int_sync__{table}_lines_qbo", "realm_id", line_names) if lines else {}
     pages = []
-    for tenant_id, realm_id, platform_id, qbo_id in keys:
+    for (tenant_id, realm_id, platform_id, qbo_id), label in sorted(keys.items()):
         p = platform.get((tenant_id, platform_id), {})
         q = qbo.get((realm_id, qbo_id), {})
         fields = [
@@ -158,7 +155,7 @@ def _record_pages(
                 "platform_id": platform_id,
                 "qbo_id": qbo_id,
                 "realm_id": realm_id,
-                "label": q.get(f"v__{names[0]}") or p.get(f"v__{names[0]}"),
+                "label": label,
                 "detail": detail,
             }
         )

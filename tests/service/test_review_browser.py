@@ -4,7 +4,6 @@ conflicts queue, open the conflicted invoice, keep the platform's due date; ever
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,57 +13,15 @@ import pytest
 from pipelines.runtime.connector import Connector
 from sandbox.background import serving
 from service.app import create_app
+from tests.browser import chromium, fits, needs_chromium
 from tests.service.test_review_console import KEY_A, RECORDS, items, settings_for
 
-CHROMIUM = shutil.which("chromium")
-CHROMEDRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM and CHROMEDRIVER), reason="Debian's chromium and chromium-driver are not installed"
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[Any]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM or ""
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--hide-scrollbars",
-        f"--user-data-dir={tmp_path / 'chromium'}",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER or ""), options=options)
-    try:
-        driver.set_window_size(1400, 900)
-        yield driver
-    finally:
-        driver.quit()
-
-
-def fits(driver: Any, shot: Path) -> str:
-    """The page's visible text, after checking it does not scroll sideways at 1400x900; screenshots of
-    the window and of the whole page."""
-    from selenium.webdriver.common.by import By
-
-    driver.save_screenshot(str(shot))
-    scroll, client = driver.execute_script(
-        "const e = document.documentElement; return [e.scrollWidth, e.clientWidth]"
-    )
-    assert scroll <= client, f"{shot.name}: the page is {scroll} px wide in a {client} px window"
-    height = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.set_window_size(1400, max(900, min(int(height) + 120, 6000)))
-    driver.save_screenshot(str(shot.with_name(f"{shot.stem}-full.png")))
-    driver.set_window_size(1400, 900)
-    return str(driver.find_element(By.TAG_NAME, "body").text)
+    yield from chromium(tmp_path / "chromium")
 
 
 def test_a_reviewer_resolves_a_conflicted_invoice_in_the_browser(browser: Any, tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ select
     string_agg(field, ', ' order by field) as fields,
     count(*) as field_count,
     'open' as status,
-    'Both systems changed it since the last sync: compare the values in sync_drift, keep the right one in the system that masters it, correct the other' as what_to_do
+    'Both systems changed it since the last sync: decide which value is right, field by field (`qbo review`, or the review console of `qbo serve`)' as what_to_do
 from {{ ref("sync_drift") }}
 where in_conflict
 group by entity, tenant_id, realm_id, platform_id, qbo_id

@@ -94,8 +94,8 @@ select
         when resolved_by is not null then 'Resolved by ' || resolved_by || ': the platform takes the QBO value'
         when action = 'review' then 'Changed in both systems since the last sync: decide which value is right and correct the other system'
         when irreversible_in_qbo then 'Voided in QBO, which cannot be undone: mark it voided in the platform'
-        when {{ needs_approval() }} then 'Destructive (' || destructive_operation || '): approve it with `qbo approve` before `qbo push` sends it'
+        when {{ needs_approval() }} then 'Destructive (' || destructive_operation || '): approve it (`qbo review approve`, or the review console) before `qbo push` sends it'
         when action = 'push' then 'The platform masters ' || field || ': the next `qbo push` writes the platform value to QBO'
-        else 'QBO masters ' || field || ': update the platform with the QBO value (listed in inbound_changes)'
+        else 'QBO masters ' || field || ': the platform takes the QBO value (`qbo platform deliver` sends it)'
     end as what_to_do
 from held
