@@ -51,6 +51,14 @@ def test_decisions_made_in_the_browser_are_pushed_exactly(
     void = review.entries(None, "approval", action="void", page_size=1)[0][0]
     settings = replace(reviewed.world.settings, gateway_api_keys={KEY: frozenset({"demo-tenant"})})
 
+    def submit(button: Any) -> None:
+        """Click and wait for the answer's page: the next navigation must not race the form's."""
+        from selenium.webdriver.support import expected_conditions
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        button.click()
+        WebDriverWait(browser, 30).until(expected_conditions.staleness_of(button))
+
     def open_record(base: str, queue: str, query: str, entry: dict[str, Any]) -> None:
         browser.get(f"{base}/review/queue/{queue}?{query}")
         browser.find_element(By.CSS_SELECTOR, f"a[href*='/{entry['platform_id']}/{entry['qbo_id']}']").click()
@@ -59,7 +67,7 @@ def test_decisions_made_in_the_browser_are_pushed_exactly(
         browser.get(f"{base}/review/")
         browser.find_element(By.NAME, "name").send_keys("Fiona Finance")
         browser.find_element(By.NAME, "api_key").send_keys(KEY)
-        browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        submit(browser.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
         assert "Fiona Finance" in fits(browser, tmp_path / "overview.png")
 
         number = conflict["label"].split()[-1]
@@ -71,12 +79,12 @@ def test_decisions_made_in_the_browser_are_pushed_exactly(
                 By.CSS_SELECTOR, f"form.entry[data-queue=conflict][data-field={field}]"
             )
             form.find_element(By.NAME, "reason").send_keys("checked with the customer")
-            form.find_element(By.XPATH, ".//button[normalize-space()='Keep platform value']").click()
+            submit(form.find_element(By.XPATH, ".//button[normalize-space()='Keep platform value']"))
 
         open_record(base, "candidate", "entity=Customer", candidate)
-        browser.find_element(By.XPATH, "//button[normalize-space()='Confirm match']").click()
+        submit(browser.find_element(By.XPATH, "//button[normalize-space()='Confirm match']"))
         open_record(base, "approval", "action=void", void)
-        browser.find_element(By.XPATH, "//button[starts-with(normalize-space(), 'Approve')]").click()
+        submit(browser.find_element(By.XPATH, "//button[starts-with(normalize-space(), 'Approve')]"))
         assert "Fiona Finance" in fits(browser, tmp_path / "approved.png")
 
     standing = review.decisions(None, standing_only=True)
