@@ -67,3 +67,17 @@ class PushLog:
                 ).order_by(push_results.c.id)
             ).all()
         return {(e, t, p, h): outcome for e, t, p, h, outcome in rows}
+
+    def for_record(
+        self, entity: str, tenant_id: str, platform_id: str, limit: int = 20
+    ) -> list[dict[str, Any]]:
+        """One record's pushes, newest first: its history on the review console's record page."""
+        c = push_results.c
+        query = (
+            select(c.pushed_at, c.operation, c.outcome, c.qbo_id, c.sync_token, c.error)
+            .where(c.entity == entity, c.tenant_id == tenant_id, c.platform_id == platform_id)
+            .order_by(c.id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]

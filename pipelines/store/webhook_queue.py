@@ -165,3 +165,15 @@ class EventQueue:
                 .where(sync_requests.c.id == request_id)
                 .values(status=status, finished_at=datetime.now(UTC), note=note[:2000])
             )
+
+    def for_record(self, realm_id: str, entity: str, qbo_id: str, limit: int = 20) -> list[dict[str, Any]]:
+        """What QBO's webhooks said of one record, newest first (the review console's record page)."""
+        e = webhook_events.c
+        query = (
+            select(e.occurred_at, e.operation, e.status, e.received_at, e.note)
+            .where(e.realm_id == realm_id, e.entity == entity, e.entity_id == qbo_id)
+            .order_by(e.id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]

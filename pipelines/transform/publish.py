@@ -111,16 +111,45 @@ def read_review(warehouse: Path) -> tuple[list[dict[str, Any]], list[dict[str, A
             if e["platform_id"] and e["qbo_id"] and e["entity"] in rendered():
                 key = (e["tenant_id"], e["realm_id"], e["platform_id"], e["qbo_id"])
                 wanted.setdefault(e["entity"], {})[key] = e["label"]
-        records = [record for entity, keys in wanted.items() for record in _record_pages(db, entity, keys)]
+        names = _names(db)
+        records = [
+            record for entity, keys in wanted.items() for record in _record_pages(db, entity, keys, names)
+        ]
     return entries, records
 
 
+NAMED = {"Customer": "display_name", "Vendor": "display_name", "Item": "name"}  # what a link shows
+
+
+def _names(db: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], str]:
+    """(entity, realm, QBO Id) -> the name people know a linked record by."""
+    found = {}
+    for entity, column in NAMED.items():
+        table = f"stg_qbo__{rendered()[entity]['table']}s"
+        for realm, qbo_id, name in db.execute(
+            f"SELECT realm_id, qbo_id, {column} FROM staging.{table}"
+        ).fetchall():
+            found[(entity, str(realm), str(qbo_id))] = name
+    return found
+
+
+def _named(link: str | None, realm: str, value: Any, names: dict[tuple[str, str, str], str]) -> Any:
+    """A linked record's QBO Id as its name and Id (`Cedar & Pine (#12)`); other values as they are."""
+    name = names.get((link or "", realm, str(value))) if value is not None else None
+    return f"{name} (#{value})" if name else value
+
+
 def _record_pages(
-    db: duckdb.DuckDBPyConnection, entity: str, keys: dict[tuple[str, str, str, str], str]
+    db: duckdb.DuckDBPyConnection,
+    entity: str,
+    keys: dict[tuple[str, str, str, str], str],
+    known: dict[tuple[str, str, str], str],
 ) -> list[dict[str, Any]]:
-    """Each record's fields side by side (shown values, and whether they compare equal), and its lines."""
+    """Each record's fields side by side (shown values, and whether they compare equal), and its lines;
+    links shown by the linked record's name."""
     spec = rendered()[entity]
     names = [f["name"] for f in spec["fields"]]
+    links = {f["name"]: f["link"] for f in spec["fields"]}
     table = spec["table"]
     platform = _side(db, f"int_sync__{table}_platform", "tenant_id, platform_id", names)
     qbo = _side(db, f"int_sync__{table}_qbo", "realm_id, qbo_id", names)
@@ -135,18 +164,27 @@ def _record_pages(
         fields = [
             {
                 "field": name,
-                "platform": p.get(f"v__{name}"),
-                "qbo": q.get(f"v__{name}"),
+                "platform": _named(links[name], realm_id, p.get(f"v__{name}"), known),
+                "qbo": _named(links[name], realm_id, q.get(f"v__{name}"), known),
                 "differs": p.get(f"n__{name}") != q.get(f"n__{name}"),
             }
             for name in names
         ]
         detail: dict[str, Any] = {"fields": fields}
         if lines:
+            line_links = [lines["key"]["link"], *(f["link"] for f in lines["fields"])]
             detail["lines"] = {
                 "columns": line_names,
-                "platform": platform_lines.get((tenant_id, platform_id), []),
-                "qbo": qbo_lines.get((realm_id, qbo_id), []),
+                **{
+                    side: [
+                        [_named(link, realm_id, v, known) for link, v in zip(line_links, row, strict=True)]
+                        for row in rows
+                    ]
+                    for side, rows in (
+                        ("platform", platform_lines.get((tenant_id, platform_id), [])),
+                        ("qbo", qbo_lines.get((realm_id, qbo_id), [])),
+                    )
+                },
             }
         pages.append(
             {

@@ -7,6 +7,7 @@ of their tenants only; a record of another tenant is "not found", so its existen
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -28,6 +29,7 @@ from service.review.console import (
     stylesheet,
 )
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # what an event without a time sorts as
 router = APIRouter(prefix="/review", include_in_schema=False)
 Reviewer = Annotated[Session, Depends(current_session)]
 
@@ -236,6 +238,7 @@ def record_page(request: Request, tenant: str, entity: str, rest: str, session: 
         entry["decision"] = q.standing_on(index, entry)
         entry["data"] = entry.get("data") if isinstance(entry.get("data"), dict) else {}
     first = entries[0] if entries else {}
+    realm = (record or {}).get("realm_id") or first.get("realm_id")
     detail = record["detail"] if record else None
     fields = rec.fields_of(detail, first.get("currency"))
     return console.render(
@@ -250,7 +253,8 @@ def record_page(request: Request, tenant: str, entity: str, rest: str, session: 
         party=first.get("party"),
         amount=first.get("amount"),
         currency=first.get("currency"),
-        realm=(record or {}).get("realm_id") or first.get("realm_id"),
+        realm=realm,
+        activity=_activity(console, tenant, entity, platform_id, qbo_id, realm),
         fields=fields,
         differing=sum(f.differs for f in fields),
         lines=rec.lines_of(detail),
@@ -294,3 +298,29 @@ def _entries_of(
         page += 1
     order = {queue: i for i, queue in enumerate(QUEUES)}
     return sorted(found, key=lambda e: (order.get(e["queue"], 9), e.get("field") or ""))
+
+
+def _activity(
+    console: Any, tenant: str, entity: str, platform_id: str | None, qbo_id: str | None, realm: str | None
+) -> list[dict[str, Any]]:
+    """The record's pushes, QBO's webhooks about it and its company's last syncs, newest first."""
+    store = console.connector.store
+    rows: list[dict[str, Any]] = []
+    if platform_id:
+        for p in store.push_log.for_record(entity, tenant, platform_id):
+            problem = (p["error"] or {}).get("message") if isinstance(p["error"], dict) else None
+            what = f"push: {p['operation']} {p['outcome']}"
+            rows.append(
+                {"at": p["pushed_at"], "what": what, "detail": problem or f"SyncToken {p['sync_token']}"}
+            )
+    if realm and qbo_id:
+        for w in store.events.for_record(realm, entity, qbo_id):
+            what = f"webhook: {w['operation'].lower()} ({w['status']})"
+            rows.append({"at": w["occurred_at"], "what": what, "detail": w["note"] or ""})
+    if realm:
+        for run in store.runs.last(realm, limit=3):
+            rows.append({"at": run.started_at, "what": f"sync of the company: {run.status}", "detail": ""})
+    for row in rows:  # SQLite gives some times back without their zone: they are UTC
+        at = row["at"]
+        row["at"] = at.replace(tzinfo=UTC) if isinstance(at, datetime) and at.tzinfo is None else at
+    return sorted(rows, key=lambda r: r["at"] or EPOCH, reverse=True)[:30]

@@ -546,3 +546,24 @@ def test_pages_say_money_and_dates_as_people_read_them() -> None:
     assert money("-12", "EUR") == "-€12.00" and money(1000, "SEK") == "1,000.00 SEK" and money(None) == ""
     assert when(datetime(2025, 3, 12, 14, 5, tzinfo=UTC)) == "12 Mar 2025 14:05 UTC"
     assert age(NOW - timedelta(days=3, hours=2)) == "3 days ago"
+
+
+def test_a_record_page_shows_its_pushes_and_qbos_webhooks(console: Console) -> None:
+    from datetime import UTC, datetime
+
+    from sources.quickbooks.webhook_payloads import parse
+
+    console.connector.store.push_log.record(
+        pushed_at=datetime(2026, 11, 2, 9, 30, tzinfo=UTC), tenant_id="tenant-a", realm_id=REALM_A,
+        entity="Invoice", platform_id="inv_001042", qbo_id="148", sync_token="4", operation="update",
+        request_id="r-1", bid="b-1", payload_hash="h", outcome="ok", error=None,
+    )  # fmt: skip
+    body = (
+        '[{"specversion":"1.0","id":"e-1042","type":"qbo.invoice.updated.v1","time":"2026-11-02T10:00:00Z",'
+        f'"intuitentityid":"148","intuitaccountid":"{REALM_A}"}}]'
+    )
+    assert console.connector.store.events.put(parse(body.encode())) == 1
+    sign_in(console.client)
+    page = console.client.get("/review/record/tenant-a/Invoice/inv_001042/148").text
+    assert "push: update ok" in page and "SyncToken 4" in page
+    assert "webhook: update (pending)" in page
