@@ -15,7 +15,8 @@ def serve(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8780,
 ) -> None:
-    """Serve the integration gateway: OAuth connect/callback, webhook intake, real-time pushes."""
+    """Serve the integration gateway (OAuth connect/callback, webhook intake, real-time pushes, the
+    changes feed) and the review console (/review/)."""
     import uvicorn
 
     from service.app import create_app
@@ -25,6 +26,7 @@ def serve(
     except ConfigError as exc:
         fail(str(exc), 2)
     typer.echo(f"gateway on http://{host}:{port} (webhooks: POST /integrations/quickbooks/webhook)")
+    typer.echo(f"review console on http://{host}:{port}/review/ (sign in with a gateway API key)")
     uvicorn.run(gateway, host=host, port=port, log_level="warning", access_log=False)
 
 
