@@ -149,3 +149,17 @@ def test_qbo_review_lists_and_decides_for_scripts(reviewed: Ready, tmp_path: Pat
     assert "resolve" in resolved.output and "by dan" in resolved.output
     nobody = CliRunner().invoke(app, [*store, "review", "resolve", number, "--keep", "qbo", "--by", " "])
     assert nobody.exit_code == 2 and "reviewer" in nobody.output
+
+
+def test_a_rejected_approval_leaves_the_queue_and_is_not_sent(reviewed: Ready) -> None:
+    review = reviewed.world.connector.store.review
+    waiting, count = review.entries(None, "approval", page_size=50)
+    assert count >= 1
+    entry = waiting[0]
+    review.decide(target(entry), "reject", "erin", seen_version=entry["version"], reason="still a customer")
+    build(reviewed)
+    assert review.entries(None, "approval", page_size=50)[1] == count - 1
+    before = len(reviewed.push_results())
+    reviewed.push()
+    sent = {(r["entity"], r["platform_id"]) for r in reviewed.push_results()[before:]}
+    assert (entry["entity"], entry["platform_id"]) not in sent

@@ -76,6 +76,12 @@ drift as (
             'drift_field', drift.field, 'resolved_by', drift.resolved_by
         ) as data
     from {{ ref("sync_drift") }} as drift
+    where not (drift.needs_approval and exists (  -- a void or deactivation refused, and unchanged since
+        select 1 from {{ ref("stg_review__decisions") }} as refused
+        where refused.kind = 'reject' and refused.entity = drift.entity and refused.tenant_id = drift.tenant_id
+            and refused.platform_id = drift.platform_id and refused.field = drift.destructive_operation
+            and refused.version = drift.version
+    ))
 ),
 
 candidates as (
