@@ -55,6 +55,20 @@ with drift as (
     select * from {{ ref("sync_drift") }} where entity = '{{ entity }}'
 ),
 
+{#- values a person entered (`qbo review resolve --value`): sent instead of the platform's -#}
+entered as (
+    select
+        tenant_id,
+        platform_id,
+        {%- for f in fields %}
+        max(case when field = '{{ f["name"] }}' then entered_value end) as {{ f["name"] }},
+        {%- endfor %}
+        count(*) as entries
+    from drift
+    where entered_value is not null
+    group by tenant_id, platform_id
+),
+
 creates as (
     select
         mappings.tenant_id,
@@ -133,7 +147,11 @@ payload as (
         operations.*,
         {%- for f in fields %}
         {%- for column, expr in f["outbound_columns"] %}
+        {%- if expr == "base." ~ f["name"] %}
+        coalesce(cast(entered.{{ f["name"] }} as {{ f["sql_type"] }}), {{ expr }}) as {{ column }},
+        {%- else %}
         {{ expr }} as {{ column }},
+        {%- endif %}
         {%- endfor %}
         {%- endfor %}
         platform.unresolved_fields,
@@ -144,6 +162,7 @@ payload as (
         on base.tenant_id = operations.tenant_id and base.platform_id = operations.platform_id
     inner join {{ ref("int_sync__" ~ t ~ "_platform") }} as platform
         on platform.tenant_id = operations.tenant_id and platform.platform_id = operations.platform_id
+    left join entered on entered.tenant_id = operations.tenant_id and entered.platform_id = operations.platform_id
     {{ payload_joins(fields) }}
     {{ default_joins(entity, fields) }}
 )

@@ -6,3 +6,12 @@
         || coalesce(cast({{ qbo_value }} as varchar), '<null>') || '|'
         || coalesce(cast({{ sync_token }} as varchar), '')), 1, 16)
 {%- endmacro %}
+
+{#- Whether a value shown by one side is the one a person chose: as numbers when both are, else as text. -#}
+{% macro same_value(shown, entered) -%}
+    coalesce(
+        try_cast({{ shown }} as decimal(38, 6)) = try_cast({{ entered }} as decimal(38, 6)),
+        trim(cast({{ shown }} as varchar)) = trim({{ entered }}),
+        {{ shown }} is null and {{ entered }} is null
+    )
+{%- endmacro %}

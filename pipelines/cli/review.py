@@ -82,7 +82,13 @@ def review_show(ctx: typer.Context, number: Annotated[int, typer.Argument(help="
 
 
 def _decide(
-    ctx: typer.Context, number: int, kind: str, by: str, reason: str | None, choice: str | None = None
+    ctx: typer.Context,
+    number: int,
+    kind: str,
+    by: str,
+    reason: str | None,
+    choice: str | None = None,
+    value: str | None = None,
 ) -> None:
     from pipelines.store.review import DecisionError, Target
 
@@ -97,7 +103,7 @@ def _decide(
     )
     try:
         decision = connector(ctx).store.review.decide(
-            target, kind, by, seen_version=entry["version"], choice=choice, reason=reason
+            target, kind, by, seen_version=entry["version"], choice=choice, value=value, reason=reason
         )
     except DecisionError as exc:
         fail(str(exc), 2)
@@ -110,12 +116,18 @@ def _decide(
 def review_resolve(
     ctx: typer.Context,
     number: Annotated[int, typer.Argument(help="the entry's #")],
-    keep: Annotated[str, typer.Option(help="whose value is right: platform or qbo")],
     by: By,
+    keep: Annotated[str | None, typer.Option(help="whose value is right: platform or qbo")] = None,
+    value: Annotated[
+        str | None, typer.Option(help="the right value, typed (QBO gets it, then the platform)")
+    ] = None,
     reason: Reason = None,
 ) -> None:
-    """Resolve a conflict or drifted field: keep the platform's value (pushed to QBO) or QBO's."""
-    _decide(ctx, number, "resolve", by, reason, choice=keep)
+    """Resolve a conflict or drifted field: keep the platform's value (pushed to QBO) or QBO's (taken by
+    the platform), or enter the value both should hold."""
+    if (keep is None) == (value is None):
+        fail("give --keep platform|qbo or --value V (one of them)", 2)
+    _decide(ctx, number, "resolve", by, reason, choice=keep or "value", value=value)
 
 
 def review_confirm(

@@ -55,6 +55,11 @@ def _field_named(fields: list[dict[str, Any]], qbo: str, by_name: bool = False) 
     for f in fields:  # an element above the path (SalesTermRef of SalesTermRef.value, BillAddr)
         if any(path.startswith(f"{qbo}.") for path in f["qbo_paths"]):
             return f["platform_path"].rsplit(".", 1)[0]  # billingAddress of billingAddress.line1
+    for (
+        f
+    ) in fields:  # an element QBO names without its parents (ItemRef of SalesItemLineDetail.ItemRef.value)
+        if any(f".{qbo}." in f".{path}." for path in f["qbo_paths"]):
+            return f["platform_path"]
     return None
 
 

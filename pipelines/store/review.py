@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine, and_, delete, func, insert, or_, select, update
 
+from pipelines.mapping.rendering import rendered
 from pipelines.store.schema import (
     review_items,
     review_records,
@@ -36,7 +37,8 @@ KINDS = {
     "approval": ("approve", "reject"),
     "issue": ("acknowledge",),
 }
-CHOICES = ("platform", "qbo")
+CHOICES = ("platform", "qbo", "value")
+MAX_VALUE = 4000  # an entered value, in characters (QBO's longest text field)
 TREND_RUNS = 10  # publishes the overview's trend goes back
 SORTS = {"changed": review_items.c.changed_at, "amount": review_items.c.amount, "label": review_items.c.label}
 MAX_PAGE = 200
@@ -257,18 +259,25 @@ class Review:
         seen_version: str,
         seen: dict[str, Any] | None = None,
         choice: str | None = None,
+        value: str | None = None,
         reason: str | None = None,
     ) -> int:
         """Record a decision on an entry the person saw at `seen_version`; its id. Refused when the
         entry is gone or changed since (StaleDecision, saying what changed), or when it is not one
-        this queue takes. It supersedes the entry's earlier standing decision, unless that was pushed."""
+        this queue takes. It supersedes the entry's earlier standing decision, unless that was pushed.
+        A resolution with `choice` value sets the field to `value` in both systems: QBO first (the
+        next push), then the platform (the changes feed), for fields that take a typed value."""
         reviewer = (reviewer or "").strip()
         if not reviewer:
             raise DecisionError("a decision needs the reviewer's name")
         if kind not in KINDS.get(target.queue, ()):
             raise DecisionError(f"{target.queue} entries take {' or '.join(KINDS.get(target.queue, ()))}")
         if kind == "resolve" and choice not in CHOICES:
-            raise DecisionError("a resolution keeps the platform's value or QBO's: choice platform or qbo")
+            raise DecisionError(
+                "a resolution keeps the platform's value or QBO's, or enters one: "
+                "choice platform, qbo or value"
+            )
+        value = _entered(target, value) if choice == "value" else None
         current = self.entry(target)
         if current is None:
             raise StaleDecision(
@@ -294,6 +303,7 @@ class Review:
                     kind=kind,
                     field=target.field,
                     choice=choice,
+                    value=value,
                     platform_value=current["platform_value"],
                     qbo_value=current["qbo_value"],
                     version=current["version"],
@@ -408,6 +418,45 @@ class Review:
                 )
                 marked += result.rowcount or 0
         return marked
+
+
+def _entered(target: Target, value: str | None) -> str:
+    """An entered value, checked the way its field compares (a date is a date, money has cents)."""
+    text = (value or "").strip()
+    if not text:
+        raise DecisionError("enter the value both systems should hold")
+    if len(text) > MAX_VALUE:
+        raise DecisionError(f"an entered value holds at most {MAX_VALUE} characters")
+    rule = enterable(target.entity, target.field)
+    if rule is None:
+        raise DecisionError(
+            f"{target.field} takes no entered value (a reference, a code list or a flag): keep one side's"
+        )
+    try:
+        if rule == "date":
+            text = date.fromisoformat(text).isoformat()
+        elif rule in ("money", "number"):
+            number = Decimal(text.replace(",", ""))
+            if not number.is_finite() or abs(number) >= Decimal("1e15"):
+                raise ValueError(text)
+            text = str(number.quantize(Decimal("0.01")) if rule == "money" else number)
+    except (ValueError, ArithmeticError):
+        raise DecisionError(
+            f"{target.field} takes a {rule}: {text!r} is not one (a date is YYYY-MM-DD)"
+        ) from None
+    return text
+
+
+def enterable(entity: str, field: str | None) -> str | None:
+    """The comparison rule of a field a person may type a value for; None for links, lookups, codes
+    lists, flags and values QBO derives (keep one side's value for those)."""
+    spec = rendered().get(entity)
+    f = next((f for f in (spec or {}).get("fields", []) if f["name"] == field), None)
+    if f is None or not f["pushable"] or f["link"] or f["lookup_table"] or f["enum"] or f["qbo_derived"]:
+        return None
+    if len(f["qbo_columns"]) != 1 or f["rule"] == "bool" or f["qbo_paths"][0].endswith("Ref.value"):
+        return None  # a composite, a flag, or the Id of a QBO list record (terms, accounts)
+    return str(f["rule"])
 
 
 def _what_changed(seen: dict[str, Any], current: dict[str, Any]) -> list[str]:

@@ -271,7 +271,8 @@ sync_decisions = Table(
         "kind", String(16), nullable=False
     ),  # resolve | confirm | reject_match | approve | reject | acknowledge
     Column("field", String(64)),  # the resolved field, the approved operation, the acknowledged issue
-    Column("choice", String(16)),  # resolve: platform | qbo
+    Column("choice", String(16)),  # resolve: platform | qbo | value
+    Column("value", Text),  # the value a person entered (choice value): QBO gets it, then the platform
     Column("platform_value", Text),  # what each side had when the person decided
     Column("qbo_value", Text),
     Column("version", String(64)),  # the review item's version the person saw

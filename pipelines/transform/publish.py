@@ -75,6 +75,9 @@ DECISION_COLUMNS = (
     ("kind", "VARCHAR"),
     ("field", "VARCHAR"),
     ("choice", "VARCHAR"),
+    ("value", "VARCHAR"),
+    ("platform_value", "VARCHAR"),
+    ("qbo_value", "VARCHAR"),
     ("version", "VARCHAR"),
     ("reviewer", "VARCHAR"),
 )

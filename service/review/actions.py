@@ -98,6 +98,7 @@ def decide(request: Request, form: Form) -> RedirectResponse:
             seen_version=form.get("seen_version"),
             seen=seen,
             choice=form.optional("choice"),
+            value=form.optional("value") if form.optional("choice") == "value" else None,
             reason=form.optional("reason"),
         )
     except StaleDecision as stale:

@@ -39,6 +39,7 @@ BULK_VERBS = {
 KIND_WORDS = {
     ("resolve", "platform"): "keep the platform's value",
     ("resolve", "qbo"): "keep QuickBooks' value",
+    ("resolve", "value"): "enter the value",
     ("resolve", None): "resolve",
     ("confirm", None): "confirm the match",
     ("reject_match", None): "reject the match",

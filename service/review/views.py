@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from pipelines.store.review import KINDS, QUEUES
+from pipelines.store.review import KINDS, QUEUES, enterable
 from service.review import format as fmt
 from service.review import queues as q
 from service.review import records as rec
@@ -236,6 +236,9 @@ def record_page(request: Request, tenant: str, entity: str, rest: str, session: 
     index = q.standing_index(history)
     for entry in entries:
         entry["decision"] = q.standing_on(index, entry)
+        entry["enterable"] = (
+            enterable(entity, entry["field"]) if entry["queue"] in ("conflict", "drift") else None
+        )
         entry["data"] = entry.get("data") if isinstance(entry.get("data"), dict) else {}
     first = entries[0] if entries else {}
     realm = (record or {}).get("realm_id") or first.get("realm_id")

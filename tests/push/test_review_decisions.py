@@ -163,3 +163,48 @@ def test_a_rejected_approval_leaves_the_queue_and_is_not_sent(reviewed: Ready) -
     reviewed.push()
     sent = {(r["entity"], r["platform_id"]) for r in reviewed.push_results()[before:]}
     assert (entry["entity"], entry["platform_id"]) not in sent
+
+
+def test_an_entered_value_reaches_qbo_then_the_platform_is_told(reviewed: Ready) -> None:
+    from pipelines.mapping.rendering import rendered
+    from pipelines.mapping.values import get_path
+    from pipelines.store.review import enterable
+
+    review = reviewed.world.connector.store.review
+    conflicts = review.entries(None, "conflict", page_size=200)[0]
+    refused = {r["platform_id"] for r in reviewed.push_results() if r["outcome"] != "ok"}  # planted to fail
+    drift, _ = review.entries(None, "drift", page_size=200)
+    entry = next(
+        e
+        for e in drift + conflicts
+        if enterable(e["entity"], e["field"]) in ("date", "text", "exact")
+        and e["platform_id"] not in refused
+        and not any(c["platform_id"] == e["platform_id"] and c["id"] != e["id"] for c in conflicts)
+    )
+    rule = enterable(entry["entity"], entry["field"])
+    value = {"date": "2026-12-24", "text": "Agreed on the phone"}.get(rule, "R-2412")
+    with pytest.raises(ValueError, match="takes a date" if rule == "date" else "at most"):
+        review.decide(target(entry), "resolve", "gus", seen_version=entry["version"], choice="value",
+                      value="soon" if rule == "date" else "x" * 5000)  # fmt: skip
+    flag = next(e for e in drift if enterable(e["entity"], e["field"]) is None)  # a flag, a status, a balance
+    with pytest.raises(ValueError, match="takes no entered value"):
+        review.decide(target(flag), "resolve", "gus", seen_version=flag["version"], choice="value", value="1")
+    review.decide(target(entry), "resolve", "gus", seen_version=entry["version"], choice="value",
+                  value=value, reason="agreed on the phone")  # fmt: skip
+
+    build(reviewed)
+    reviewed.push()
+    (path,) = next(
+        f["qbo_paths"] for f in rendered()[entry["entity"]]["fields"] if f["name"] == entry["field"]
+    )
+    assert get_path(reviewed.qbo(entry["entity"], entry["qbo_id"]), path) == value
+    reviewed.sync()
+    build(reviewed)
+    told = reviewed.rows(
+        "SELECT new_value FROM sync.inbound_changes WHERE entity = ? AND platform_id = ? AND field = ?",
+        entry["entity"], entry["platform_id"], entry["field"],
+    )  # fmt: skip
+    assert told == [(value,)]  # the platform takes it from the changes feed; QBO keeps it meanwhile
+    before = len(reviewed.push_results())
+    reviewed.push()
+    assert entry["platform_id"] not in {r["platform_id"] for r in reviewed.push_results()[before:]}

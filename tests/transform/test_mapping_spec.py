@@ -161,6 +161,7 @@ def test_dbt_applies_the_same_precedence_as_python(demo_run: DemoRun, tmp_path: 
     [
         ("Invoice", "Line.Amount", "lines[].amount"),  # a fault's element
         ("Invoice", "Line.SalesItemLineDetail.ItemRef", "lines[].itemId"),
+        ("Invoice", "ItemRef", "lines[].itemId"),  # QBO's element without its parents
         ("Invoice", "CustomerRef", "customerId"),
         ("Invoice", "DocNumber", "number"),
         ("Customer", "SalesTermRef", "paymentTermsId"),

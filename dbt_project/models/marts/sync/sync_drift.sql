@@ -16,7 +16,9 @@ differences as (
 ),
 
 resolutions as (
-    select entity, tenant_id, platform_id, field, version, choice, reviewer
+    select
+        entity, tenant_id, platform_id, field, version, choice, entered_value, seen_platform_value,
+        seen_qbo_value, reviewer
     from {{ ref("stg_review__decisions") }}
     where kind = 'resolve'
     qualify row_number() over (partition by entity, tenant_id, platform_id, field order by decision_id desc) = 1
@@ -27,9 +29,13 @@ decided as (
         differences.*,
         policy.master,
         resolutions.reviewer as resolved_by,
+        -- an entered value before the push: QBO is sent it (outbound); after: the platform takes it
+        case when resolutions.version = differences.version then resolutions.entered_value end as entered_value,
         differences.platform_changed and differences.qbo_changed and resolutions.choice is null as in_conflict,
         case
             when resolutions.choice = 'platform' then 'resolved_push'
+            when resolutions.choice = 'value' and resolutions.version = differences.version then 'resolved_push'
+            when resolutions.choice = 'value' then 'pull'
             when resolutions.choice = 'qbo' then 'pull'
             when differences.platform_changed and differences.qbo_changed then 'review'
             when differences.irreversible_in_qbo then 'pull'
@@ -46,7 +52,14 @@ decided as (
         and resolutions.tenant_id = differences.tenant_id
         and resolutions.platform_id = differences.platform_id
         and resolutions.field = differences.field
-        and resolutions.version = differences.version
+        and (
+            resolutions.version = differences.version
+            or (  -- QBO holds the value the person chose, the platform still what they saw: it is told
+                resolutions.choice in ('qbo', 'value')
+                and differences.platform_value is not distinct from resolutions.seen_platform_value
+                and {{ same_value("differences.qbo_value", "case when resolutions.choice = 'value' then resolutions.entered_value else resolutions.seen_qbo_value end") }}
+            )
+        )
 ),
 
 {#- A push sets the record's new baseline, which would settle its other conflicting fields by the
@@ -84,6 +97,7 @@ select
     in_conflict,
     action,
     resolved_by,
+    entered_value,
     sync_token,
     version,
     {{ needs_approval() }} as needs_approval,

@@ -9,6 +9,9 @@
     ["kind", "kind", "varchar"],
     ["field", "field", "varchar"],
     ["choice", "choice", "varchar"],
+    ["value", "entered_value", "varchar"],
+    ["platform_value", "seen_platform_value", "varchar"],
+    ["qbo_value", "seen_qbo_value", "varchar"],
     ["version", "version", "varchar"],
     ["reviewer", "reviewer", "varchar"],
 ]) }}
