@@ -93,17 +93,15 @@ def _decide(
     from pipelines.store.review import DecisionError, Target
 
     entry = _entry(ctx, number)
-    target = Target(
-        entry["queue"],
-        entry["tenant_id"],
-        entry["entity"],
-        entry["platform_id"],
-        entry["qbo_id"],
-        entry["field"],
-    )
     try:
         decision = connector(ctx).store.review.decide(
-            target, kind, by, seen_version=entry["version"], choice=choice, value=value, reason=reason
+            Target.of(entry),
+            kind,
+            by,
+            seen_version=entry["version"],
+            choice=choice,
+            value=value,
+            reason=reason,
         )
     except DecisionError as exc:
         fail(str(exc), 2)

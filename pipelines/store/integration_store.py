@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 
 from pipelines.store.approvals import Approvals
@@ -34,7 +35,23 @@ class IntegrationStore:
         for attempt in range(5):
             try:
                 metadata.create_all(self.engine, checkfirst=True)
+                self._add_new_columns()
                 return
             except DBAPIError as exc:
-                if "already exists" not in str(exc.orig) or attempt == 4:
+                if (
+                    not any(s in str(exc.orig) for s in ("already exists", "duplicate column"))
+                    or attempt == 4
+                ):
                     raise
+
+    def _add_new_columns(self) -> None:
+        """A store made by an earlier version gets the nullable columns added since (an additive
+        migration: nothing is dropped or rewritten, so no state is lost)."""
+        existing = inspect(self.engine)
+        for table in metadata.sorted_tables:
+            have = {c["name"] for c in existing.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in have and column.nullable and not column.primary_key:
+                    kind = column.type.compile(dialect=self.engine.dialect)
+                    with self.engine.begin() as conn:
+                        conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))

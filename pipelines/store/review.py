@@ -67,6 +67,12 @@ class Target:
     qbo_id: str | None
     field: str | None
 
+    @classmethod
+    def of(cls, entry: dict[str, Any]) -> Target:
+        """The key of a published entry (a row of `entries`)."""
+        keys = ("queue", "tenant_id", "entity", "platform_id", "qbo_id", "field")
+        return cls(*(entry[k] for k in keys))
+
     def where(self) -> Any:
         c = review_items.c
         return and_(

@@ -20,11 +20,7 @@ QBO_PATHS = {"memo": "PrivateNote", "due_date": "DueDate", "doc_number": "DocNum
 @pytest.fixture(scope="module")
 def reviewed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ready]:
     """The demo pushed once and synced back: what is left waits for a person."""
-    for ready in prepare(tmp_path_factory.mktemp("reviewed")):
-        ready.push()
-        ready.sync()
-        build(ready)
-        yield ready
+    yield from pushed_and_synced(tmp_path_factory.mktemp("reviewed"))
 
 
 def build(ready: Ready) -> None:
@@ -32,15 +28,16 @@ def build(ready: Ready) -> None:
     assert result.success, result.summary()
 
 
-def target(entry: dict) -> Target:
-    return Target(
-        entry["queue"],
-        entry["tenant_id"],
-        entry["entity"],
-        entry["platform_id"],
-        entry["qbo_id"],
-        entry["field"],
-    )
+def pushed_and_synced(workdir: Path) -> Iterator[Ready]:
+    """The demo company pushed once, synced back and transformed (the queues published)."""
+    for ready in prepare(workdir):
+        ready.push()
+        ready.sync()
+        build(ready)
+        yield ready
+
+
+target = Target.of
 
 
 def sizes(ready: Ready) -> dict[str, int]:

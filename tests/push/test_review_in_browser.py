@@ -16,8 +16,8 @@ from pipelines.runtime.connector import Connector
 from sandbox.background import serving
 from service.app import create_app
 from tests.browser import chromium, fits, needs_chromium
-from tests.push.conftest import Ready, prepare
-from tests.push.test_review_decisions import QBO_PATHS, build, sizes
+from tests.push.conftest import Ready
+from tests.push.test_review_decisions import QBO_PATHS, build, pushed_and_synced, sizes
 
 KEY = "review-e2e-key-0123456789"
 pytestmark = needs_chromium
@@ -25,11 +25,7 @@ pytestmark = needs_chromium
 
 @pytest.fixture(scope="module")
 def reviewed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ready]:
-    for ready in prepare(tmp_path_factory.mktemp("browser_review")):
-        ready.push()
-        ready.sync()
-        build(ready)
-        yield ready
+    yield from pushed_and_synced(tmp_path_factory.mktemp("browser_review"))
 
 
 @pytest.fixture

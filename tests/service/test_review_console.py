@@ -567,3 +567,27 @@ def test_a_record_page_shows_its_pushes_and_qbos_webhooks(console: Console) -> N
     page = console.client.get("/review/record/tenant-a/Invoice/inv_001042/148").text
     assert "push: update ok" in page and "SyncToken 4" in page
     assert "webhook: update (pending)" in page
+
+
+def test_a_store_from_an_earlier_version_gains_the_new_columns_and_keeps_its_rows(tmp_path: Path) -> None:
+    import sqlite3
+
+    from pipelines.store.integration_store import IntegrationStore
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:  # the decisions table as first made, before entered values
+        db.execute(
+            "CREATE TABLE qbo_sync_decisions (id INTEGER PRIMARY KEY, tenant_id VARCHAR(64) NOT NULL, "
+            "realm_id VARCHAR(32), entity VARCHAR(32) NOT NULL, platform_id VARCHAR(64) NOT NULL, "
+            "qbo_id VARCHAR(64), kind VARCHAR(16) NOT NULL, field VARCHAR(64), choice VARCHAR(16), "
+            "platform_value TEXT, qbo_value TEXT, version VARCHAR(64), reviewer VARCHAR(128) NOT NULL, "
+            "reason TEXT, decided_at DATETIME NOT NULL, revoked_at DATETIME, revoked_by VARCHAR(128), "
+            "pushed_at DATETIME)"
+        )
+        db.execute(
+            "INSERT INTO qbo_sync_decisions (tenant_id, entity, platform_id, kind, reviewer, decided_at) "
+            "VALUES ('t', 'Invoice', 'inv_1', 'approve', 'ana', '2026-12-01 10:00:00')"
+        )
+    store = IntegrationStore(f"sqlite:///{path}")
+    (kept,) = store.review.standing()
+    assert (kept["platform_id"], kept["reviewer"], kept["value"]) == ("inv_1", "ana", None)
