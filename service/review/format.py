@@ -11,11 +11,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-SYMBOLS = {
-    "USD": "$", "CAD": "CA$", "AUD": "A$", "NZD": "NZ$", "EUR": "€", "GBP": "£", "JPY": "¥",
-    "INR": "₹", "CHF": "CHF ", "ZAR": "R", "MXN": "MX$", "SGD": "S$", "HKD": "HK$",
-}  # fmt: skip
-NO_CENTS = {"JPY"}
+from pipelines.report import formatting as report_format
 
 QUEUE_TITLES = {
     "conflict": "Conflicts",
@@ -95,17 +91,8 @@ def decimal_of(value: Any) -> Decimal | None:
 
 
 def money(value: Any, currency: str | None = None) -> str:
-    """ "$1,234.50", "-€12.00", "1,234.50 SEK"; "" for no amount."""
-    number = decimal_of(value)
-    if number is None:
-        return ""
-    code = (currency or "").upper()
-    places = Decimal(1) if code in NO_CENTS else Decimal("0.01")
-    text = f"{abs(number.quantize(places)):,}"
-    sign = "-" if number < 0 else ""
-    if code in SYMBOLS:
-        return f"{sign}{SYMBOLS[code]}{text}"
-    return f"{sign}{text} {code}".rstrip()
+    """As the drift report says money ("$1,234.50", "-€12.00", "SEK 1,000.00"); "" for no amount."""
+    return "" if decimal_of(value) is None else report_format.money(value, currency)
 
 
 def when(value: Any) -> str:

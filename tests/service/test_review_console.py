@@ -543,7 +543,7 @@ def test_pages_say_money_and_dates_as_people_read_them() -> None:
     from service.review.format import age, money, when
 
     assert money(Decimal("1234.5"), "USD") == "$1,234.50"
-    assert money("-12", "EUR") == "-€12.00" and money(1000, "SEK") == "1,000.00 SEK" and money(None) == ""
+    assert money("-12", "EUR") == "-€12.00" and money(1000, "SEK") == "SEK 1,000.00" and money(None) == ""
     assert when(datetime(2025, 3, 12, 14, 5, tzinfo=UTC)) == "12 Mar 2025 14:05 UTC"
     assert age(NOW - timedelta(days=3, hours=2)) == "3 days ago"
 
