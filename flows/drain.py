@@ -38,12 +38,12 @@ class EventsFailed(RuntimeError):
 )
 def drain_task(connector: Connector) -> dict[str, Any]:
     echo = run_echo()
-    # the drain interleaves QBO fetches with loads, then runs requested syncs: it holds the slot
-    with WAREHOUSE_WRITER:
-        result = drain(connector, echo=echo)
-        figures = asdict(result)
-        figures["syncs"] = run_sync_requests(connector, echo=echo)
-        figures["landed"] = land_push_results(connector)  # the gateway's real-time pushes
+    # the slot is taken around each load, after the realm's lock, as a sync takes them: held around the
+    # whole drain, it would wait on a sync that waits on it
+    result = drain(connector, echo=echo, load_lock=WAREHOUSE_WRITER)
+    figures = asdict(result)
+    figures["syncs"] = run_sync_requests(connector, echo=echo, load_lock=WAREHOUSE_WRITER)
+    figures["landed"] = land_push_results(connector, load_lock=WAREHOUSE_WRITER)  # real-time pushes
     echo(", ".join(f"{name} {value}" for name, value in figures.items() if isinstance(value, int)))
     return figures
 

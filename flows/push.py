@@ -27,8 +27,7 @@ def push_task(
     connector: Connector, realm_ids: list[str], entities: list[str] | None
 ) -> dict[str, dict[str, int]]:
     echo = run_echo()
-    with WAREHOUSE_WRITER:
-        results = push_job.push_all(connector, realm_ids, entities, echo=echo)
+    results = push_job.push_all(connector, realm_ids, entities, echo=echo, load_lock=WAREHOUSE_WRITER)
     stopped = [f"realm {r.realm_id}: {r.stopped}" for r in results if r.stopped]
     if stopped:
         raise PushStopped("; ".join(stopped))

@@ -6,6 +6,8 @@ thread lock among this process's threads first (so only one thread asks the serv
 Prefect run, a slot of the global concurrency limit `qbo-warehouse-writer` (limit 1) that every flow
 run of every process shares. The limit is created by `ensure_concurrency_limits`, which the serve
 entry point and every flow call; it is strict, so a missing limit fails instead of being skipped.
+The sync jobs take, inside this, the warehouse's lock file (pipelines/runtime/locks.py), which also
+orders `qbo` commands run outside Prefect; take this first and the lock file second, never the reverse.
 """
 
 from __future__ import annotations

@@ -10,13 +10,24 @@ import contextvars
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dlt.pipeline.pipeline import Pipeline
+
+from pipelines.runtime.locks import pipeline_run
 from pipelines.runtime.progress import progress_of
-from pipelines.runtime.warehouse import LOADER_FILE_FORMAT, QBO_DATASET, finish_pending, warehouse_pipeline
+from pipelines.runtime.warehouse import (
+    LOADER_FILE_FORMAT,
+    QBO_DATASET,
+    WarehouseAccess,
+    finish_pending,
+    load_or_set_aside,
+    warehouse_pipeline,
+    when_free,
+)
 from sources.quickbooks import quickbooks_window
 from sources.quickbooks.catalog import ENTITIES, Kind
 from sources.quickbooks.client import QboClient
@@ -45,9 +56,28 @@ def backfill_realm(
     the warehouse has one writer.
     """
     realm_id = client.realm_id
-    lock: AbstractContextManager[Any] = load_lock if load_lock is not None else nullcontext()
-    pipeline = warehouse_pipeline(f"qbo_{realm_id}_backfill", warehouse, pipelines_dir, QBO_DATASET)
-    finish_pending(pipeline, lock)
+    name = f"qbo_{realm_id}_backfill"
+    with pipeline_run(pipelines_dir, name):  # one backfill of a realm at a time: dlt's directory is its
+        pipeline = warehouse_pipeline(name, warehouse, pipelines_dir, QBO_DATASET)
+        access = WarehouseAccess(warehouse, load_lock)
+        return _windows(pipeline, access, client, since, until, entities, window_days, echo)
+
+
+def _windows(
+    pipeline: Pipeline,
+    access: WarehouseAccess,
+    client: QboClient,
+    since: datetime,
+    until: datetime,
+    entities: Sequence[str] | None,
+    window_days: int,
+    echo: Callable[[str], None],
+) -> dict[str, int]:
+    """The windows not loaded yet, one after the other; the warehouse is opened under `access` only."""
+    realm_id = client.realm_id
+    earlier = finish_pending(pipeline, access)
+    if earlier is not None:
+        echo(f"realm {realm_id}: an earlier backfill load failed and was set aside: {earlier}")
     selected = list(entities or [e for e in ENTITIES if ENTITIES[e].kind is not Kind.SINGLETON])
     done: set[str] = set(pipeline.state.get("_local", {}).get("backfill_windows", []))
     loaded: dict[str, int] = {}
@@ -65,9 +95,14 @@ def backfill_realm(
                 quickbooks_window(realm_id, client, selected, start, end),
                 loader_file_format=LOADER_FILE_FORMAT,
             )
-            counts = pipeline.normalize().row_counts
-            with lock:
-                pipeline.load()
+
+            def normalize_and_load() -> dict[str, int]:
+                counts = pipeline.normalize().row_counts
+                with access:
+                    when_free(pipeline.load)
+                return counts
+
+            counts = load_or_set_aside(pipeline, access, normalize_and_load)
             for table, count in counts.items():
                 if not table.startswith("_dlt") and "__" not in table:
                     loaded[table] = loaded.get(table, 0) + count

@@ -4,10 +4,16 @@ The consent URL carries a signed, expiring `state` bound to the tenant; the redi
 one-shot HTTP server on the redirect URI's loopback port, the state verified, the code exchanged
 and the tokens stored encrypted. A redirect URI that is not on loopback cannot be served here:
 finish with `qbo connect --code C --realm R` instead.
+
+What a redirect brings is trusted no further than it is checked (`finish_connection`, which the
+gateway's callback uses too): the state is verified and spent once; code and realmId must have the
+shape Intuit gives them; a realm bound to another tenant is refused before the code is spent; and
+the new tokens must open the claimed realm before they are stored (TokenManager.connect).
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -15,10 +21,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pipelines.runtime.connector import Connector
-from sources.quickbooks.oauth import Callback, make_state, parse_callback, verify_state
+from sources.quickbooks.oauth import Callback, StateClaims, make_state, parse_callback, read_state
 from sources.quickbooks.token_store import TokenRecord
+from sources.quickbooks.tokens import ConnectionRefused
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+REALM_ID = re.compile(r"[0-9]{1,32}")  # QuickBooks company ids are digits (the token table holds 32)
+CODE = re.compile(r"[\x21-\x7e]{1,512}")  # printable ASCII, no spaces: Intuit's codes are ~50 chars
+STATE_USED = "this connect link was already used; start again from qbo connect / the connect URL"
 
 
 def state_secret(connector: Connector) -> str:
@@ -27,6 +37,40 @@ def state_secret(connector: Connector) -> str:
     if not settings.state_secret:
         settings.require("token_encryption_keys")
     return settings.state_secret or settings.token_encryption_keys[0]
+
+
+def spend_state(connector: Connector, state: str) -> StateClaims:
+    """The state's claims, its nonce recorded as used: InvalidState if it is malformed, forged or
+    expired; ConnectionRefused (field `state`) if it was used before."""
+    claims = read_state(state, state_secret(connector))
+    if not connector.token_store.spend_state(claims.nonce, claims.tenant_id, claims.expires_at):
+        raise ConnectionRefused("state", "state_used", STATE_USED)
+    return claims
+
+
+def check_redirect_values(code: str, realm_id: str) -> None:
+    """ConnectionRefused naming `code` or `realmId` when it is not shaped like what Intuit sends."""
+    if not REALM_ID.fullmatch(realm_id or ""):
+        raise ConnectionRefused(
+            "realmId",
+            "malformed",
+            "realmId must be a QuickBooks company id (1 to 32 digits); this one is not. Nothing was "
+            "stored: start again from qbo connect or the connect URL",
+        )
+    if not CODE.fullmatch(code or ""):
+        raise ConnectionRefused(
+            "code",
+            "malformed",
+            "code must be the authorization code Intuit sent (printable ASCII, at most 512 characters); "
+            "this one is not. Nothing was stored: start again from qbo connect or the connect URL",
+        )
+
+
+def finish_connection(connector: Connector, tenant_id: str, code: str, realm_id: str) -> TokenRecord:
+    """Connect `realm_id` for the tenant with a code, trusting neither: shapes checked, the realm's
+    owner checked before the code is spent, the tokens' realm confirmed before they are stored."""
+    check_redirect_values(code, realm_id)
+    return connector.tokens.connect(tenant_id, code, realm_id, api_base_url=connector.settings.base_url)
 
 
 def wait_for_redirect(redirect_uri: str, timeout: float, on_ready: Callable[[], None]) -> Callback:
@@ -89,9 +133,13 @@ def connect_interactively(
     timeout: float,
     echo: Callable[[str], None] = print,
     browse: Callable[[str], object] | None = None,
+    realm_id: str | None = None,
 ) -> TokenRecord:
-    """Print the consent URL (and, given `browse`, open it: the demo and tests play the browser)."""
+    """Print the consent URL (and, given `browse`, open it: the demo and tests play the browser).
+    With `realm_id` (a reconnect), consent given for another company is refused before the code is
+    spent."""
     secret = state_secret(connector)
+    connector.tokens  # noqa: B018 - missing settings or a bad key fail now, before the person consents
     url = connector.oauth.authorize_url(make_state(tenant_id, secret))
 
     def ready() -> None:
@@ -101,7 +149,14 @@ def connect_interactively(
             browse(url)
 
     callback = wait_for_redirect(connector.settings.redirect_uri, timeout, ready)
-    bound_tenant = verify_state(callback.state, secret)
-    if bound_tenant != tenant_id:
-        raise ValueError(f"the OAuth state was issued for tenant {bound_tenant!r}, not {tenant_id!r}")
-    return connector.tokens.connect(tenant_id, callback.code, callback.realm_id)
+    claims = spend_state(connector, callback.state)
+    if claims.tenant_id != tenant_id:
+        raise ValueError(f"the OAuth state was issued for tenant {claims.tenant_id!r}, not {tenant_id!r}")
+    if realm_id is not None and callback.realm_id != realm_id:
+        raise ConnectionRefused(
+            "realmId",
+            "other_realm",
+            f"consent was given for QuickBooks company {callback.realm_id}, not {realm_id}; nothing was "
+            f"stored. Run qbo connect --realm {realm_id} again and choose that company",
+        )
+    return finish_connection(connector, tenant_id, callback.code, callback.realm_id)

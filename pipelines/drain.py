@@ -7,6 +7,12 @@ marks it deleted; Merge fetches the survivor and marks the merged-away record de
 went into. Events are marked done only after their load committed, so a worker killed mid-batch leaves
 them claimed; once the lease runs out the next worker takes them again, and the merge on (realm_id, id)
 makes the second load change nothing. Processed events are kept, for `qbo webhooks replay`.
+
+One bad event must not hold its realm back (issue 15). When QBO refuses a group's fetch for good (a
+400 or 404 fault: an id it cannot have, say), the group is split in halves until the refused ids stand
+alone, so the rest of the group loads. A refused event is given back for the next drain, and marked
+`failed`, with QBO's answer as its note, once it has been tried MAX_ATTEMPTS times. A failure that may
+pass (throttling, QBO down, the network, a lost consent) gives the whole group back and ends the drain.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -21,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 from pipelines.runtime.landing import fetch_records
 from pipelines.runtime.warehouse import root_cause
 from sources.quickbooks.catalog import ENTITIES
+from sources.quickbooks.errors import NotFoundError, QboError
+from sources.quickbooks.errors import ValidationError as QboValidationError
 
 if TYPE_CHECKING:
     from pipelines.runtime.connector import Connector
@@ -28,6 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("qbo.webhooks")
 
 GONE = ("Delete",)
+MAX_ATTEMPTS = 3  # tries (claims, counted in `attempts`) before an event QBO refuses is marked failed
 
 
 @dataclass
@@ -37,6 +47,7 @@ class Changes:
     fetch: set[str] = field(default_factory=set)
     deleted: dict[str, tuple[datetime, str | None]] = field(default_factory=dict)
     events: list[int] = field(default_factory=list)
+    told: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))  # fetched id -> events
 
 
 def coalesce(rows: Iterable[dict[str, Any]]) -> dict[tuple[str, str], Changes]:
@@ -50,9 +61,11 @@ def coalesce(rows: Iterable[dict[str, Any]]) -> dict[tuple[str, str], Changes]:
             changes.deleted[row["entity_id"]] = (when, None)
         elif row["operation"] == "Merge" and row["deleted_id"]:
             changes.fetch.add(row["entity_id"])
+            changes.told[row["entity_id"]].append(row["id"])
             changes.deleted[row["deleted_id"]] = (when, row["entity_id"])
         else:
             changes.fetch.add(row["entity_id"])
+            changes.told[row["entity_id"]].append(row["id"])
     for changes in out.values():
         changes.fetch -= set(changes.deleted)
     return dict(out)
@@ -66,19 +79,26 @@ class DrainResult:
     deleted: int = 0  # records marked deleted
     ignored: int = 0  # events of realms not connected, or entities not in the catalog
     failed: int = 0  # events given back for the next drain
+    given_up: int = 0  # events QBO refused MAX_ATTEMPTS times, marked failed: no drain takes them again
     requests: int = 0  # QBO HTTP requests
     notes: list[str] = field(default_factory=list)
 
 
-def drain(connector: Connector, echo: Callable[[str], None] = print, batch: int = 500) -> DrainResult:
+def drain(
+    connector: Connector,
+    echo: Callable[[str], None] = print,
+    batch: int = 500,
+    load_lock: AbstractContextManager[Any] | None = None,
+) -> DrainResult:
     """Process every pending event; one warehouse writer (this one)."""
     queue = connector.store.events
     connected = (
         {r.realm_id for r in connector.connections()} if connector.settings.token_encryption_keys else set()
     )
     result = DrainResult()
+    given_back: set[int] = set()  # refused events this drain gave back: the next drain tries them
     while True:
-        token, rows = queue.claim(batch)
+        token, rows = queue.claim(batch, exclude=given_back)
         if not rows:
             break
         result.events += len(rows)
@@ -92,42 +112,119 @@ def drain(connector: Connector, echo: Callable[[str], None] = print, batch: int 
                 queue.finish(token, [r["id"] for r in skipped], "ignored", reason)
                 result.ignored += len(skipped)
                 rows = [r for r in rows if not test(r)]
+        attempts = {r["id"]: int(r["attempts"] or 0) for r in rows}
+        passing = False  # a failure that may pass: the drain stops, and the next one retries
         for (realm_id, entity), changes in sorted(coalesce(rows).items()):
             try:
-                result.requests += _load(connector, realm_id, entity, changes)
+                requests, refused = _load(connector, realm_id, entity, changes, load_lock)
             except Exception as exc:
                 cause = root_cause(exc)
                 connector.store.errors.record(cause, realm_id, entity, operation="webhook")
                 queue.release(token, changes.events, f"{type(cause).__name__}: {cause}")
                 result.failed += len(changes.events)
                 result.notes.append(f"realm {realm_id} {entity}: {cause}")
+                passing = True
                 continue
-            queue.finish(token, changes.events, "done")
-            result.fetched += len(changes.fetch)
+            result.requests += requests
+            bad = {event for entity_id in refused for event in changes.told[entity_id]}
+            queue.finish(token, [e for e in changes.events if e not in bad], "done")
+            for entity_id, cause in sorted(refused.items()):
+                told = {e: attempts[e] for e in changes.told[entity_id]}
+                given_back |= _refused(connector, token, result, (realm_id, entity, entity_id), told, cause)
+            result.fetched += len(changes.fetch) - len(refused)
             result.deleted += len(changes.deleted)
             echo(
                 f"realm {realm_id}: {entity}: {len(changes.events)} events, "
-                f"{len(changes.fetch)} fetched, {len(changes.deleted)} deleted"
+                f"{len(changes.fetch) - len(refused)} fetched, {len(changes.deleted)} deleted"
+                + (f", {len(refused)} refused by QBO" if refused else "")
             )
-        if result.failed:
+        if passing:
             break  # what failed waits for the next drain rather than being retried in a loop
     return result
+
+
+def _refused(
+    connector: Connector,
+    token: str,
+    result: DrainResult,
+    record: tuple[str, str, str],
+    told: dict[int, int],
+    cause: BaseException,
+) -> set[int]:
+    """The events (id -> tries so far) naming one record QBO refused: marked failed once they had
+    MAX_ATTEMPTS tries, else given back for the next drain; returns those given back."""
+    realm_id, entity, entity_id = record
+    queue = connector.store.events
+    connector.store.errors.record(cause, realm_id, entity, operation="webhook")
+    why = f"QBO refused {entity} {entity_id!r}: {type(cause).__name__}: {cause}"
+    spent = [e for e, tries in told.items() if tries >= MAX_ATTEMPTS]
+    again = [e for e, tries in told.items() if tries < MAX_ATTEMPTS]
+    if spent:
+        queue.finish(
+            token,
+            spent,
+            "failed",
+            f"{why}; failed after {MAX_ATTEMPTS} tries. Fix the cause in QBO, then "
+            "`qbo webhooks replay` to try it again",
+        )
+        result.given_up += len(spent)
+        result.notes.append(f"realm {realm_id} {entity} {entity_id!r}: marked failed: {cause}")
+    if again:
+        queue.release(token, again, f"{why} (try {max(told[e] for e in again)} of {MAX_ATTEMPTS})")
+        result.failed += len(again)
+        result.notes.append(f"realm {realm_id} {entity} {entity_id!r}: {cause}")
+    return set(again)
 
 
 def _content(row: dict[str, Any]) -> tuple[Any, ...]:
     return row["realm_id"], row["entity"], row["entity_id"], row["operation"], row["occurred_at"]
 
 
-def _load(connector: Connector, realm_id: str, entity: str, changes: Changes) -> int:
-    """Fetch and merge one (realm, entity) group; returns the HTTP requests it took."""
+def _load(
+    connector: Connector,
+    realm_id: str,
+    entity: str,
+    changes: Changes,
+    load_lock: AbstractContextManager[Any] | None = None,
+) -> tuple[int, dict[str, BaseException]]:
+    """Fetch and merge one (realm, entity) group: (the HTTP requests it took, the ids QBO refused for
+    good, with why). A refused fetch is split in halves until the refused ids stand alone; any other
+    failure is raised, for the whole group to be given back."""
     client = connector.client(realm_id)
     before = client.stats.requests
-    fetch_records(
-        client,
-        entity,
-        sorted(changes.fetch),
-        warehouse=connector.settings.warehouse,
-        pipelines_dir=connector.settings.pipelines_path,
-        deleted=changes.deleted,
-    )
-    return client.stats.requests - before
+    refused: dict[str, BaseException] = {}
+    parts: list[tuple[list[str], dict[str, tuple[datetime, str | None]]]] = [
+        (sorted(changes.fetch), changes.deleted)
+    ]
+    while parts:
+        ids, deleted = parts.pop()
+        try:
+            fetch_records(
+                client,
+                entity,
+                ids,
+                warehouse=connector.settings.warehouse,
+                pipelines_dir=connector.settings.pipelines_path,
+                deleted=deleted,
+                load_lock=load_lock,
+            )
+        except Exception as exc:
+            cause = root_cause(exc)
+            if not ids or not refused_for_good(cause):
+                raise
+            if len(ids) == 1:
+                refused[ids[0]] = cause
+                if deleted:  # the known deletions need no QBO answer: they still land
+                    parts.append(([], deleted))
+                continue
+            half = len(ids) // 2
+            parts += [(ids[half:], {}), (ids[:half], deleted)]
+    return client.stats.requests - before, refused
+
+
+def refused_for_good(cause: BaseException) -> bool:
+    """QBO refused the request itself (a 400 validation or query fault, a 404): asking again with the
+    same ids gets the same answer. Throttling, 5xx, the network and lost consents may pass."""
+    if isinstance(cause, QboValidationError | NotFoundError):
+        return True
+    return isinstance(cause, QboError) and cause.status in (400, 404) and not cause.retryable

@@ -5,13 +5,18 @@ dataset. DuckDB has a single writer (DESIGN decision 10): realms may extract and
 side, but whatever opens the warehouse (a load, the state restored from it, the ids a re-scan compares)
 takes the caller's `load_lock`; without one, realms run one after the other. A load interrupted earlier
 is finished before new data is extracted (STACK_NOTES §7.6).
+
+Other processes are ordered by lock files (runtime/locks.py): one run per realm at a time (dlt's working
+directory is the realm's), one process in the warehouse at a time; each waits a bounded time, then says
+who holds it. A package the warehouse refuses is set aside with the realm's checkpoint put back, and
+reported: it never wedges the realm's next runs.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,9 +25,22 @@ from typing import TYPE_CHECKING, Any
 from dlt.common.pipeline import LoadInfo
 from dlt.pipeline.pipeline import Pipeline
 
+from pipelines.runtime.locks import LockBusy, pipeline_run
 from pipelines.runtime.progress import progress_of
-from pipelines.runtime.warehouse import LOADER_FILE_FORMAT, finish_pending, qbo_pipeline, root_cause
+from pipelines.runtime.warehouse import (
+    LOADER_FILE_FORMAT,
+    LoadFailed,
+    WarehouseAccess,
+    WarehouseBusy,
+    finish_pending,
+    load_or_set_aside,
+    qbo_pipeline,
+    qbo_pipeline_name,
+    root_cause,
+    when_free,
+)
 from sources.quickbooks import quickbooks, table_name
+from sources.quickbooks.catalog import ENTITIES
 from sources.quickbooks.client import QboClient
 from sources.quickbooks.extract import DELETED
 
@@ -40,6 +58,7 @@ class SyncResult:
     retries: int = 0
     notes: list[str] = field(default_factory=list)
     load_info: LoadInfo | None = None
+    set_aside: list[LoadFailed] = field(default_factory=list)  # earlier packages the warehouse refused
 
 
 def live_ids(pipeline: Pipeline, realm_id: str, entity: str) -> set[str]:
@@ -69,44 +88,69 @@ def sync_realm(
     """Extract and load one realm; returns rows per entity and what it cost in HTTP requests.
 
     This is `pipeline.run` in its steps, so that only the steps that open the warehouse take
-    `load_lock` and other realms can extract meanwhile.
+    `load_lock` (and the warehouse's lock file) and other realms can extract meanwhile. The whole run
+    holds the realm's lock file: a second run of the realm waits for it, or says who holds it.
     """
     realm_id = client.realm_id
-    lock: AbstractContextManager[Any] = load_lock if load_lock is not None else nullcontext()
-    pipeline = qbo_pipeline(realm_id, warehouse, pipelines_dir)
-    finish_pending(pipeline, lock)
-    if pipeline.config.restore_from_destination:  # as `run` does: local state lost -> the warehouse's
-        with lock:
-            pipeline.sync_destination()
+    access = WarehouseAccess(warehouse, load_lock)
+    with pipeline_run(pipelines_dir, qbo_pipeline_name(realm_id)):
+        pipeline = qbo_pipeline(realm_id, warehouse, pipelines_dir)
+        earlier = finish_pending(pipeline, access)
+        if pipeline.config.restore_from_destination:  # as `run` does: local state lost -> the warehouse's
+            with access:
+                when_free(pipeline.sync_destination)
 
-    def existing_ids(entity: str) -> set[str]:
-        with lock:
-            return live_ids(pipeline, realm_id, entity)
+        def existing_ids(entity: str) -> set[str]:
+            with access:
+                return when_free(lambda: live_ids(pipeline, realm_id, entity))
 
-    before = client.stats.requests, client.stats.retries
-    bar = progress_of(echo)
-    report: dict[str, Any] = {}
-    source = quickbooks(
-        realm_id,
-        client,
-        entities,
-        full_refresh,
-        existing_ids=existing_ids,
-        report=report,
-        progress=lambda entity, read, done: bar.advance(
-            f"realm {realm_id}: {entity}", completed=read, unit="rows", done=done
-        ),
-    )
-    pipeline.extract(source, loader_file_format=LOADER_FILE_FORMAT)
-    pipeline.normalize()
-    with lock:
-        info = pipeline.load()
+        before = client.stats.requests, client.stats.retries
+        bar = progress_of(echo)
+        report: dict[str, Any] = {}
+        source = quickbooks(
+            realm_id,
+            client,
+            entities,
+            full_refresh,
+            existing_ids=existing_ids,
+            report=report,
+            progress=lambda entity, read, done: bar.advance(
+                f"realm {realm_id}: {entity}", completed=read, unit="rows", done=done
+            ),
+        )
+        pipeline.extract(source, loader_file_format=LOADER_FILE_FORMAT)
+
+        def normalize_and_load() -> LoadInfo:
+            pipeline.normalize()
+            with access:
+                return when_free(pipeline.load)
+
+        info = load_or_set_aside(pipeline, access, normalize_and_load)
     run = report.get("run")
     rows = {e: n for e, n in (run.counts if run else {}).items() if ":" not in e}
     notes = list(run.notes) if run else []
-    return SyncResult(
-        realm_id, rows, client.stats.requests - before[0], client.stats.retries - before[1], notes, info
-    )
+    aside = [earlier] if earlier else []
+    notes += [f"an earlier load failed and was set aside: {failure}" for failure in aside]
+    requests, retries = client.stats.requests - before[0], client.stats.retries - before[1]
+    return SyncResult(realm_id, rows, requests, retries, notes, info, aside)
+
+
+def entity_of(table: str | None) -> str | None:
+    """The catalog entity a warehouse table (or its child table) holds, for the error's record."""
+    if not table:
+        return None
+    root = table.split("__")[0]
+    return next((e for e in ENTITIES if table_name(e) == root), None)
+
+
+def record_failure(connector: Connector, realm_id: str, cause: BaseException) -> None:
+    """Into the errors table: the connector's own refusals as their error DTO, the rest as they are."""
+    to_dto = getattr(cause, "to_dto", None)
+    if isinstance(cause, LoadFailed | WarehouseBusy | LockBusy) and to_dto is not None:
+        entity = entity_of(cause.table) if isinstance(cause, LoadFailed) else None
+        connector.store.errors.record_dto(to_dto(), realm_id, entity, "sync")
+    else:
+        connector.store.errors.record(cause, realm_id, getattr(cause, "entity", None), operation="sync")
 
 
 def sync_connected_realm(
@@ -133,10 +177,12 @@ def sync_connected_realm(
         )
     except Exception as exc:
         cause = root_cause(exc)
-        connector.store.errors.record(cause, realm_id, getattr(cause, "entity", None), operation="sync")
+        record_failure(connector, realm_id, cause)
         connector.store.runs.record(realm_id, "sync", started, "failed", {}, None, [str(cause)])
         echo(f"realm {realm_id}: FAILED: {cause}")
         raise
+    for failure in result.set_aside:
+        record_failure(connector, realm_id, failure)
     connector.store.runs.record(realm_id, "sync", started, "ok", result.rows, result.requests, result.notes)
     for note in result.notes:
         echo(f"realm {realm_id}: {note}")
@@ -153,13 +199,18 @@ def sync_all(
     entities: Sequence[str] | None = None,
     full_refresh: bool = False,
     echo: Callable[[str], None] = print,
+    load_lock: AbstractContextManager[Any] | None = None,
 ) -> list[SyncResult]:
     """Every connected realm (or those asked for), one after the other; one realm's failure is
     recorded and reported, and the others still run. Raises at the end if any realm failed."""
     results, failed = [], []
+    if not realm_ids:  # the ones left out are said, not skipped in silence
+        for record in connector.connections():
+            if record.needs_reconnect:
+                echo(f"realm {record.realm_id}: skipped: {record.status_reason or 'it needs reconnecting'}")
     for realm_id in connector.realms(realm_ids):
         try:
-            results.append(sync_connected_realm(connector, realm_id, entities, full_refresh, echo))
+            results.append(sync_connected_realm(connector, realm_id, entities, full_refresh, echo, load_lock))
         except Exception:  # recorded and echoed; the other realms still run
             failed.append(realm_id)
     if failed:
@@ -173,14 +224,18 @@ class SyncFailed(RuntimeError):
         self.realms = realms
 
 
-def run_sync_requests(connector: Connector, echo: Callable[[str], None] = print) -> int:
+def run_sync_requests(
+    connector: Connector,
+    echo: Callable[[str], None] = print,
+    load_lock: AbstractContextManager[Any] | None = None,
+) -> int:
     """Syncs asked for through the gateway, run here so the web service never writes the warehouse."""
     queue = connector.store.events
     done = 0
     for request in queue.pending_syncs():
         realm_id, entities = request["realm_id"], request["entities"]
         try:
-            (result,) = sync_all(connector, [realm_id], entities, echo=echo)  # records the run and errors
+            (result,) = sync_all(connector, [realm_id], entities, echo=echo, load_lock=load_lock)
         except (SyncFailed, LookupError) as exc:
             queue.finish_sync(request["id"], "failed", str(exc))
             continue

@@ -22,7 +22,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pipelines.connect import state_secret
+from pipelines.connect import finish_connection, spend_state, state_secret
 from pipelines.push.realtime import RealtimePush
 from pipelines.runtime.connector import Connector, TenantRealmError
 from pipelines.runtime.settings import ConfigError, mastering_policy
@@ -33,8 +33,11 @@ from sources.platform.dto import MODELS
 from sources.platform.errors import detail, error_dto, field_path, issue_of
 from sources.quickbooks.catalog import ENTITIES
 from sources.quickbooks.errors import QboError
-from sources.quickbooks.oauth import InvalidState, OAuthError, make_state, verify_state
-from sources.quickbooks.webhook_payloads import WebhookPayloadError, parse, verify
+from sources.quickbooks.oauth import InvalidState, OAuthError, make_state
+from sources.quickbooks.token_store import TokenStoreError
+from sources.quickbooks.tokens import ConnectionRefused
+from sources.quickbooks.webhook_payloads import Delivery, WebhookPayloadError, verify
+from sources.quickbooks.webhook_payloads import read as read_delivery
 
 log = logging.getLogger("qbo.service")
 PREFIX = "/integrations/quickbooks"
@@ -66,6 +69,50 @@ def current_caller(request: Request) -> Caller:
 
 
 Authorized = Annotated[Caller, Depends(current_caller)]
+
+
+MAX_WEBHOOK_BODY = 1 << 20  # 1 MiB: Intuit batches stay far below; past it, the body is not read on
+
+
+async def webhook_body(request: Request) -> bytes | JSONResponse:
+    """The body, read no further than MAX_WEBHOOK_BODY (Content-Length first, then the stream itself,
+    for a chunked body or a lying header); a 413 or 400 error DTO when it cannot be taken."""
+    declared = request.headers.get("content-length")
+    if declared is not None and not declared.strip().isdigit():
+        return error(400, "BAD_REQUEST", f"content-length {declared[:40]!r} is not a number of bytes")
+    too_large = error(
+        413,
+        "PAYLOAD_TOO_LARGE",
+        f"the body is over {MAX_WEBHOOK_BODY} bytes; send the notification in smaller deliveries",
+        [detail("body", "too_long", f"at most {MAX_WEBHOOK_BODY} bytes")],
+    )
+    if declared is not None and int(declared) > MAX_WEBHOOK_BODY:
+        return too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_WEBHOOK_BODY:
+            return too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def webhook_answer(delivery: Delivery, stored: int) -> JSONResponse:
+    """200 even when events were refused for ids QBO cannot have: the signature is good, so a non-2xx
+    would only make Intuit redeliver what can never be taken. The refused events are counted, and
+    `details` names each bad field, for whoever reads the delivery log."""
+    received = len(delivery.events) + delivery.refused_events
+    answer: dict[str, Any] = {"received": received, "stored": stored}
+    if delivery.refused_events:
+        log.warning(
+            "webhook: %d of %d events refused: %s",
+            delivery.refused_events,
+            received,
+            "; ".join(d["field"] for d in delivery.refused[:10]),
+        )
+        answer |= {"refused": delivery.refused_events, "details": delivery.refused}
+    return JSONResponse(answer)
 
 
 def create_app(connector: Connector) -> FastAPI:
@@ -112,23 +159,46 @@ def create_app(connector: Connector) -> FastAPI:
 
     @app.get(f"{PREFIX}/callback", response_class=HTMLResponse)
     def callback(state: str = "", code: str = "", realmId: str = "", error: str = "") -> HTMLResponse:
+        """Intuit's redirect. Nothing in it is trusted: the state is verified and spent once, code and
+        realmId checked, the realm's owner checked before the code is spent, and the tokens' realm
+        confirmed before they are stored (pipelines/connect.py). Every refusal names the parameter."""
+        failed = "The connection was refused"
         try:
-            tenant = verify_state(state, state_secret(connector))
+            tenant = spend_state(connector, state).tenant_id
         except InvalidState as exc:
-            return _page(400, "The connection failed", f"{exc}. Start again from the connect link.")
+            return _page(400, failed, f"state: {exc}. Start again from qbo connect / the connect URL.")
+        except ConnectionRefused as exc:
+            return _page(400, failed, f"{exc.field}: {exc}.")
+        except TokenStoreError as exc:
+            log.error("callback: the token store cannot be used: %s", exc)
+            return _page(503, failed, "The token store is not usable; an operator must run qbo status.")
         if error:
             return _page(
-                400, "The connection was not made", f"QuickBooks answered {error!r}. Nothing was stored."
+                400,
+                "The connection was not made",
+                f"error: QuickBooks answered {error[:100]!r}. Nothing was stored; start again from "
+                "qbo connect / the connect URL.",
             )
         if not code or not realmId:
+            missing = " and ".join(
+                name for name, value in (("code", code), ("realmId", realmId)) if not value
+            )
             return _page(
-                400, "The connection failed", "The redirect carried no code or realmId. Start again."
+                400,
+                failed,
+                f"{missing}: missing from the redirect. Start again from qbo connect / the connect URL.",
             )
         try:
-            record = connector.tokens.connect(tenant, code, realmId)
+            record = finish_connection(connector, tenant, code, realmId)
+        except ConnectionRefused as exc:
+            log.warning("callback for tenant %s refused: %s (%s)", tenant, exc.reason, exc.field)
+            return _page(400, failed, f"{exc.field}: {exc}.")
         except (OAuthError, QboError) as exc:
             log.warning("callback for tenant %s failed: %s", tenant, type(exc).__name__)
-            return _page(400, "The connection failed", f"QuickBooks refused the code ({exc}). Start again.")
+            return _page(400, failed, f"code: QuickBooks refused the code ({exc}). Start again.")
+        except TokenStoreError as exc:
+            log.error("callback for tenant %s: the tokens could not be stored: %s", tenant, exc)
+            return _page(503, failed, "The tokens could not be stored; an operator must run qbo status.")
         return _page(
             200,
             "Connected",
@@ -138,7 +208,10 @@ def create_app(connector: Connector) -> FastAPI:
 
     @app.post(f"{PREFIX}/webhook")
     async def webhook(request: Request) -> JSONResponse:
-        body = await request.body()
+        """Intuit's notifications: size capped, then signed, then parsed (see `webhook_answer`)."""
+        body = await webhook_body(request)
+        if isinstance(body, JSONResponse):
+            return body
         if not verify(body, request.headers.get("intuit-signature"), settings.webhook_verifier_token or ""):
             return error(401, "BAD_SIGNATURE", "intuit-signature is missing or does not match the body")
         content_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
@@ -147,11 +220,11 @@ def create_app(connector: Connector) -> FastAPI:
                 415, "UNSUPPORTED_MEDIA_TYPE", f"expected {' or '.join(JSON_TYPES)}, got {content_type}"
             )
         try:
-            events = parse(body)
+            delivery = read_delivery(body)
         except WebhookPayloadError as exc:
             return error(400, "MALFORMED_NOTIFICATION", str(exc))
-        stored = await run_in_threadpool(queue.put, events)
-        return JSONResponse({"received": len(events), "stored": stored})
+        stored = await run_in_threadpool(queue.put, delivery.events)
+        return webhook_answer(delivery, stored)
 
     @app.post(f"{PREFIX}/{{entity}}/sync", status_code=202)
     def sync(entity: str, body: SyncRequest, who: Authorized) -> dict[str, Any]:

@@ -2,8 +2,9 @@
     arrives, and a table only once a row does. `select_columns` selects the columns asked for, cast to
     their types, with typed NULLs for those the table lacks, and no rows when the table is missing, so
     staging compiles for any company, empty ones included (what fivetran_utils.fill_staging_columns
-    does, without the package). `columns` is a list of [raw column, alias, type]. -#}
-{% macro select_columns(relation, columns) -%}
+    does, without the package). `columns` is a list of [raw column, alias, type]. A bounded decimal
+    that does not fit is null (macros/out_of_range.sql); `out_of_range` adds the column naming them. -#}
+{% macro select_columns(relation, columns, out_of_range=false) -%}
     {%- set existing = [] -%}
     {%- set found = none -%}
     {%- if execute -%}
@@ -17,15 +18,19 @@
     select
     {%- for column, alias, type in columns %}
         {% if column in existing -%}
-            cast({{ adapter.quote(column) }} as {{ type }})
+            {{ cast_column(adapter.quote(column), type) }}
         {%- else -%}
             cast(null as {{ type }})
-        {%- endif %} as {{ alias }}{{ "," if not loop.last }}
+        {%- endif %} as {{ alias }}{{ "," if not loop.last or out_of_range }}
     {%- endfor %}
+    {%- if out_of_range %}
+        {{ out_of_range_check(columns, existing) }} as out_of_range
+    {%- endif %}
     from {% if found is not none %}{{ relation }}{% else %}(select 1 as no_rows) as missing where 1 = 0{% endif %}
 {%- endmacro %}
 
-{#- The columns every QBO entity table has: keys, SyncToken, times in UTC, the delete marks. -#}
+{#- The columns every QBO entity table has: keys, SyncToken, times in UTC, the delete marks, and the
+    numbers the sync loaded rounded (`_extreme_values`, when it had to). -#}
 {% macro qbo_key_columns() -%}
     {{ return([
         ["realm_id", "realm_id", "varchar"],
@@ -36,6 +41,7 @@
         ["_deleted", "is_deleted", "boolean"],
         ["_deleted_at", "deleted_at", "timestamptz"],
         ["_merged_into", "merged_into_qbo_id", "varchar"],
+        ["_extreme_values", "extreme_values", "varchar"],
         ["_dlt_load_id", "dlt_load_id", "varchar"],
         ["_dlt_id", "dlt_id", "varchar"],
     ]) }}
@@ -62,12 +68,13 @@
     {{ stg_entity(source("platform", table), platform_key_columns() + spec_columns(entity, "platform"), extra) }}
 {%- endmacro %}
 
-{#- Select `columns` (then the `extra` ones not among them), timestamps as UTC, the load time. -#}
+{#- Select `columns` (then the `extra` ones not among them), timestamps as UTC, which values were out
+    of range (`out_of_range`), the load time. -#}
 {% macro stg_entity(relation, columns, extra) -%}
     {%- set names = columns | map(attribute=1) | list -%}
     {%- for column in extra if column[1] not in names -%}{%- do columns.append(column) -%}{%- endfor -%}
 with source as (
-    {{ select_columns(relation, columns) }}
+    {{ select_columns(relation, columns, out_of_range=true) }}
 )
 
 select
@@ -80,6 +87,7 @@ select
     {{ column[1] }},
     {%- endif %}
     {% endfor -%}
+    out_of_range,
     to_timestamp(cast(dlt_load_id as double precision)) as loaded_at
 from source
 {%- endmacro %}
@@ -87,7 +95,7 @@ from source
 {#- A child table's staging: the keys that join it to its parent, and the columns asked for. -#}
 {% macro stg_child(source_name, table, columns) -%}
 with source as (
-    {{ select_columns(source(source_name, table), child_key_columns() + columns) }}
+    {{ select_columns(source(source_name, table), child_key_columns() + columns, out_of_range=true) }}
 )
 
 select * from source

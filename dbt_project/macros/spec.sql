@@ -58,9 +58,10 @@
         nullif(regexp_replace(regexp_replace({{ expr }}, '[^0-9]', '', 'g'), '^1([0-9]{10})$', '\1'), '')
     {%- elif rule == "money" -%}
         {#- no amount is no money: QBO writes 0 where the platform leaves it out -#}
-        coalesce(cast(round(cast({{ expr }} as decimal(18, 4)), 2) as decimal(18, 2)), 0)
+        {#- out of range compares as no money too: sync_issues names it (macros/out_of_range.sql) -#}
+        coalesce({{ safe_decimal("round(" ~ safe_decimal(expr, 38, 4) ~ ", 2)", 18, 2) }}, 0)
     {%- elif rule == "number" -%}
-        coalesce(cast(round(cast({{ expr }} as decimal(18, 6)), 4) as decimal(18, 4)), 0)
+        coalesce({{ safe_decimal("round(" ~ safe_decimal(expr, 38, 6) ~ ", 4)", 18, 4) }}, 0)
     {%- elif rule == "date" -%}
         cast({{ expr }} as date)
     {%- elif rule == "bool" -%}

@@ -3,15 +3,48 @@
 A number is an amount when a word says so ("over", "between") or it looks like money (a currency sign,
 "dollars", "k"): a bare number is left for the rule parser to refuse, not guessed at. A new invoice's
 amount is the one exception: "invoice Acme Corp 500" can only mean 500.
+
+An amount is read exactly as typed or refused, never changed: a sign ("$-5"), an exponent ("1e308"),
+NaN or infinity, more than 2 decimals or a value QBO cannot hold is a `ParseError` naming the amount and
+the bound, so no filter or drafted write ever carries a number other than the one the user wrote.
 """
 
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 
 from pipelines.ask.folded_text import MaskedText
+from pipelines.ask.intent import MAX_AMOUNT
 from pipelines.ask.parse_error import ParseError
+
+CENT = Decimal("0.01")
+BOUND = f"QBO amounts are from 0 to below {MAX_AMOUNT:,.0f}, with at most 2 decimals (cents)"
+AMOUNT_EXAMPLE = '"invoices over $1,000.50", "create an invoice for Acme Corp for $500"'
+_AMOUNT_WORD = (
+    r"(?:over|under|above|below|than|least|most|exactly|for|of|between|and|to|from|min|max|minimum|maximum)"
+)
+# forms no amount takes: they are refused whole, never read in part ("$1e308" is not $1, "$-5" not $5)
+_ABSURD: list[tuple[str, re.Pattern[str]]] = [
+    (
+        "is written with an exponent (write amounts in digits)",
+        re.compile(r"(?<![\w.,])(?:\$\s*|usd\s*)?[-+]?(?:\d+(?:\.\d*)?|\.\d+)e[-+]?\d+(?![\w.])"),
+    ),
+    (
+        "is not a number",
+        re.compile(
+            rf"(?<![\w])(?:(?:\$|usd)\s*[-+]?\s*(?:nan|inf(?:inity)?)|(?:nan|inf(?:inity)?)\s*(?:dollars?|bucks|usd)"
+            rf"|{_AMOUNT_WORD}\s+[-+]?(?:nan|infinity))(?![\w])"
+        ),
+    ),
+    (
+        "is negative",
+        re.compile(
+            rf"(?:\$|usd)\s*-\s*\.?\d[\d,.]*|(?<![\w.,])-\s*(?:\$|usd)\s*\.?\d[\d,.]*"
+            rf"|(?<![\w]){_AMOUNT_WORD}\s+-\s*\.?\d[\d,.]*"
+        ),
+    ),
+]
 
 
 def _num(tag: str) -> str:
@@ -55,13 +88,34 @@ _AMOUNTS: list[tuple[str, re.Pattern[str]]] = [
 _MULT = {"k": 1000, "thousand": 1000, "grand": 1000, "m": 1_000_000, "mm": 1_000_000, "million": 1_000_000}
 
 
+def bounded(shown: str, value: Decimal) -> Decimal:
+    """The amount itself when QBO can hold it; otherwise a refusal naming it and the bound."""
+    if not value.is_finite():
+        problem = "is not a number"
+    elif value < 0:
+        problem = "is negative"
+    elif value >= MAX_AMOUNT:
+        problem = "is too large"
+    elif value != value.quantize(CENT):
+        problem = "has more than 2 decimals"
+    else:
+        return value
+    raise ParseError(f"{shown.strip()!r} {problem}: {BOUND}", AMOUNT_EXAMPLE)
+
+
 def _amount(m: re.Match[str], tag: str) -> Decimal:
+    digits = m.group(tag).replace(",", "")
+    multiplier = m.group(f"{tag}_x")
+    shown = (m.group(f"{tag}_c") or "") + m.group(tag) + (f" {multiplier}" if multiplier else "")
     try:
-        value = Decimal(m.group(tag).replace(",", ""))
+        value = Decimal(digits)  # exact, whatever its length
     except InvalidOperation as exc:  # the pattern admits only digits: defensive
-        raise ParseError(f"{m.group(tag)!r} is not an amount") from exc
-    if m.group(f"{tag}_x"):
-        value *= _MULT[m.group(f"{tag}_x")]
+        raise ParseError(f"{shown!r} is not an amount: {BOUND}", AMOUNT_EXAMPLE) from exc
+    if multiplier:
+        with localcontext() as exact:  # enough digits that "1.000000001k" is not rounded to 1000
+            exact.prec = len(digits) + 10
+            value *= _MULT[multiplier]
+    value = bounded(shown, value)
     return value.quantize(Decimal(1)) if value == value.to_integral() else value
 
 
@@ -73,8 +127,18 @@ def amount_text(value: Decimal) -> str:
     return format(value, "f")
 
 
+def refuse_absurd(t: MaskedText) -> None:
+    """Refuse what only looks like an amount in part (a sign, an exponent, NaN) before anything reads it."""
+    for problem, pattern in _ABSURD:
+        found = pattern.search(t.m)
+        if found:
+            shown = re.sub(rf"^{_AMOUNT_WORD}\s+", "", t.orig(*found.span()).strip(), flags=re.IGNORECASE)
+            raise ParseError(f"{shown!r} {problem}: {BOUND}", AMOUNT_EXAMPLE)
+
+
 def take_amounts(t: MaskedText) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
     """The least, the most and the exact amount asked for, masked; several bounds narrow each other."""
+    refuse_absurd(t)
     amount_min = amount_max = exact = None
     for kind, pattern in _AMOUNTS:
         for found in pattern.finditer(t.m):
@@ -102,10 +166,13 @@ def take_amounts(t: MaskedText) -> tuple[Decimal | None, Decimal | None, Decimal
 
 def take_bare_amount(t: MaskedText) -> Decimal | None:
     """A new record's amount without a currency sign: "for 500", or the only number there is."""
-    bare = re.search(r"(?<![\w.,])(?:for|of)\s+(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?![\w.,])", t.m)
-    numbers = list(re.finditer(r"(?<![\w.,])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?![\w.,])", t.m))
+    number = r"(?P<n>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?![\w.,])"
+    bare = re.search(rf"(?<![\w.,])(?:for|of)\s+{number}", t.m)
+    numbers = list(re.finditer(rf"(?<![\w.,])(?P<sign>-?){number}", t.m))
     if not bare and len(numbers) != 1:  # "invoice Acme Corp 500": the one number there is
         return None
     found = bare or numbers[0]
+    if not bare and found.group("sign"):  # "invoice Acme Corp -5" is not 5
+        raise ParseError(f"{t.orig(*found.span())!r} is negative: {BOUND}", AMOUNT_EXAMPLE)
     t.mask(*found.span())
-    return Decimal(found.group(1).replace(",", ""))
+    return bounded(t.orig(*found.span("n")), Decimal(found.group("n").replace(",", "")))

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 from pydantic import ValidationError
 
-from pipelines.ask.intent import QboIntent
+from pipelines.ask.intent import MAX_AMOUNT, QboIntent
 from pipelines.ask.translate import qbo_id_by_name
 from pipelines.mapping.outbound import Refused, outbound_row
 from pipelines.mapping.payloads import preflight, pushable
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from pipelines.runtime.connector import Connector
 
 
+CENTS = Decimal("0.01")
 DATE_FIELD = {"Invoice": "issueDate", "Bill": "billDate"}  # the DTO's date field (SPEC §5.2, §4.2.4)
 
 
@@ -102,13 +103,25 @@ def check(connector: Connector, entity: str, dto: dict[str, Any], realm_id: str)
 
 
 def _amount(raw: Any) -> Decimal:
+    """The amount exactly as sent, or Incomplete: never rounded, and never outside what QBO holds."""
+    bound = f"a draft's amount is above 0 and below {MAX_AMOUNT:,.0f}, with at most 2 decimals"
     try:
-        amount = Decimal(str(raw)).quantize(Decimal("0.01"))
+        shown = repr(raw)[:40]
+    except ValueError:  # an int over Python's 4,300 digits has no text
+        shown = "a number of over 4,300 digits"
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float | Decimal):
+        raise Incomplete("amount", f"{shown} is not an amount: {bound}", "not_a_number")
+    try:
+        amount = Decimal(str(raw).strip())
     except (InvalidOperation, ValueError):
-        raise Incomplete("amount", f"{raw!r} is not an amount", "not_a_number") from None
-    if amount <= 0:
-        raise Incomplete("amount", "the amount must be above zero", "out_of_range")
-    return amount
+        raise Incomplete("amount", f"{shown} is not an amount: {bound}", "not_a_number") from None
+    if not amount.is_finite():
+        raise Incomplete("amount", f"{shown} is not a number: {bound}", "not_a_number")
+    if amount <= 0 or amount >= MAX_AMOUNT:
+        raise Incomplete("amount", f"{shown} is out of range: {bound}", "out_of_range")
+    if amount != amount.quantize(CENTS):
+        raise Incomplete("amount", f"{shown} has more than 2 decimals: {bound}", "out_of_range")
+    return amount.quantize(CENTS)
 
 
 def _item(db: duckdb.DuckDBPyConnection, realm_id: str, words: str | None) -> str:

@@ -66,7 +66,10 @@ def _number(value: Decimal) -> int | float | str:
 
 
 Amount = Annotated[Decimal, PlainSerializer(_number, when_used="json")]
-MAX_AMOUNT = Decimal("1e12")
+MAX_AMOUNT = Decimal("1e13")
+MAX_PAGE = 100_000  # 100,000 pages of 1,000 rows: past any company's records, and QBO's STARTPOSITION
+# a draft's record is a few named values (drafts.py reads them): flat, short, and few
+RECORD_KEYS, RECORD_KEY_LENGTH, RECORD_TEXT_LENGTH = 20, 64, 4000
 
 
 class _Strict(BaseModel):
@@ -115,7 +118,9 @@ class Filters(_Strict):
 
 
 class Pagination(_Strict):
-    page: int = Field(1, ge=1, description="from 1: page N is rows (N-1)*pageSize+1 .. N*pageSize")
+    page: int = Field(
+        1, ge=1, le=MAX_PAGE, description="from 1: page N is rows (N-1)*pageSize+1 .. N*pageSize"
+    )
     page_size: int = Field(100, ge=1, le=1000, description="QBO answers at most 1,000 rows a page")
 
     @property
@@ -135,6 +140,23 @@ class QboIntent(_Strict):
     record: dict[str, Any] | None = Field(
         None, description="CREATE_*: the platform DTO to create; it goes to the approval queue, not to QBO"
     )
+
+    @field_validator("record")
+    @classmethod
+    def _flat_record(cls, record: dict[str, Any] | None) -> dict[str, Any] | None:
+        """A record is a few named values: no nesting, no book-length text, for the queue and the audit."""
+        if record is None:
+            return None
+        if len(record) > RECORD_KEYS:
+            raise ValueError(f"has {len(record)} fields: a draft takes at most {RECORD_KEYS}")
+        for key, value in record.items():
+            if len(key) > RECORD_KEY_LENGTH:
+                raise ValueError(f"a field name is over {RECORD_KEY_LENGTH} characters: {key[:20]!r}...")
+            if isinstance(value, dict | list):
+                raise ValueError(f"{key}: must be a text, a number or true/false, not a list or object")
+            if isinstance(value, str) and len(value) > RECORD_TEXT_LENGTH:
+                raise ValueError(f"{key}: is over {RECORD_TEXT_LENGTH:,} characters")
+        return record
 
     @model_validator(mode="after")
     def _shape(self) -> QboIntent:

@@ -5,15 +5,18 @@ schema) and `qbo_ask` (a question in words) only read, and say so (`readOnlyHint
 a CREATE_* intent and queues the record for a person's approval (`qbo approve --draft N`): it adds,
 never changes or deletes. A write asked of a read tool is refused with the intent to send to
 `qbo_draft`, so the calling model can choose knowingly. All three go through the same guardrails and
-the same audit log as `qbo ask`. The official SDK speaks the protocol (stdio framing, version
-negotiation, ping); this module only says what the tools are and how a call is answered. A refusal
-or an invalid intent is a tool result with `isError`, not a protocol error, so the calling model
-reads what to change.
+the same audit log as `qbo ask`. The official SDK speaks the protocol (version negotiation, ping);
+`mcp_stdio` frames it on stdio and answers a malformed line itself. A refusal or an invalid intent is a
+tool result with `isError`, not a protocol error, so the calling model reads what to change. A server
+started for one realm (`qbo mcp --realm`) answers only about it: an intent naming another realm is a
+JSON-RPC error (-32602) naming `realmId`, and is never answered. Every call refused or failed before the
+answering side could audit it is audited here, as the calls answered are there.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from importlib.metadata import version
 from typing import Any
@@ -21,14 +24,19 @@ from typing import Any
 import anyio
 from mcp import types
 from mcp.server import Server, ServerRequestContext
-from mcp.server.stdio import stdio_server
+from mcp.shared.exceptions import MCPError
 from pydantic import ValidationError
 
 from pipelines.ask.intent import QboIntent, intent_schema
+from pipelines.ask.mcp_stdio import guarded_stdio
 from pipelines.ask.translate import Refused
 
 Answer = Callable[[QboIntent, str | None], Any]  # `Asker.answer`: its result has `as_json()`
 Parse = Callable[[str], QboIntent]  # words -> intent, e.g. `RuleParser.parse` with today bound
+# `IntegrationStore.intents.audit`, caller bound: question, intent, realm_id, ran_on, query, rows, note
+Audit = Callable[..., None]
+AUDITED_JSON = 8000  # characters of a refused call's arguments kept in the audit log
+log = logging.getLogger(__name__)
 
 # reads change nothing but the audit log; a draft adds one queued record, never touching an existing one
 READ = {"read_only_hint": True, "idempotent_hint": True, "open_world_hint": False}
@@ -80,34 +88,73 @@ def tools() -> list[types.Tool]:
     ]
 
 
-def call_tool(answer: Answer, parse: Parse, name: str, arguments: dict[str, Any]) -> types.CallToolResult:
-    """One tool call, answered synchronously: the answer's JSON, or what is wrong as a tool error."""
+def call_tool(
+    answer: Answer,
+    parse: Parse,
+    name: str,
+    arguments: dict[str, Any],
+    realm: str | None = None,
+    audit: Audit | None = None,
+) -> types.CallToolResult:
+    """One tool call, answered synchronously: the answer's JSON, or what is wrong as a tool error.
+
+    Raises `MCPError` (-32602) for an intent about a realm other than `realm`. What is refused or fails
+    before `answer` has run, or fails inside it, is audited with `audit`; `answer` audits the rest.
+    """
+    question = arguments.get("question") if name == "qbo_ask" else None
+    intent: QboIntent | None = None
+
+    def refused(text: str, ran_on: str = "refused") -> types.CallToolResult:
+        _audited(audit, name, arguments, intent, question, realm, ran_on, text)
+        return _tool_error(text)
+
     try:
-        question = None
         if name in ("qbo_intent", WRITE_TOOL):
             intent = QboIntent.from_wire(arguments)
         elif name == "qbo_ask":
-            question = str(arguments.get("question", ""))
+            if not isinstance(question, str):
+                return refused("question: must be a text, e.g. 'unpaid invoices over $1,000'")
             intent = parse(question)
         else:
-            return _tool_error(f"no tool {name!r}; tools/list names them")
+            return refused(f"no tool {name[:64]!r}; tools/list names them")
+        if realm is not None:
+            if intent.realm_id not in (None, realm):
+                message = (
+                    f"realmId: this server answers only about realm {realm}, not {intent.realm_id}: "
+                    f"leave realmId out, or start `qbo mcp --realm {intent.realm_id}` for that realm"
+                )
+                _audited(audit, name, arguments, intent, question, realm, "refused", message)
+                raise MCPError(types.INVALID_PARAMS, message)
+            intent = intent.model_copy(update={"realm_id": realm})
         if intent.is_write != (name == WRITE_TOOL):
-            return _tool_error(_other_tool(intent))
-        result = answer(intent, question)
+            return refused(_other_tool(intent))
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        return _tool_error(f"the intent is not valid: {problems}")
-    except (Refused, ValueError) as exc:  # ParseError is a ValueError
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'intent'}: {e['msg']}" for e in exc.errors())
+        return refused(f"the intent is not valid: {problems}")
+    except ValueError as exc:  # ParseError is a ValueError
+        return refused(str(exc))
+    except MCPError:
+        raise
+    except Exception as exc:  # a parser's own fault: this call fails, the server goes on
+        return _failed(refused, name, exc)
+    try:
+        result = answer(intent, question)  # audits what it answers and what it refuses
+        text = json.dumps(result.as_json(), default=str)
+    except Refused as exc:
         return _tool_error(str(exc))
-    text = json.dumps(result.as_json(), default=str)
+    except Exception as exc:  # a fault of QBO, the warehouse or the store: the call fails, the server goes on
+        return _failed(refused, name, exc)
     return types.CallToolResult(content=[types.TextContent(type="text", text=text)], is_error=False)
 
 
-def build_server(answer: Answer, parse: Parse) -> Server[Any]:
+def build_server(
+    answer: Answer, parse: Parse, realm: str | None = None, audit: Audit | None = None
+) -> Server[Any]:
     """The SDK server with the three tools; `serve_stdio` runs it, tests connect a client to it in memory.
 
     Answering is blocking work (DuckDB, the store, maybe QBO): it runs in a worker thread, one call at a
-    time as `qbo ask` would, so the protocol loop stays responsive meanwhile.
+    time as `qbo ask` would, so the protocol loop stays responsive meanwhile. `realm` bounds every
+    answer to one realm; `audit` records the calls refused before they reach `answer`.
     """
     one_at_a_time = anyio.CapacityLimiter(1)
 
@@ -120,7 +167,14 @@ def build_server(answer: Answer, parse: Parse) -> Server[Any]:
         _ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
         return await anyio.to_thread.run_sync(
-            call_tool, answer, parse, params.name, params.arguments or {}, limiter=one_at_a_time
+            call_tool,
+            answer,
+            parse,
+            params.name,
+            params.arguments or {},
+            realm,
+            audit,
+            limiter=one_at_a_time,
         )
 
     return Server(
@@ -132,12 +186,15 @@ def build_server(answer: Answer, parse: Parse) -> Server[Any]:
     )
 
 
-def serve_stdio(answer: Answer, parse: Parse) -> None:
-    """Serve the tools on stdin/stdout until the client closes stdin."""
-    server = build_server(answer, parse)
+def serve_stdio(answer: Answer, parse: Parse, realm: str | None = None, audit: Audit | None = None) -> None:
+    """Serve the tools on stdin/stdout until the client closes stdin; a malformed line is answered."""
+    server = build_server(answer, parse, realm, audit)
+
+    def line_refused(message: str, line: str) -> None:
+        _audited(audit, None, {}, None, None, realm, "refused", message, line)
 
     async def run() -> None:
-        async with stdio_server() as (read_stream, write_stream):
+        async with guarded_stdio(on_refused=line_refused) as (read_stream, write_stream):
             await server.run(read_stream, write_stream, server.create_initialization_options())
 
     anyio.run(run)
@@ -152,3 +209,42 @@ def _other_tool(intent: QboIntent) -> str:
 
 def _tool_error(text: str) -> types.CallToolResult:
     return types.CallToolResult(content=[types.TextContent(type="text", text=text)], is_error=True)
+
+
+def _failed(
+    refused: Callable[[str, str], types.CallToolResult], name: str, exc: Exception
+) -> types.CallToolResult:
+    log.exception("%s failed", name)
+    return refused(f"the call failed ({type(exc).__name__}: {str(exc)[:300]}); it is audited", "failed")
+
+
+def _audited(
+    audit: Audit | None, tool: str | None, arguments: dict[str, Any], intent: QboIntent | None,
+    question: Any, realm: str | None, ran_on: str, note: str, line: str | None = None,
+) -> None:  # fmt: skip
+    """One refused or failed call in the audit log: the intent when there is one, else what was sent (cut):
+    the tool and its arguments, or the start of a line that was not a request."""
+    if audit is None:
+        return
+    sent: dict[str, Any] = (
+        intent.wire()
+        if intent is not None
+        else {"line": line}
+        if line is not None
+        else {"tool": tool, "arguments": arguments}
+    )
+    text = json.dumps(sent, default=str)
+    if len(text) > AUDITED_JSON:
+        sent = {"tool": tool, "truncated": text[:AUDITED_JSON]}
+    try:
+        audit(
+            question=question[:2000] if isinstance(question, str) else None,
+            intent=sent,
+            realm_id=realm or (intent.realm_id if intent is not None else None),
+            ran_on=ran_on,
+            query=None,
+            rows=None,
+            note=note[:2000],
+        )
+    except Exception:  # an audit the store could not take must not turn a refusal into a crash
+        log.exception("could not audit a %s call", ran_on)

@@ -11,34 +11,46 @@ from cryptography.fernet import Fernet
 from pipelines.cli.common import connector, fail
 from pipelines.runtime.settings import ConfigError
 from sources.quickbooks.errors import QboError
+from sources.quickbooks.oauth import InvalidState
+from sources.quickbooks.token_store import TokenStoreError
+from sources.quickbooks.tokens import ConnectionRefused
 
 
 def connect(
     ctx: typer.Context,
     code: Annotated[str | None, typer.Option(help="an authorization code you already have")] = None,
-    realm: Annotated[str | None, typer.Option(help="the realm id that came with --code")] = None,
+    realm: Annotated[
+        str | None, typer.Option(help="the realm id that came with --code; alone: the realm to reconnect")
+    ] = None,
     tenant: Annotated[str | None, typer.Option(help="the platform tenant this company belongs to")] = None,
     timeout: Annotated[int, typer.Option(help="seconds to wait for the browser's redirect")] = 300,
 ) -> None:
-    """Connect a QuickBooks company: print the consent URL and take the redirect on a loopback port,
-    or finish with --code C --realm R."""
-    from pipelines.connect import connect_interactively
+    """Connect a QuickBooks company: print the consent URL and take the redirect on a loopback port
+    (with --realm R: reconnect that company), or finish with --code C --realm R."""
+    from pipelines.connect import connect_interactively, finish_connection
 
     the_connector = connector(ctx)
     tenant_id = tenant or the_connector.settings.tenant_id
     try:
-        if code or realm:
-            if not (code and realm):
+        if code:
+            if not realm:
                 fail("--code and --realm go together (both come back on the redirect URL)", 2)
-            record = the_connector.tokens.connect(tenant_id, code, realm)
+            the_connector.tokens  # noqa: B018 - missing settings or a bad key fail before the code is spent
+            record = finish_connection(the_connector, tenant_id, code, realm)
         else:
-            record = connect_interactively(the_connector, tenant_id, timeout, echo=typer.echo)
-    except (ConfigError, QboError, ValueError, TimeoutError) as exc:
-        fail(str(exc))
+            record = connect_interactively(the_connector, tenant_id, timeout, echo=typer.echo, realm_id=realm)
+    except (ConfigError, ConnectionRefused, InvalidState, TokenStoreError) as exc:
+        fail(_one_line(exc), 2)  # refused: nothing was stored, and the line says what to do
+    except (QboError, ValueError, TimeoutError) as exc:
+        fail(_one_line(exc))
     typer.echo(
         f"connected realm {record.realm_id} for tenant {record.tenant_id}; refresh token valid until "
         f"{record.refresh_token_expires_at:%Y-%m-%d}"
     )
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
 
 
 def disconnect(
@@ -62,8 +74,8 @@ def status(ctx: typer.Context) -> None:
     try:
         for line in status_lines(connector(ctx)):
             typer.echo(line)
-    except ConfigError as exc:
-        fail(str(exc), 2)
+    except (ConfigError, TokenStoreError) as exc:
+        fail(_one_line(exc), 2)
 
 
 def rotate_keys(ctx: typer.Context) -> None:

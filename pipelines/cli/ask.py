@@ -1,9 +1,15 @@
-"""`qbo ask` and `qbo mcp`: finance questions in plain language, on a terminal or as MCP tools."""
+"""`qbo ask` and `qbo mcp`: finance questions in plain language, on a terminal or as MCP tools.
+
+What is refused (a question not understood, an absurd amount, another realm than `--realm`) is one line
+naming what to change, exit code 2, and a row in the audit log, as every answered call is.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -13,6 +19,13 @@ from pipelines.cli.common import connector, fail
 if TYPE_CHECKING:
     from pipelines.ask.rule_parser import RuleParser
     from pipelines.ask.run import Asker
+
+
+def _realm(value: str | None) -> str | None:
+    """--realm: a QBO realm (company) id, which is digits."""
+    if value is not None and not re.fullmatch(r"\d{1,20}", value):
+        raise typer.BadParameter(f"{value[:40]!r} is not a QBO realm id (1 to 20 digits)", param_hint="realm")
+    return value
 
 
 def _asker(
@@ -36,7 +49,10 @@ def _asker(
 def ask(
     ctx: typer.Context,
     question: Annotated[str, typer.Argument(help="e.g. 'unpaid invoices from last month over $1,000'")],
-    realm: Annotated[str | None, typer.Option(help="the realm to ask about [default: the only one]")] = None,
+    realm: Annotated[
+        str | None,
+        typer.Option(help="the realm to ask about [default: the only one]", callback=_realm),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object: intent, queries, rows")] = False,
     fresh_minutes: Annotated[
         int, typer.Option(min=0, help="a warehouse synced within this many minutes answers; else QBO does")
@@ -47,12 +63,31 @@ def ask(
     from pipelines.ask.translate import Refused
 
     asker, parser = _asker(ctx, realm, fresh_minutes, caller="cli")
+    intent = None
     try:
         intent = parser.parse(question, datetime.now(UTC).date())
+        if realm and intent.realm_id not in (None, realm):
+            refusal = (
+                f"realm: the question asks about realm {intent.realm_id}, but --realm is {realm}: "
+                "ask about one realm at a time"
+            )
+            raise ParseError(refusal, f'"{question[:60]}" with --realm {intent.realm_id}')
         if realm:
             intent = intent.model_copy(update={"realm_id": realm})
         answer = asker.answer(intent, question)
-    except (ParseError, Refused) as exc:
+    except ParseError as exc:  # refused before the answering side saw it (which audits what it refuses)
+        asker.connector.store.intents.audit(
+            caller="cli",
+            question=question[:2000],
+            intent=intent.wire() if intent is not None else {},
+            realm_id=realm,
+            ran_on="refused",
+            query=None,
+            rows=None,
+            note=str(exc)[:2000],
+        )
+        fail(str(exc), 2)
+    except Refused as exc:
         fail(str(exc), 2)
     if as_json:
         typer.echo(json.dumps(answer.as_json(), default=str, ensure_ascii=False))
@@ -76,7 +111,11 @@ def ask(
 def mcp(
     ctx: typer.Context,
     realm: Annotated[
-        str | None, typer.Option(help="the realm to answer about [default: the only one]")
+        str | None,
+        typer.Option(
+            help="the only realm answered about: an intent naming another is refused [default: the only one]",
+            callback=_realm,
+        ),
     ] = None,
     fresh_minutes: Annotated[int, typer.Option(min=0)] = 120,
 ) -> None:
@@ -84,7 +123,12 @@ def mcp(
     from pipelines.ask.mcp_server import serve_stdio
 
     asker, parser = _asker(ctx, realm, fresh_minutes, caller="mcp")
-    serve_stdio(asker.answer, lambda text: parser.parse(text, datetime.now(UTC).date()))
+    serve_stdio(
+        asker.answer,
+        lambda text: parser.parse(text, datetime.now(UTC).date()),
+        realm=realm,
+        audit=partial(asker.connector.store.intents.audit, caller="mcp"),
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -17,7 +17,15 @@ def platform_load(
     source: Annotated[str, typer.Option(help="a folder of entity files, or a database URL")],
     strict: Annotated[bool, typer.Option(help="exit 1 when any record is refused")] = False,
 ) -> None:
-    """Load platform records into the warehouse; refused records are kept aside, with why."""
+    """Load platform records into the warehouse; refused records are kept aside, with why.
+
+    Each bad record is refused alone (its file and line, the field and the reason, in
+    raw_platform.rejected) and the others load. Bounds: a JSONL line up to 8 MiB, a CSV cell up to
+    1 MiB, nesting up to 32 levels, UTF-8 only.
+
+    Exit codes: 0 when the source was read (even with refused records; --strict makes those 1);
+    1 when it held records and not one could be read (not UTF-8, not JSON, not CSV); 2 when the source
+    cannot be opened (no such folder, no entity files, no entity tables)."""
     from pipelines.platform_load import load_platform
     from sources.platform.readers import SourceError
 
@@ -35,9 +43,14 @@ def platform_load(
     for line in result.lines():
         typer.echo(line)
     if result.rejected:
-        typer.echo("refused records are in raw_platform.rejected (and the drift report's sync issues)")
-        if strict:
-            raise typer.Exit(1)
+        typer.echo(
+            "every refusal, with its file and line, field and reason, is in raw_platform.rejected "
+            "(and the drift report's sync issues); fix the records and load again"
+        )
+    if result.nothing_readable:
+        fail(f"not one record of {source} could be read: check the files' format and encoding (UTF-8)", 1)
+    if result.rejected and strict:
+        raise typer.Exit(1)
 
 
 def platform_schemas(

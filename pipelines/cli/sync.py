@@ -8,9 +8,12 @@ from typing import Annotated
 import typer
 
 from pipelines.cli.common import connector, day, entity_names, fail
+from pipelines.runtime.locks import LockBusy
 from pipelines.runtime.progress import Progress
 from pipelines.runtime.settings import ConfigError
+from pipelines.runtime.warehouse import LoadFailed, WarehouseBusy
 from sources.quickbooks.errors import QboError
+from sources.quickbooks.token_store import TokenStoreError
 
 
 def sync(
@@ -32,7 +35,7 @@ def sync(
     try:
         with Progress.live(typer.echo) as progress:
             sync_all(connector(ctx), realm, selected, full_refresh, echo=progress)
-    except (ConfigError, LookupError) as exc:
+    except (ConfigError, LookupError, TokenStoreError) as exc:
         fail(str(exc), 2)
     except SyncFailed as exc:
         fail(str(exc))
@@ -57,7 +60,7 @@ def backfill(
     try:
         with Progress.live(typer.echo) as progress:
             loaded = backfill_all(connector(ctx), realm, start, end, entity_names(entities), echo=progress)
-    except (ConfigError, LookupError, QboError) as exc:
+    except (ConfigError, LookupError, QboError, TokenStoreError, LockBusy, WarehouseBusy, LoadFailed) as exc:
         fail(str(exc))
     for realm_id, tables in loaded.items():
         typer.echo(f"realm {realm_id}: backfilled {sum(tables.values()):,} rows")

@@ -12,7 +12,7 @@ from pipelines.runtime.settings import ConfigError
 
 def webhooks_drain(ctx: typer.Context) -> None:
     """Fetch what stored webhook events changed into the warehouse, then run requested syncs."""
-    from pipelines.drain import drain
+    from pipelines.drain import MAX_ATTEMPTS, drain
     from pipelines.runtime.landing import land_push_results
     from pipelines.sync import run_sync_requests
 
@@ -28,6 +28,12 @@ def webhooks_drain(ctx: typer.Context) -> None:
         f"{result.fetched} records fetched, {result.deleted} marked deleted in {result.requests} requests; "
         f"{syncs} requested syncs"
     )
+    if result.given_up:
+        given_up = "; ".join(n for n in result.notes if "marked failed" in n)
+        typer.echo(
+            f"{result.given_up} events QBO refused {MAX_ATTEMPTS} times were marked failed (they show in "
+            f"`qbo status`; `qbo webhooks replay --since DAY` queues them again once fixed): {given_up}"
+        )
     if result.failed:
         fail(f"{result.failed} events failed and wait for the next drain: " + "; ".join(result.notes))
 

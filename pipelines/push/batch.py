@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -67,10 +68,15 @@ def push_all(
     realms: list[str] | None = None,
     entities: Sequence[str] | None = None,
     echo: Callable[[str], None] = print,
+    load_lock: AbstractContextManager[Any] | None = None,
 ) -> list[RealmPush]:
-    """Push every connected realm's outbound records (or those asked for); land the results."""
+    """Push every connected realm's outbound records (or those asked for); land the results.
+    `load_lock` (a flow's writer slot) is held while the warehouse is read or written, not while QBO
+    answers: held around the whole push it would invert the order a sync takes its locks in."""
+    guard = load_lock or nullcontext()
     chosen = connector.realms(realms)
-    the_plan = plan(connector, chosen, entities)
+    with guard:
+        the_plan = plan(connector, chosen, entities)
     for line in the_plan.summary():
         echo(line)
     for op in the_plan.by_status("invalid"):  # refused before sending: on record like QBO's refusals
@@ -92,7 +98,7 @@ def push_all(
     results = []
     for realm_id in chosen:
         ops = [op for op in the_plan.operations if op.realm_id == realm_id and op.status == "send"]
-        result = push_realm(connector, realm_id, ops, echo)
+        result = push_realm(connector, realm_id, ops, echo, guard)
         results.append(result)
         sent = ", ".join(f"{n} {outcome}" for outcome, n in sorted(result.outcomes.items())) or "nothing sent"
         echo(f"realm {realm_id}: {sent} in {result.requests} batch requests")
@@ -103,19 +109,25 @@ def push_all(
     connector.store.review.mark_pushed(
         (r["entity"], r["tenant_id"], r["platform_id"]) for r in sent if r["outcome"] == "ok"
     )
-    land_push_results(connector)
+    land_push_results(connector, load_lock)
     return results
 
 
 def push_realm(
-    connector: Connector, realm_id: str, ops: list[Operation], echo: Callable[[str], None]
+    connector: Connector,
+    realm_id: str,
+    ops: list[Operation],
+    echo: Callable[[str], None],
+    load_lock: AbstractContextManager[Any] | None = None,
 ) -> RealmPush:
     settings = connector.settings
     bar = progress_of(echo)
+    with load_lock or nullcontext():
+        lookup = _lookup(settings.warehouse)
     sink = Sink(
         connector.client(realm_id),
         connector.store,
-        _lookup(settings.warehouse),
+        lookup,
         datetime.now(UTC).date(),
         answered=lambda n: bar.advance(f"realm {realm_id}: push", n, total=len(ops), unit="operations"),
     )

@@ -124,6 +124,7 @@ def read_plan(
                 op.synced = synced.get((row["tenant_id"], row["platform_id"]), {})
                 operations.append(op)
         existing_doc_numbers = preflight.doc_numbers_in_qbo(db)
+        shared_links = preflight.claimed_twice(db)
     creating = {op.key for op in operations if op.operation == "create"} | set(known_links or {})
     for op in operations:
         said = (pushed or {}).get((*op.key, op.row["payload_hash"]))
@@ -135,7 +136,7 @@ def read_plan(
             op.status = "approval"
         else:
             _resolve(op, creating)
-    preflight.check(operations, existing_doc_numbers)
+    preflight.check(operations, existing_doc_numbers, shared_links)
     return Plan(operations)
 
 

@@ -6,10 +6,17 @@ references present, lines present, DocNumber unique per realm (in this push and 
 within QBO's lengths, enums QBO knows (a field's spec `enum`: the QBO values its platform values map
 to, such as Item.Type Service, Inventory, NonInventory). A record that fails is `invalid`, with the
 seed's error DTO (`QBO_VALIDATION_FAILED`, one detail per field); the others go through.
+
+And one QBO record has one platform twin: a record whose `qboId` is already linked to another platform
+record of the realm and entity is a `CONFLICT` (409, naming `qboId` and the other platform id), never an
+update of that QBO record (`qbo_id_conflict`; the real-time push asks the published references). The
+batch push refuses every operation of a push that writes one QBO record for two platform records, and,
+given `claimed_twice`, those whose QBO record the warehouse's mappings link to another.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -26,6 +33,7 @@ if TYPE_CHECKING:
     from pipelines.push.operation import Operation
 
 DOC_NUMBER = "doc_number"
+Claimant = tuple[str, str]  # (tenant, platform id)
 
 
 def doc_numbers_in_qbo(db: duckdb.DuckDBPyConnection) -> set[tuple[str, str, str]]:
@@ -84,8 +92,71 @@ def frame_schema(entity: str) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(columns, checks=checks, strict=False)
 
 
-def check(operations: list[Operation], existing_doc_numbers: set[tuple[str, str, str]]) -> None:
-    """Mark the operations QBO would refuse `invalid`, each with its error DTO."""
+def claimed_twice(db: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], list[Claimant]]:
+    """(realm, entity, QBO Id) -> the platform records the warehouse's mappings link to it, where more
+    than one is: the platform sent one qboId on two records."""
+    rows = db.execute(
+        "SELECT realm_id, entity, qbo_id, list(DISTINCT [tenant_id, platform_id]) FROM sync.sync_mappings "
+        "WHERE qbo_id IS NOT NULL AND platform_id IS NOT NULL AND status LIKE 'linked%' "
+        "GROUP BY realm_id, entity, qbo_id HAVING count(DISTINCT [tenant_id, platform_id]) > 1"
+    ).fetchall()
+    return {
+        (realm, entity, qbo_id): sorted((tenant, platform_id) for tenant, platform_id in claimants)
+        for realm, entity, qbo_id, claimants in rows
+    }
+
+
+def qbo_id_conflict(
+    entity: str, tenant: str, platform_id: str, qbo_id: str, claims: list[Claimant]
+) -> dict[str, Any] | None:
+    """The CONFLICT error DTO when QBO record `qbo_id` is linked to a platform record other than this
+    one; None when it is linked to this one or to none. Another tenant's record is not named."""
+    others = [claim for claim in claims if claim != (tenant, platform_id)]
+    if not others:
+        return None
+    same_tenant = sorted(other for t, other in others if t == tenant)
+    if same_tenant:
+        whom = f"{entity} {same_tenant[0]}"
+        if len(same_tenant) > 1:
+            whom += f" (and {', '.join(same_tenant[1:])})"
+    else:
+        whom = f"a {entity} of another tenant"
+    message = (
+        f"qboId {qbo_id} is already linked to {whom}: one QBO record has one platform record, so "
+        f"{entity} {platform_id} does not update it; correct qboId (or leave it out to create a new "
+        "record), or unlink the other record first"
+    )
+    extensions = {"linkedPlatformId": same_tenant[0]} if same_tenant else {}
+    return error_dto("CONFLICT", message, [detail("qboId", "conflict", message, **extensions)])
+
+
+def _claim_conflicts(
+    operations: list[Operation], shared: Mapping[tuple[str, str, str], list[Claimant]]
+) -> None:
+    """Mark `invalid` every operation that writes a QBO record another platform record claims too, in
+    this push or in the warehouse's mappings (`shared`, from `claimed_twice`)."""
+    live = [
+        op for op in operations if op.row.get("qbo_id") is not None and op.status not in ("done", "refused")
+    ]
+    claims: dict[tuple[str, str, str], set[Claimant]] = {}
+    for op in live:
+        claims.setdefault((op.realm_id, op.entity, str(op.row["qbo_id"])), set()).add(op.key[1:])
+    for op in live:
+        where = (op.realm_id, op.entity, str(op.row["qbo_id"]))
+        claimants = sorted(claims[where] | set(shared.get(where, ())))
+        error = qbo_id_conflict(op.entity, op.key[1], op.key[2], where[2], claimants)
+        if error is not None:
+            op.status, op.error = "invalid", error
+
+
+def check(
+    operations: list[Operation],
+    existing_doc_numbers: set[tuple[str, str, str]],
+    shared_links: Mapping[tuple[str, str, str], list[Claimant]] | None = None,
+) -> None:
+    """Mark the operations QBO would refuse `invalid`, each with its error DTO; and those writing a QBO
+    record another platform record claims (in this push, or in `shared_links` from `claimed_twice`)."""
+    _claim_conflicts(operations, shared_links or {})
     by_entity: dict[str, list[Operation]] = {}
     for op in operations:
         if op.status == "send":

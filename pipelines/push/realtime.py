@@ -12,6 +12,9 @@ approval in the batch push, and the answer lists them (`awaitingApproval`).
 Neither is a `draft` or `voided` invoice created: the batch push leaves both out of its creates
 (macros/outbound.sql), and so does this path, saying so (409 NOT_PUSHABLE, naming `status`).
 A record without `updatedAt` is taken as changed when it was received.
+A record whose QBO record (its `qboId`, or its own link) is linked to another platform record of the
+realm is a 409 CONFLICT naming `qboId` and the other record (preflight.qbo_id_conflict): one QBO record
+is never updated for two platform records.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from pipelines.mapping.spec import LINES_FIELD
 from pipelines.mapping.values import get_path
 from pipelines.push.destination import Sink
 from pipelines.push.operation import Operation
+from pipelines.push.preflight import qbo_id_conflict
 from pipelines.runtime.connector import Connector, TenantRealmError
 from sources.platform.dto import MODELS, PlatformRecord, contract_error
 from sources.platform.errors import error_dto
@@ -96,6 +100,11 @@ class RealtimePush:
         linked = self.refs.link(realm_id, entity, tenant, dto.id)
         if linked is None and dto.qbo_id:
             linked = (dto.qbo_id, dto.qbo_sync_token)
+        if linked:
+            owners = self.refs.platform_records(realm_id, entity, linked[0])
+            conflict = qbo_id_conflict(entity, tenant, dto.id, linked[0], owners)
+            if conflict is not None:
+                return Answer(409, conflict)
         operation = "update" if linked else "create"
         names = [f["name"] for f in pushable(entity)]
         if rendered()[entity]["lines"] is not None:

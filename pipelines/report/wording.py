@@ -124,6 +124,16 @@ ISSUES = {
         "The platform sent a record that breaks the contract, and it was kept aside. Fix the fields "
         "named and load the platform records again (`qbo platform load`).",
     ),
+    "value_out_of_range": (
+        "Amount too large to read",
+        "QuickBooks (or the platform) holds a number beyond what the reports read, so it shows empty. "
+        "Check it where it is held and correct it if it is a mistake.",
+    ),
+    "value_rounded": (
+        "Number loaded rounded",
+        "QuickBooks holds a number more precise than the warehouse keeps; it was loaded rounded. Check it "
+        "in QuickBooks, and acknowledge the issue if it is right.",
+    ),
 }
 
 CHANGED_IN = {

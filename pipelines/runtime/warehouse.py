@@ -8,15 +8,27 @@ files; extracting one entity at a time and loading one job at a time keep only o
 pages and one merge in memory. The dlt settings are environment defaults, so a user can override them
 the dlt way (EXTRACT__NEXT_ITEM_MODE, LOAD__WORKERS, ...).
 (bench/sync_bench.py measures all three.)
+
+Runs meet here. A step that opens the file takes `WarehouseAccess` (the caller's lock, then the
+warehouse's lock file, see locks.py) and `when_free` waits, for a bounded time, while a process outside
+those locks has it open; DuckDB's "Conflicting lock" is `WarehouseBusy` naming that process, never dlt's
+"check your credentials". A package the warehouse refuses for good is set aside (`abort_packages`, which
+also puts the pipeline's state back), so one bad value fails one run with its cause (`LoadFailed`) and
+never every later one.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from contextlib import AbstractContextManager
+import re
+import threading
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, TypeVar
 
 import dlt
 
@@ -25,8 +37,15 @@ import dlt
 # initialized module 'pyarrow'", "... 'pandas' has no attribute 'DataFrame'") when realms run in parallel
 import pandas  # noqa: F401
 import pyarrow  # noqa: F401
+from dlt.common.destination.exceptions import DestinationTerminalException
+from dlt.load.exceptions import LoadClientJobRetry
+from dlt.normalize.exceptions import NormalizeJobFailed
 from dlt.pipeline.pipeline import Pipeline
 
+from pipelines.runtime.locks import POLL_SECONDS, LockBusy, hold, lock_wait_seconds, warehouse_lock_path
+from sources.platform.errors import detail, error_dto
+
+T = TypeVar("T")
 log = logging.getLogger("qbo.warehouse")
 
 DUCKDB_CONFIG = {"memory_limit": "256MB", "threads": 2, "preserve_insertion_order": False}
@@ -64,27 +83,225 @@ def warehouse_pipeline(name: str, warehouse: Path, pipelines_dir: Path, dataset:
     )
 
 
+def qbo_pipeline_name(realm_id: str) -> str:
+    return f"qbo_{realm_id}"
+
+
 def qbo_pipeline(realm_id: str, warehouse: Path, pipelines_dir: Path) -> Pipeline:
-    return warehouse_pipeline(f"qbo_{realm_id}", warehouse, pipelines_dir, QBO_DATASET)
+    return warehouse_pipeline(qbo_pipeline_name(realm_id), warehouse, pipelines_dir, QBO_DATASET)
 
 
-def finish_pending(pipeline: Pipeline, load_lock: AbstractContextManager[Any]) -> None:
-    """Normalise and load what a killed run left behind, so its checkpoint lands before a new one."""
+def finish_pending(pipeline: Pipeline, load_lock: AbstractContextManager[Any]) -> LoadFailed | None:
+    """Normalise and load what a killed run left behind, so its checkpoint lands before a new one.
+
+    A package the warehouse refuses (or that cannot be normalised) would fail every later run of the
+    pipeline: it is set aside instead, and returned so the caller reports it."""
     if not pipeline.has_pending_data:
-        return
+        return None
     log.warning("pipeline %s: finishing an interrupted load first", pipeline.pipeline_name)
-    if pipeline.list_extracted_load_packages():
-        pipeline.normalize()
-    if pipeline.list_normalized_load_packages():
-        with load_lock:
-            pipeline.load()
+    try:
+        if pipeline.list_extracted_load_packages():
+            pipeline.normalize()
+        if pipeline.list_normalized_load_packages():
+            with load_lock:
+                when_free(pipeline.load)
+    except Exception as exc:
+        failure = load_failure(exc, pipeline.pipeline_name)
+        if failure is None:
+            raise
+        set_aside(pipeline, load_lock, failure)
+        return failure
+    return None
+
+
+def load_or_set_aside(pipeline: Pipeline, load_lock: AbstractContextManager[Any], step: Callable[[], T]) -> T:
+    """Run `step` (normalise, load or both); a package it fails for good is set aside and raised as
+    `LoadFailed`, so the next run starts clean. A busy or unreachable warehouse keeps the package."""
+    try:
+        return step()
+    except Exception as exc:
+        failure = load_failure(exc, pipeline.pipeline_name)
+        if failure is None:
+            raise
+        set_aside(pipeline, load_lock, failure)
+        raise failure from exc
+
+
+class LoadFailed(RuntimeError):
+    """A load package the warehouse refused (or dlt could not normalise): which table, and why."""
+
+    code = "LOAD_FAILED"
+
+    def __init__(self, pipeline: str, load_id: str | None, table: str | None, reason: str) -> None:
+        where = f"table {table}" if table else "a table"
+        super().__init__(
+            f"pipeline {pipeline}: load package {load_id or '?'} failed at {where}: {reason}. The package "
+            "was set aside and the checkpoint kept, so the next run reads these records again; if it "
+            "fails the same way, the value named here is what the warehouse refuses"
+        )
+        self.pipeline, self.load_id, self.table, self.reason = pipeline, load_id, table, reason
+
+    def to_dto(self) -> dict[str, Any]:
+        return error_dto(self.code, str(self), [detail(self.table, "refused", self.reason)])
+
+
+_EXCEPTION_PREFIX = re.compile(r"^(?:[\w.]+\.)?\w*(?:Exception|Error): ")
+
+
+def _reason(message: str) -> str:
+    """The sentence that says why (dlt keeps a job's whole traceback): the first line of the last
+    exception's message, without the exception's name."""
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    raised = [line for line in lines if _EXCEPTION_PREFIX.match(line)]
+    first = raised[-1] if raised else (lines[0] if lines else message)
+    return _EXCEPTION_PREFIX.sub("", first, count=1)[:1000]
+
+
+def load_failure(exc: BaseException, pipeline: str) -> LoadFailed | None:
+    """`exc` as a `LoadFailed` when it comes down to a job that no retry fixes; else None (a source's
+    error, a busy or unreachable warehouse: the package, if any, stays for the next run)."""
+    if warehouse_busy(exc) is not None:
+        return None
+    for inner in _chain(exc):
+        if isinstance(inner, LoadFailed):
+            return inner
+        retry_left = getattr(inner, "retry_count", 0) < getattr(inner, "max_retry_count", 0)
+        terminal = isinstance(inner, NormalizeJobFailed | DestinationTerminalException) or (
+            isinstance(inner, LoadClientJobRetry) and not retry_left
+        )
+        if not terminal:
+            continue
+        job_id = getattr(inner, "job_id", None)
+        table = job_id.split(".")[0] if job_id else getattr(inner, "table_name", None)
+        message = getattr(inner, "failed_message", None) or str(inner)
+        return LoadFailed(pipeline, getattr(inner, "load_id", None), table, _reason(message))
+    return None
+
+
+def set_aside(pipeline: Pipeline, load_lock: AbstractContextManager[Any], failure: LoadFailed) -> None:
+    """Abort the pending packages (dlt moves their jobs to failed_jobs, keeping the files) and put the
+    pipeline's state back where the failed package started, so nothing is marked read that was not
+    loaded."""
+    log.error("%s", failure)
+    with load_lock:
+        when_free(pipeline.abort_packages)
+
+
+class WarehouseBusy(RuntimeError):
+    """Another process has the DuckDB file open (DuckDB lets one in at a time): not a credentials
+    problem, whatever dlt's connection error says."""
+
+    code = "WAREHOUSE_BUSY"
+
+    def __init__(self, warehouse: str, holder: str, waited: float = 0.0) -> None:
+        super().__init__(
+            f"the warehouse {warehouse} is busy: {holder} has it open (DuckDB lets one process in at a "
+            f"time); waited {waited:.0f} s. Let it finish (or close it) and run again"
+        )
+        self.warehouse, self.holder, self.waited = warehouse, holder, waited
+
+    def to_dto(self) -> dict[str, Any]:
+        return error_dto(self.code, str(self), [detail("warehouse", "busy", self.warehouse)])
+
+
+_DUCKDB_LOCK = re.compile(
+    r'Could not set lock on file "(?P<file>[^"]+)"'
+    r"(?:: Conflicting lock is held in (?P<cmd>.+?) \(PID (?P<pid>\d+)\))?"
+)
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """`exc` and what it wraps: dlt's `exception` / `inner_exc`, then `__cause__` / `__context__`."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not s for s in seen):
+        seen.append(current)
+        current = (
+            getattr(current, "exception", None)
+            or getattr(current, "inner_exc", None)
+            or current.__cause__
+            or current.__context__
+        )
+    return [e for e in seen if isinstance(e, BaseException)]
+
+
+def warehouse_busy(exc: BaseException, waited: float = 0.0) -> WarehouseBusy | None:
+    """The DuckDB file lock another process holds, if that is what `exc` comes down to."""
+    for inner in _chain(exc):
+        if isinstance(inner, WarehouseBusy):
+            return inner
+        found = _DUCKDB_LOCK.search(str(inner))
+        if found:
+            holder = f"pid {found['pid']} ({found['cmd']})" if found["pid"] else "another process"
+            return WarehouseBusy(found["file"], holder, waited)
+    return None
 
 
 def root_cause(exc: BaseException) -> BaseException:
-    """dlt wraps what a source raised in PipelineStepFailed; the typed QBO error is underneath."""
+    """dlt wraps what a source raised in PipelineStepFailed; the typed QBO error is underneath. A busy
+    DuckDB file is named as such (dlt calls it a connection error and suggests the credentials)."""
+    busy = warehouse_busy(exc)
+    if busy is not None:
+        return busy
     seen = exc
     while True:
+        if isinstance(seen, LoadFailed | LockBusy):  # already says what happened and what to do
+            return seen
         inner = getattr(seen, "exception", None) or seen.__cause__
         if inner is None or inner is seen:
             return seen
         seen = inner
+
+
+def when_free(step: Callable[[], T], wait: float | None = None) -> T:
+    """Run a step that opens the warehouse, again while another process (a `duckdb` shell, a dbt
+    build) has the file open, for up to `wait` seconds; then `WarehouseBusy` names that process. A
+    step that failed to open the file changed nothing, so running it again is safe."""
+    budget = lock_wait_seconds() if wait is None else wait
+    started = time.monotonic()
+    while True:
+        try:
+            return step()
+        except Exception as exc:
+            waited = time.monotonic() - started
+            busy = warehouse_busy(exc, waited)
+            if busy is None:
+                raise
+            if waited >= budget:
+                raise busy from exc
+            log.info("%s; trying again", busy)
+            time.sleep(min(POLL_SECONDS * 5, max(0.0, budget - waited)))
+
+
+class WarehouseAccess:
+    """What a step that opens the warehouse takes: the caller's `load_lock` (this process's threads,
+    Prefect's writer slot), then the warehouse's lock file, which every `qbo` process honours. Reusable;
+    one per run, entered around each step."""
+
+    def __init__(self, warehouse: Path, load_lock: AbstractContextManager[Any] | None = None) -> None:
+        self.warehouse = warehouse
+        self.load_lock = load_lock
+        self._held = threading.local()
+
+    def __enter__(self) -> WarehouseAccess:
+        stack = ExitStack()
+        try:
+            if self.load_lock is not None:
+                stack.enter_context(self.load_lock)
+            stack.enter_context(hold(warehouse_lock_path(self.warehouse), f"warehouse {self.warehouse}"))
+        except BaseException:
+            stack.close()
+            raise
+        self._stacks().append(stack)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._stacks().pop().__exit__(exc_type, exc, tb)
+
+    def _stacks(self) -> list[ExitStack]:
+        if not hasattr(self._held, "stacks"):
+            self._held.stacks = []
+        stacks: list[ExitStack] = self._held.stacks
+        return stacks

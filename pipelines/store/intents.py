@@ -2,16 +2,71 @@
 
 A drafted write waits here for a person (`qbo approve --draft N`); it is never sent before. The audit
 holds the intent, the query actually run, where it ran and how many rows came back, and who asked.
+
+Whatever drafted it, a write is kept only within the DTOs' bounds: an amount or quantity QBO or the
+warehouse cannot hold (1E+30, NaN, more decimals than cents) makes it `incomplete`, with the error DTO
+naming the field, so no person can approve it; and NaN or Infinity is kept as text, never as a JSON
+number PostgreSQL refuses.
 """
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
 
 from pipelines.store.schema import intent_audit, intent_writes
+from sources.platform.dto import BOUNDED
+from sources.platform.errors import detail, error_dto, field_path
+
+OUT_OF_BOUNDS = "DRAFT_OUT_OF_BOUNDS"
+
+
+def out_of_bounds(value: Any, path: tuple[str | int, ...] = ()) -> list[dict[str, Any]]:
+    """A detail for every amount or quantity in a drafted record that the DTOs' bounds refuse."""
+    found: list[dict[str, Any]] = []
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            bound = BOUNDED.get(key) if isinstance(key, str) else None
+            problem = None if bound is None else bound.problem(inner)
+            if problem is not None:
+                found.append(detail(field_path((*path, key)), *problem))
+            else:
+                found += out_of_bounds(inner, (*path, str(key)))
+    elif isinstance(value, list):
+        for at, inner in enumerate(value):
+            found += out_of_bounds(inner, (*path, at))
+    return found
+
+
+def json_safe(value: Any) -> Any:
+    """NaN and Infinity as text: JSON has no such numbers, and PostgreSQL refuses the column."""
+    if isinstance(value, float | Decimal) and not (
+        math.isfinite(value) if isinstance(value, float) else value.is_finite()
+    ):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: json_safe(inner) for key, inner in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(inner) for inner in value]
+    return value
+
+
+def _with_bounds(error: dict[str, Any] | None, problems: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The draft's error DTO, with what is out of bounds added (once per field)."""
+    if not problems:
+        return error
+    if error is None:
+        message = "the draft holds an amount or quantity QBO cannot: fix the field(s) named and draft again"
+        return error_dto(OUT_OF_BOUNDS, message, problems)
+    named = {d.get("field") for d in error.get("details", [])}
+    return {
+        **error,
+        "details": [*error.get("details", []), *(d for d in problems if d["field"] not in named)],
+    }
 
 
 class Intents:
@@ -21,7 +76,7 @@ class Intents:
     def audit(self, **values: Any) -> None:
         """One call: caller, question, intent, realm_id, ran_on, query, rows, note."""
         with self.engine.begin() as conn:
-            conn.execute(insert(intent_audit).values(at=datetime.now(UTC), **values))
+            conn.execute(insert(intent_audit).values(at=datetime.now(UTC), **json_safe(values)))
 
     def queue_write(
         self,
@@ -31,7 +86,10 @@ class Intents:
         record: dict[str, Any],
         error: dict[str, Any] | None,
     ) -> tuple[int, str]:
-        """Queue a drafted record: pending when it checked out, incomplete (with its error DTO) if not."""
+        """Queue a drafted record: pending when it checked out, incomplete (with its error DTO) if not, or
+        if an amount or quantity in it is out of the DTOs' bounds."""
+        error = json_safe(_with_bounds(error, out_of_bounds(record)))
+        record = json_safe(record)
         status = "pending" if error is None else "incomplete"
         with self.engine.begin() as conn:
             queued = conn.execute(

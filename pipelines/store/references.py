@@ -47,19 +47,23 @@ class References:
 
     def platform_record(self, realm_id: str, entity: str, qbo_id: str) -> tuple[str, str] | None:
         """(tenant, platform id) of the platform record linked to a QBO record."""
+        records = self.platform_records(realm_id, entity, qbo_id)
+        return records[0] if records else None
+
+    def platform_records(self, realm_id: str, entity: str, qbo_id: str) -> list[tuple[str, str]]:
+        """Every (tenant, platform id) linked to a QBO record: more than one is a claim to refuse."""
         with self.engine.connect() as conn:
-            name = conn.scalar(
-                select(references.c.name).where(
+            names = conn.scalars(
+                select(references.c.name)
+                .where(
                     references.c.realm_id == realm_id,
                     references.c.kind == "link",
                     references.c.scope == entity,
                     references.c.qbo_id == qbo_id,
                 )
-            )
-        if name is None:
-            return None
-        tenant, _, platform_id = name.partition("|")
-        return tenant, platform_id
+                .order_by(references.c.name)
+            ).all()
+        return [(tenant, platform_id) for tenant, _, platform_id in (n.partition("|") for n in names)]
 
     def _get(self, realm_id: str, kind: str, scope: str, name: str) -> tuple[str, str | None] | None:
         with self.engine.connect() as conn:

@@ -442,15 +442,32 @@ def _entered(target: Target, value: str | None) -> str:
         if rule == "date":
             text = date.fromisoformat(text).isoformat()
         elif rule in ("money", "number"):
-            number = Decimal(text.replace(",", ""))
-            if not number.is_finite() or abs(number) >= Decimal("1e15"):
-                raise ValueError(text)
-            text = str(number.quantize(Decimal("0.01")) if rule == "money" else number)
+            text = _bounded_number(target.field, rule, text)
+        elif any((ord(c) < 32 and c not in "\t\n") or 127 <= ord(c) < 160 for c in text):
+            raise DecisionError(f"{target.field}: the value holds a control character; type it again")
+    except DecisionError:
+        raise
     except (ValueError, ArithmeticError):
         raise DecisionError(
             f"{target.field} takes a {rule}: {text!r} is not one (a date is YYYY-MM-DD)"
         ) from None
     return text
+
+
+# what QBO and the warehouse hold (sources/platform/dto.py bounds the platform's records the same way)
+NUMBER_BOUNDS = {"money": (13, 2), "number": (12, 6)}
+
+
+def _bounded_number(field: str | None, rule: str, text: str) -> str:
+    number = Decimal(text.replace(",", ""))
+    digits, places = NUMBER_BOUNDS[rule]
+    if not number.is_finite():
+        raise ValueError(text)
+    if abs(number) >= Decimal(10) ** digits or number.as_tuple().exponent < -places:  # type: ignore[operator]
+        raise DecisionError(
+            f"{field} takes a {rule} below 10^{digits} with at most {places} decimals; {text!r} is not one"
+        )
+    return str(number.quantize(Decimal(1).scaleb(-2)) if rule == "money" else number)
 
 
 def enterable(entity: str, field: str | None) -> str | None:

@@ -9,6 +9,7 @@ family has its one module in this package; no other module writes these tables.
 from __future__ import annotations
 
 import json
+import math
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -114,7 +115,7 @@ webhook_events = Table(
     Column("occurred_at", UTCDateTime(), nullable=False),
     Column("deleted_id", String(64)),  # Merge: the record merged away
     Column("received_at", UTCDateTime(), nullable=False, index=True),
-    Column("status", String(16), nullable=False, index=True),  # pending | claimed | done | ignored
+    Column("status", String(16), nullable=False, index=True),  # pending | claimed | done | ignored | failed
     Column("claim", String(64)),  # who holds it, while claimed
     Column("claimed_at", UTCDateTime()),
     Column("attempts", Integer, nullable=False, default=0),
@@ -317,5 +318,23 @@ def engine_for(url: str) -> Engine:
 
 
 def _json_text(value: Any) -> str:
-    """JSON columns hold QBO documents, whose money is Decimal (client.decimal_json): as JSON numbers."""
-    return json.dumps(value, default=lambda v: float(v) if isinstance(v, Decimal) else str(v))
+    """JSON columns hold QBO documents, whose money is Decimal (client.decimal_json): as JSON numbers.
+    A non-finite number (NaN, Infinity: Python's json reads them) is kept as text, which PostgreSQL's
+    JSON columns accept where they refuse the bare literal."""
+    return json.dumps(_finite(value), default=_plain, allow_nan=False)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value) if value.is_finite() else str(value)
+    return str(value)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value

@@ -4,13 +4,17 @@ Intake (`EventQueue.put`) only stores: an event's key is unique, so a redelivery
 worker claims events under a lease; events are marked done only after their load committed, so a
 worker killed mid-batch leaves them claimed, and once the lease runs out the next worker takes them
 again. Processed events are kept, for `qbo webhooks replay`.
+
+Statuses: pending, claimed, done, ignored (realm not connected, entity not in the catalog), and failed:
+QBO refused the event's record for the last of the drain's bounded tries (counted in `attempts`), so
+it no longer holds its realm's queue back; its `note` says why, and a replay queues it again.
 """
 
 from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -66,14 +70,19 @@ class EventQueue:
         with self._writing, self.engine.begin() as conn:
             return len(conn.execute(statement, rows).all())
 
-    def claim(self, limit: int, lease: timedelta = LEASE) -> tuple[str, list[dict[str, Any]]]:
-        """Take up to `limit` pending events (or events whose claim expired) for this worker alone."""
+    def claim(
+        self, limit: int, lease: timedelta = LEASE, exclude: Collection[int] = ()
+    ) -> tuple[str, list[dict[str, Any]]]:
+        """Take up to `limit` pending events (or events whose claim expired) for this worker alone;
+        not those in `exclude` (what this drain already gave back, to be retried by the next one)."""
         token = uuid.uuid4().hex
         now = datetime.now(UTC)
         claimable = or_(
             webhook_events.c.status == "pending",
             and_(webhook_events.c.status == "claimed", webhook_events.c.claimed_at < now - lease),
         )
+        if exclude:
+            claimable = and_(claimable, webhook_events.c.id.not_in(list(exclude)))
         with self.engine.begin() as conn:
             ids = conn.scalars(
                 select(webhook_events.c.id).where(claimable).order_by(webhook_events.c.id).limit(limit)
@@ -96,7 +105,7 @@ class EventQueue:
             return token, [dict(r) for r in rows]
 
     def finish(self, token: str, ids: Iterable[int], status: str, note: str | None = None) -> None:
-        """Mark claimed events done or ignored; only the claim's holder can."""
+        """Mark claimed events done, ignored or failed; only the claim's holder can."""
         wanted = list(ids)
         with self.engine.begin() as conn:
             for start in range(0, len(wanted), 500):
@@ -105,7 +114,12 @@ class EventQueue:
                     .where(
                         webhook_events.c.id.in_(wanted[start : start + 500]), webhook_events.c.claim == token
                     )
-                    .values(status=status, claim=None, processed_at=datetime.now(UTC), note=note)
+                    .values(
+                        status=status,
+                        claim=None,
+                        processed_at=datetime.now(UTC),
+                        note=None if note is None else note[:2000],
+                    )
                 )
 
     def release(self, token: str, ids: Iterable[int], note: str) -> None:
@@ -118,15 +132,21 @@ class EventQueue:
             )
 
     def replay(self, since: datetime, realm_id: str | None = None, entity: str | None = None) -> int:
-        """Queue again every processed event received since `since`: they are fetched anew."""
-        where = [webhook_events.c.received_at >= since, webhook_events.c.status.in_(("done", "ignored"))]
+        """Queue again every processed event received since `since`: they are fetched anew (failed ones
+        with their tries counted afresh)."""
+        where = [
+            webhook_events.c.received_at >= since,
+            webhook_events.c.status.in_(("done", "ignored", "failed")),
+        ]
         if realm_id:
             where.append(webhook_events.c.realm_id == realm_id)
         if entity:
             where.append(webhook_events.c.entity == entity)
         with self.engine.begin() as conn:
             result = conn.execute(
-                update(webhook_events).where(*where).values(status="pending", claim=None, note="replayed")
+                update(webhook_events)
+                .where(*where)
+                .values(status="pending", claim=None, attempts=0, note="replayed")
             )
             return result.rowcount or 0
 

@@ -25,6 +25,7 @@ from dbt_common.events.base_types import EventMsg
 from pipelines.mapping.policy import MasteringPolicy
 from pipelines.mapping.rendering import render_dbt_macro
 from pipelines.runtime.progress import progress_of
+from pipelines.runtime.warehouse import WarehouseAccess
 from pipelines.transform.publish import land_decisions, publish, publish_review
 
 if TYPE_CHECKING:
@@ -150,11 +151,13 @@ def transform(
     """dbt build, then (after a whole, passing build) the references real-time pushes resolve with,
     published to the integration store: the gateway never reads the warehouse. People's standing
     decisions go in first (the build applies them), the review queues come out after."""
-    land_decisions(connector.settings.warehouse, connector.store)
-    result = run_dbt(connector.settings.warehouse, policy=policy, as_of=as_of, select=select, echo=echo)
-    if result.success and not select:
-        result.published = publish(connector.settings.warehouse, connector.store)
-        result.in_review = publish_review(connector.settings.warehouse, connector.store)
+    warehouse = connector.settings.warehouse
+    with WarehouseAccess(warehouse):  # a sync of another `qbo` process waits, and is waited for
+        land_decisions(warehouse, connector.store)
+        result = run_dbt(warehouse, policy=policy, as_of=as_of, select=select, echo=echo)
+        if result.success and not select:
+            result.published = publish(warehouse, connector.store)
+            result.in_review = publish_review(warehouse, connector.store)
     return result
 
 

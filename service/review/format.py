@@ -63,6 +63,10 @@ ISSUES = {
                  "gone: point the platform record at the right one, or retire it."),
     "rejected": ("Refused when loaded", "The platform sent a record that breaks the contract; it was kept "
                  "aside. Fix the fields named in the platform."),
+    "value_out_of_range": ("Amount too large to read", "QuickBooks (or the platform) holds a number beyond "
+                           "what the reports read, so it shows empty: check it where it is held."),
+    "value_rounded": ("Number loaded rounded", "QuickBooks holds a number more precise than the warehouse "
+                      "keeps; it was loaded rounded: check it in QuickBooks."),
 }  # fmt: skip
 ISSUE_CLOSING = " Acknowledge the issue once it is handled."
 

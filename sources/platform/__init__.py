@@ -6,19 +6,26 @@ on (tenant_id, id), nested lines as child tables (`invoice__lines`); an invalid 
 sent. Refusals never stop the valid records, and a refused record that is fixed loads on the next run
 (dbt's staging then stops reporting the old refusal). A record without `updatedAt` (the DTOs require
 it of customers only) lands as changed at the load's time, the one time of every record it read.
+
+Whatever a record holds, it is refused alone: a line the readers cannot read (`readers.py`: not UTF-8,
+too long, too deep, ambiguous columns), a value the DTO's own checks trip over, and a number the
+warehouse cannot store (DECIMAL(38, 9), BIGINT) are each a row in `rejected`, never a failed load.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import dlt
 from dlt.extract.resource import DltResource
 from pydantic import ValidationError
+from pydantic.alias_generators import to_camel
 
 from sources.platform import readers
 from sources.platform.dto import MODELS, PlatformRecord, contract_error
@@ -31,9 +38,19 @@ REJECTED_HINTS = dlt.mark.make_hints(
     write_disposition="merge",
     columns={
         "errors": {"data_type": "json"},
+        # typed up front: a load whose only refusals are unreadable lines still makes these columns
+        "record": {"data_type": "text"},
+        "record_id": {"data_type": "text"},
+        "tenant_id": {"data_type": "text"},
         "rejected_at": {"data_type": "timestamp"},
     },
 )
+
+
+# what the warehouse stores (dlt's DECIMAL(38, 9) and BIGINT, on DuckDB and PostgreSQL alike)
+MAX_DECIMAL = Decimal(10) ** 29
+DECIMAL_PLACES = 9
+MAX_INTEGER = 2**63
 
 
 def table_name(entity: str) -> str:
@@ -46,6 +63,7 @@ class Tally:
     def __init__(self) -> None:
         self.loaded: dict[str, int] = {}
         self.rejected: dict[str, int] = {}
+        self.unreadable = 0  # refused before they could be read as records at all (not JSON, not UTF-8)
         self.examples: list[tuple[str, str, dict[str, Any]]] = []  # (entity, where, error DTO), a few
 
     def count(self, entity: str, ok: bool) -> None:
@@ -65,12 +83,25 @@ def validate(
     model = MODELS[entity]
     reason = readers.unreadable_reason(raw)
     if reason is not None:
-        return None, _rejection(entity, where, None, _dto("PLATFORM_RECORD_UNREADABLE", reason))
+        field, issue = readers.unreadable_detail(raw)
+        return None, _rejection(entity, where, None, _dto("PLATFORM_RECORD_UNREADABLE", reason, field, issue))
     try:
         record = model.model_validate(raw)
     except ValidationError as exc:
         return None, _rejection(entity, where, raw, contract_error(entity, exc))
+    except (ArithmeticError, ValueError, TypeError, RecursionError) as exc:  # a check the DTO did not expect
+        field = _largest_number(raw) if isinstance(exc, ArithmeticError) else None
+        message = f"{entity} record refused: {field or 'a value'} is not of the contract's type ({exc!r})"
+        return None, _rejection(entity, where, raw, _dto("PLATFORM_VALIDATION_FAILED", message, field))
     row = _row(record)
+    unstorable = [(_camel(path), why) for path, why in _out_of_range(row)]
+    if unstorable:
+        message = (
+            f"{entity} record refused: {len(unstorable)} number(s) beyond what the warehouse stores "
+            f"(at most 29 digits before the point and {DECIMAL_PLACES} after); fix them in the platform"
+        )
+        details = [detail(path, "out_of_range", why) for path, why in unstorable]
+        return None, _rejection(entity, where, raw, error_dto("PLATFORM_VALIDATION_FAILED", message, details))
     row.setdefault("updated_at", loaded_at or datetime.now(UTC))
     if row.get("realm_id") is None:
         realm = realms.get(record.tenant_id)
@@ -89,6 +120,49 @@ def validate(
                 if isinstance(item, dict):
                     item.update(tenant_id=row["tenant_id"], realm_id=row["realm_id"])
     return row, None
+
+
+def _out_of_range(value: Any) -> Iterator[tuple[str, str]]:
+    """(field path, why) of each number the warehouse cannot store: not finite, too large, too precise."""
+    for path, number in _numbers(value):
+        if isinstance(number, int):
+            if abs(number) >= MAX_INTEGER:
+                yield path, "is larger than a 64-bit integer"
+        elif _magnitude(number).is_infinite():
+            yield path, "is not a finite number"
+        elif _magnitude(number) >= MAX_DECIMAL:
+            yield path, "has more than 29 digits before the decimal point"
+        elif isinstance(number, Decimal) and int(number.as_tuple().exponent) < -DECIMAL_PLACES:
+            yield path, f"has more than {DECIMAL_PLACES} decimal places"
+
+
+def _numbers(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict):
+        for key, child in value.items():
+            yield from _numbers(child, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for n, child in enumerate(value):
+            yield from _numbers(child, f"{path}[{n}]")
+    elif isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        yield path, value
+
+
+def _largest_number(raw: Any) -> str | None:
+    """The field a decimal fault is most likely about: the largest number, or one that is not finite."""
+    found = [(_magnitude(v), p) for p, v in _numbers(raw)]
+    return max(found)[1] if found else None
+
+
+def _magnitude(number: float | Decimal) -> Decimal:
+    """|number| exactly; infinite for NaN and infinity."""
+    if isinstance(number, Decimal):
+        return abs(number) if number.is_finite() else Decimal("Infinity")
+    return abs(Decimal(number)) if isinstance(number, int) or math.isfinite(number) else Decimal("Infinity")
+
+
+def _camel(path: str) -> str:
+    """`lines[0].unit_price` (a row's python names) -> `lines[0].unitPrice` (as the platform wrote it)."""
+    return ".".join(to_camel(part) for part in path.split("."))
 
 
 def _row(record: PlatformRecord) -> dict[str, Any]:
@@ -141,6 +215,8 @@ def entity_resource(
         for where, raw in raws():
             row, rejected = validate(entity, where, raw, realms, loaded_at)
             tally.count(entity, row is not None)
+            if readers.unreadable_reason(raw) is not None:
+                tally.unreadable += 1
             if row is not None:
                 yield row
             else:

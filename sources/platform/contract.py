@@ -1,5 +1,6 @@
 """The JSON schemas of the platform DTOs, emitted from the pydantic models and committed beside them:
-the contract the platform's engineers read, and a test that fails when a model drifts from it."""
+the contract the platform's engineers read, and a test that fails when a model drifts from it. The
+bounds of each number are in them (`exclusiveMaximum`, `minimum`, a `pattern` for its string form)."""
 
 from __future__ import annotations
 

@@ -15,13 +15,20 @@ schemas (`qbo platform schemas`, committed under `schemas/`, with the spec's `$i
 Ids are in the platform's id space and resolve through the mappings (`customerId`, `itemId`, ...).
 QBO-mastered list records (accounts, terms, tax codes) are identified by their QBO Id on both sides:
 the `id` of a delivered Account DTO is what `incomeAccountId` or `expenseAccountId` carries.
+
+Numbers are bounded to what QBO and the warehouse hold (`Bound`): amounts below 10^13 in cents,
+quantities and prices below 10^12 with 6 decimals, never NaN or Infinity, never negative. Names are not
+blank and hold no control character; a customer's, vendor's or item's name holds no ':'.
 """
 
 from __future__ import annotations
 
+import math
 import re
+import unicodedata
+from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation, localcontext
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
@@ -29,6 +36,7 @@ from pydantic import (
     AliasChoices,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
@@ -38,6 +46,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+from pydantic.json_schema import GetJsonSchemaHandler, JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError
 
 from sources.platform import errors
 from sources.platform.errors import detail, field_path, issue_of
@@ -54,10 +64,81 @@ class FieldError(ValueError):
         self.field = field
 
 
-def _cents(value: Decimal) -> Decimal:
-    if value != value.quantize(CENT):
-        raise ValueError("must have at most 2 decimal places (an amount in cents)")
-    return value
+@dataclass(frozen=True)
+class Bound:
+    """A number QBO and the warehouse can both hold: below 10^`whole` in magnitude, at most `places`
+    decimals, finite. Checked before any arithmetic, so no total ever meets 1E+30 or NaN (decimal
+    raises on those: a 500, not a refusal). As Annotated metadata it also writes the bound into the
+    JSON schema: exclusive limits on the number, a pattern on the string. No `multipleOf`: 0.01 is
+    not a binary fraction, and schema validators would refuse 40.59."""
+
+    whole: int
+    places: int
+    why: str
+
+    def problem(self, value: Any) -> tuple[str, str] | None:
+        """(issue, message) when `value` is a number out of bounds; None when it is within them or not
+        a number at all (a string like "fifty" is the type check's to refuse)."""
+        if isinstance(value, bool) or value is None:
+            return None
+        if isinstance(value, float) and not math.isfinite(value):
+            number = Decimal("NaN")
+        elif isinstance(value, int | float | Decimal | str):
+            try:
+                number = Decimal(value.strip() if isinstance(value, str) else str(value))
+            except (InvalidOperation, ValueError):
+                return None
+        else:
+            return None
+        if not number.is_finite():
+            return (
+                "not_a_number",
+                f"must be a finite number below 10^{self.whole}: NaN and Infinity are refused",
+            )
+        if number.copy_abs() >= Decimal(10) ** self.whole:
+            return "out_of_range", f"must be below 10^{self.whole} in magnitude ({self.why})"
+        if number != number.quantize(Decimal(10) ** -self.places):
+            return "too_precise", f"must have at most {self.places} decimal places ({self.why})"
+        return None
+
+    def finite(self, value: Any) -> Any:
+        """Before parsing: NaN and Infinity (a JSON body may carry the literals) refused by this bound."""
+        found = self.problem(value)
+        if found is not None and found[0] == "not_a_number":
+            raise PydanticCustomError(*found)
+        return value
+
+    def check(self, value: Decimal) -> Decimal:
+        found = self.problem(value)
+        if found is not None:
+            raise PydanticCustomError(*found)
+        return value
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        out = handler(schema)
+        branches = out.get("anyOf", [out])
+        numbers = [b for b in branches if b.get("type") == "number"]
+        signed = not any(b.get("minimum", b.get("exclusiveMinimum", -1)) >= 0 for b in numbers)
+        for branch in numbers:
+            if "maximum" not in branch:
+                branch.setdefault("exclusiveMaximum", 10**self.whole)
+            if signed:
+                branch.setdefault("exclusiveMinimum", -(10**self.whole))
+        for branch in (b for b in branches if b.get("type") == "string"):
+            sign = "-?" if signed else ""
+            branch["pattern"] = rf"^{sign}0*\d{{1,{self.whole}}}(\.\d{{0,{self.places}}}0*)?$"
+        return out
+
+
+MONEY = Bound(13, 2, "an amount in cents: QBO holds 15 digits")
+QUANTITY = Bound(12, 6, "the warehouse holds decimal(18,6)")
+# every bounded number of the DTOs, by wire name (the store checks the drafts it keeps with these)
+BOUNDED = {
+    **dict.fromkeys(("amount", "totalAmount", "balance", "taxAmount", "discountAmount"), MONEY),
+    **dict.fromkeys(("quantity", "unitPrice", "discountPercent", "salesPrice", "purchaseCost"), QUANTITY),
+}
 
 
 def _email(value: str | None) -> str | None:
@@ -66,13 +147,54 @@ def _email(value: str | None) -> str | None:
     return value
 
 
-Money = Annotated[
-    Decimal, AfterValidator(_cents), PlainSerializer(float, return_type=float, when_used="json")
-]
-Quantity = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
-Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^\S+$")]
+def _controls(value: str, allowed: str = "") -> str:
+    """Control characters (NUL, ESC, DEL, the C1 range) break the stores (PostgreSQL takes no NUL) and
+    QBO's XML; free text keeps its tabs and line breaks. A lone surrogate pydantic refuses itself."""
+    for at, char in enumerate(value):
+        if char not in allowed and unicodedata.category(char) == "Cc":
+            raise PydanticCustomError(
+                "control_character",
+                "contains the control character U+{code} at position {at}: remove it",
+                {"code": f"{ord(char):04X}", "at": at},
+            )
+    return value
+
+
+def _name(value: str) -> str:
+    if not value.strip():
+        raise PydanticCustomError("blank", "is blank: give a name with letters or digits, or leave it out")
+    return _controls(value)
+
+
+def _no_colon(why: str) -> Any:
+    def check(value: str) -> str:
+        if ":" in value:
+            raise PydanticCustomError("bad_format", f"must not contain ':' ({why})")
+        return value
+
+    return AfterValidator(check)
+
+
+JSON_FLOAT = PlainSerializer(float, return_type=float, when_used="json")
+MONEY_CHECKS = (BeforeValidator(MONEY.finite), AfterValidator(MONEY.check), MONEY, JSON_FLOAT)
+QUANTITY_CHECKS = (BeforeValidator(QUANTITY.finite), AfterValidator(QUANTITY.check), QUANTITY, JSON_FLOAT)
+# No money field takes a negative: a discount is a positive amount taken off (discountAmount,
+# discountPercent) and a credit is QBO's CreditMemo, not a negative invoice. The sign sits in the type,
+# ahead of the checks, so that it reaches the JSON schema of an optional field too.
+Money = Annotated[Decimal, Field(ge=0), *MONEY_CHECKS]
+PositiveMoney = Annotated[Decimal, Field(gt=0), *MONEY_CHECKS]
+Quantity = Annotated[Decimal, Field(ge=0), *QUANTITY_CHECKS]
+PositiveQuantity = Annotated[Decimal, Field(gt=0), *QUANTITY_CHECKS]
+Percent = Annotated[Decimal, Field(ge=0, le=100), *QUANTITY_CHECKS]
+Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s\x00-\x1f\x7f-\x9f]+$")]
 Email = Annotated[str | None, AfterValidator(_email)]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+Name = Annotated[str, AfterValidator(_name)]  # not blank, no control characters
+Line = Annotated[str, AfterValidator(_controls)]  # one line of text: a phone, a number, an address line
+Text = Annotated[str, AfterValidator(lambda v: _controls(v, "\t\n\r"))]  # free text: memo, notes
+SUB_CUSTOMER = "QBO reads ':' as the separator of a sub-customer's full name, FullyQualifiedName"
+SUB_ITEM = "QBO reads ':' as the separator of a sub-item's full name, FullyQualifiedName"
+NO_COLON = "QBO refuses ':' in a name: it separates the levels of a full name"
 
 
 class Dto(BaseModel):
@@ -87,14 +209,14 @@ class Dto(BaseModel):
 
 
 class Address(Dto):
-    line1: str | None = Field(None, max_length=500)
-    line2: str | None = Field(None, max_length=500)
-    city: str | None = Field(None, max_length=255)
-    region: str | None = Field(
+    line1: Line | None = Field(None, max_length=500)
+    line2: Line | None = Field(None, max_length=500)
+    city: Line | None = Field(None, max_length=255)
+    region: Line | None = Field(
         None, max_length=255, description="state or province code (QBO CountrySubDivisionCode)"
     )
-    postal_code: str | None = Field(None, max_length=30)
-    country: str | None = Field(None, max_length=255)
+    postal_code: Line | None = Field(None, max_length=30)
+    country: Line | None = Field(None, max_length=255)
 
 
 class PlatformRecord(Dto):
@@ -111,7 +233,7 @@ class PlatformRecord(Dto):
     realm_id: Id | None = Field(
         None, description="extension: the QBO company (realm); when absent, the tenant's connected realm"
     )
-    qbo_sync_token: str | None = Field(None, description="extension: the QBO SyncToken at the last sync")
+    qbo_sync_token: Line | None = Field(None, description="extension: the QBO SyncToken at the last sync")
     last_synced_at: AwareDatetime | None = Field(None, description="when the record was last in sync")
     created_at: AwareDatetime | None = None
     updated_at: AwareDatetime | None = Field(
@@ -133,13 +255,16 @@ class Customer(PlatformRecord):
     entity: ClassVar[str] = "Customer"
     schema_id: ClassVar[str] = "https://example.com/schemas/CustomerIntegration.json"
 
-    display_name: str = Field(min_length=1, description="the name shown everywhere; unique per company")
-    legal_name: str | None = Field(None, description="the company's legal name (QBO CompanyName)")
-    primary_contact: str | None = Field(
+    display_name: Annotated[Name, _no_colon(SUB_CUSTOMER)] = Field(
+        min_length=1,
+        description="the name shown everywhere; unique per company; no ':' (QBO's sub-customer separator)",
+    )
+    legal_name: Name | None = Field(None, description="the company's legal name (QBO CompanyName)")
+    primary_contact: Name | None = Field(
         None, description="the contact person's given and family name (QBO GivenName + FamilyName)"
     )
     email: Email = None
-    phone: str | None = None
+    phone: Line | None = None
     billing_address: Address | None = None
     shipping_address: Address | None = Field(
         None,
@@ -149,7 +274,7 @@ class Customer(PlatformRecord):
     default_taxable: bool = True
     payment_terms_id: Id | None = Field(None, description="the default AR terms (a QBO Term's Id)")
     currency: Currency = Field("USD", description="extension")
-    notes: str | None = Field(None, description="extension")
+    notes: Text | None = Field(None, description="extension")
     active: bool = Field(True, description="extension: false deactivates the customer, after approval")
     created_at: AwareDatetime  # the spec requires both times of a customer
     updated_at: AwareDatetime
@@ -161,15 +286,17 @@ class Vendor(PlatformRecord):
     entity: ClassVar[str] = "Vendor"
     schema_id: ClassVar[str] = "https://example.com/schemas/VendorIntegration.json"
 
-    name: str = Field(min_length=1, description="the vendor's name (QBO DisplayName)")
-    contact_name: str | None = Field(None, description="given and family name of the contact person")
+    name: Annotated[Name, _no_colon(NO_COLON)] = Field(
+        min_length=1, description="the vendor's name (QBO DisplayName); no ':'"
+    )
+    contact_name: Name | None = Field(None, description="given and family name of the contact person")
     email: Email = None
-    phone: str | None = None
+    phone: Line | None = None
     ap_account_id: Id | None = Field(None, description="the payables account (a QBO Account's Id)")
     payment_terms_id: Id | None = Field(None, description="the vendor's terms (a QBO Term's Id)")
-    company_name: str | None = Field(None, description="extension")
+    company_name: Name | None = Field(None, description="extension")
     billing_address: Address | None = Field(None, description="extension")
-    account_number: str | None = Field(
+    account_number: Line | None = Field(
         None, description="extension: the account number the vendor knows us by"
     )
     is_1099: bool = Field(False, alias="is1099", description="extension")
@@ -186,18 +313,20 @@ class Item(PlatformRecord):
     entity: ClassVar[str] = "Item"
     schema_id: ClassVar[str] = "https://example.com/schemas/ItemIntegration.json"
 
-    name: str = Field(min_length=1)
-    sku: str | None = None
+    name: Annotated[Name, _no_colon(SUB_ITEM)] = Field(
+        min_length=1, description="no ':' (QBO's sub-item separator)"
+    )
+    sku: Line | None = None
     type: Literal[ITEM_TYPES]  # type: ignore[valid-type]
-    sales_price: Quantity | None = Field(None, ge=0, description="QBO UnitPrice")
-    purchase_cost: Quantity | None = Field(None, ge=0)
+    sales_price: Quantity | None = Field(None, description="QBO UnitPrice; below 10^12, 6 decimals")
+    purchase_cost: Quantity | None = None
     income_account_id: Id | None = Field(
         None, description="a QBO Account's Id; absent in a create: the realm's usual income account"
     )
     expense_account_id: Id | None = None
     asset_account_id: Id | None = None
     track_qty: bool = False
-    description: str | None = Field(None, description="extension")
+    description: Text | None = Field(None, description="extension")
     taxable: bool = Field(False, description="extension")
     active: bool = Field(True, description="extension")
 
@@ -217,12 +346,12 @@ def _line_numbers(lines: Any) -> Any:
 class InvoiceLine(Dto):
     id: Id = Field(description="the platform's id of the line")
     item_id: Id | None = Field(None, description="the platform id of the item sold")
-    description: str = Field(max_length=4000)
-    quantity: Quantity = Field(gt=0)
-    unit_price: Quantity = Field(ge=0)
+    description: Text = Field(max_length=4000)
+    quantity: PositiveQuantity
+    unit_price: Quantity
     tax_code_id: Id | None = Field(None, description="a QBO TaxCode's Id (TAX or NON in a US company)")
-    discount_percent: Quantity | None = Field(
-        None, ge=0, le=100, description="taken off the line; QBO keeps it in the invoice's discount line"
+    discount_percent: Percent | None = Field(
+        None, description="taken off the line; QBO keeps it in the invoice's discount line"
     )
     service_date: date | None = None
     line_number: int = Field(ge=1, description="extension: the line's place; absent, its array position")
@@ -230,7 +359,13 @@ class InvoiceLine(Dto):
 
     @model_validator(mode="after")
     def _amount_is_quantity_times_price(self) -> InvoiceLine:
-        expected = (self.quantity * self.unit_price).quantize(CENT)
+        with localcontext() as exact:  # both below 10^12 with 6 decimals: 36 digits at most
+            exact.prec = 40
+            expected = (self.quantity * self.unit_price).quantize(CENT)
+        if MONEY.problem(expected) is not None:
+            raise FieldError(
+                "amount", f"quantity x unitPrice is {expected}: more than QBO holds (below 10^13)"
+            )
         if self.amount is None:
             object.__setattr__(self, "amount", expected)
         elif abs(expected - self.amount) > CENT:
@@ -254,19 +389,21 @@ class Invoice(PlatformRecord):
     schema_id: ClassVar[str] = "https://example.com/schemas/InvoiceIntegration.json"
 
     customer_id: Id = Field(description="the platform id of the customer billed")
-    number: str | None = Field(None, max_length=21, description="the invoice number (QBO DocNumber)")
+    number: Line | None = Field(None, max_length=21, description="the invoice number (QBO DocNumber)")
     issue_date: date
     due_date: date | None = None
     payment_terms_id: Id | None = Field(None, description="a QBO Term's Id")
     currency: Currency = "USD"
     lines: list[InvoiceLine] = Field(min_length=1)
-    memo: str | None = Field(None, max_length=4000, description="QBO PrivateNote")
+    memo: Text | None = Field(None, max_length=4000, description="QBO PrivateNote")
     status: InvoiceStatus
-    total_amount: Money = Field(description="the lines, less the discount, plus tax")
+    total_amount: Money = Field(
+        description="the lines, less the discount, plus tax; QBO takes no negative invoice"
+    )
     balance: Money = Field(description="what is still owed, as the platform last knew it")
     version: int = Field(ge=0, le=2**31 - 1, description="the platform's version of the invoice")
     discount_amount: Money | None = Field(
-        None, ge=0, description="extension: taken off before tax; absent, the lines' discountPercent"
+        None, description="extension: taken off before tax; absent, the lines' discountPercent"
     )
     tax_amount: Money = Field(Decimal(0), description="extension: the tax QBO computed")
 
@@ -305,8 +442,8 @@ class BillLine(Dto):
 
     id: Id | None = Field(None, description="extension: the platform's id of the line")
     line_number: int = Field(ge=1, description="extension: the line's place; absent, its array position")
-    description: str | None = Field(None, max_length=4000)
-    amount: Money = Field(ge=0)
+    description: Text | None = Field(None, max_length=4000)
+    amount: Money
     expense_account_id: Id | None = Field(None, description="a QBO expense Account's Id")
     item_id: Id | None = Field(None, description="the platform id of the item bought")
 
@@ -324,13 +461,13 @@ class Bill(PlatformRecord):
     schema_id: ClassVar[str] = "https://example.com/schemas/BillIntegration.json"
 
     vendor_id: Id = Field(description="the platform id of the vendor")
-    reference_number: str | None = Field(None, max_length=21, description="the bill number (QBO DocNumber)")
+    reference_number: Line | None = Field(None, max_length=21, description="the bill number (QBO DocNumber)")
     bill_date: date
     due_date: date | None = None
     lines: list[BillLine] = Field(min_length=1)
     total_amount: Money = Field(description="extension: the sum of the lines")
-    balance: Money | None = Field(None, description="extension")
-    memo: str | None = Field(None, max_length=4000, description="extension: QBO PrivateNote")
+    balance: Money | None = Field(None, description="extension: what is still owed")
+    memo: Text | None = Field(None, max_length=4000, description="extension: QBO PrivateNote")
     currency: Currency = Field("USD", description="extension")
 
     _lines_numbered = field_validator("lines", mode="before")(_line_numbers)
@@ -345,7 +482,7 @@ class Bill(PlatformRecord):
 
 class AppliedInvoice(Dto):
     invoice_id: Id = Field(description="the platform id of the invoice paid")
-    amount: Money = Field(gt=0)
+    amount: PositiveMoney
 
 
 class Payment(PlatformRecord):
@@ -356,12 +493,12 @@ class Payment(PlatformRecord):
 
     customer_id: Id
     date: date
-    amount: Money = Field(ge=0, description="the whole payment (QBO TotalAmt)")
+    amount: Money = Field(description="the whole payment (QBO TotalAmt)")
     applied_invoices: list[AppliedInvoice] = Field(default_factory=list)
-    method: str | None = Field(
+    method: Line | None = Field(
         None, description="the payment method's name, such as Check (QBO PaymentMethodRef)"
     )
-    reference_number: str | None = Field(None, max_length=21, description="check number and the like")
+    reference_number: Line | None = Field(None, max_length=21, description="check number and the like")
     currency: Currency = Field("USD", description="extension")
 
     @model_validator(mode="after")

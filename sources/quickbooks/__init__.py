@@ -21,6 +21,7 @@ from sources.quickbooks.client import QboClient
 from sources.quickbooks.extract import (
     DELETED,
     DELETED_AT,
+    EXTREME,
     EntityState,
     Extraction,
     cursor_pages,
@@ -36,6 +37,7 @@ COLUMNS: dict[str, dict[str, Any]] = {
     "id": {"data_type": "text", "nullable": False},
     DELETED: {"data_type": "bool", "nullable": False},
     DELETED_AT: {"data_type": "timestamp", "nullable": True},
+    EXTREME: {"data_type": "text", "nullable": True},  # numbers the warehouse could not hold as QBO sent them
     "meta_data__create_time": {"data_type": "timestamp", "nullable": True},
     "meta_data__last_updated_time": {"data_type": "timestamp", "nullable": True},
 }

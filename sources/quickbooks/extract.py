@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any
 
 from sources.quickbooks import errors, settings
@@ -65,6 +65,16 @@ INTEGER_KEYS = frozenset(
 )
 DELETED = "_deleted"
 DELETED_AT = "_deleted_at"
+# The warehouse holds what dlt writes: decimals as decimal(38, 9) (dlt's defaults, no column narrows
+# them) and integers as bigint. A number QBO holds beyond that fails the parquet load of the whole
+# realm ("Rescaling Decimal value would cause data loss"), run after run: QBO's data is not ours to
+# refuse, so such a value is loaded as the nearest the warehouse holds and the record is flagged.
+EXTREME = "_extreme_values"  # "Line[0].SalesItemLineDetail.UnitPrice=1E-30; ...": paths and originals
+DECIMAL_PRECISION, DECIMAL_SCALE = 38, 9
+_QUANTUM = Decimal(f"1E-{DECIMAL_SCALE}")
+_LARGEST = Decimal("9" * (DECIMAL_PRECISION - DECIMAL_SCALE) + "." + "9" * DECIMAL_SCALE)  # exact
+_BIGINT = (-(2**63), 2**63 - 1)
+_FLAGS_SHOWN = 20  # a record with thousands of extreme lines still gets a readable flag
 
 
 def parse_time(value: str) -> datetime:
@@ -93,7 +103,8 @@ def normalise(entity: str, doc: dict[str, Any], realm_id: str) -> dict[str, Any]
     """A QBO document as a warehouse row: realm_id, UTC timestamps, dates, decimals, delete marks."""
     if doc.get("status") == "Deleted":
         return deletion(doc["Id"], realm_id, _last_updated(doc))
-    row = {key: _typed(key, value) for key, value in doc.items() if value is not None}
+    flags: list[str] = []
+    row = _typed_object(doc, "", flags)
     _stamp_children(row, realm_id)
     meta = row.get("MetaData")
     if isinstance(meta, dict):
@@ -103,6 +114,9 @@ def normalise(entity: str, doc: dict[str, Any], realm_id: str) -> dict[str, Any]
     row["realm_id"] = realm_id
     row[DELETED] = False
     row[DELETED_AT] = None
+    if flags:
+        more = len(flags) - _FLAGS_SHOWN
+        row[EXTREME] = "; ".join(flags[:_FLAGS_SHOWN]) + (f"; and {more} more" if more > 0 else "")
     return row
 
 
@@ -141,23 +155,62 @@ def _last_updated(doc: dict[str, Any]) -> datetime | None:
     return parse_time(value) if isinstance(value, str) else None
 
 
-def _typed(key: str, value: Any) -> Any:
-    if isinstance(value, dict):  # a null says no more than an absent key, and makes dlt warn of empty columns
-        return {k: _typed(k, v) for k, v in value.items() if v is not None}
+def _typed_object(node: dict[str, Any], path: str, flags: list[str]) -> dict[str, Any]:
+    """A JSON object's typed members; a null says no more than an absent key, and makes dlt warn of
+    empty columns, so nulls (and numbers the warehouse cannot hold at all) are left out."""
+    typed = {}
+    for key, value in node.items():
+        if value is not None:
+            item = _typed(key, value, f"{path}.{key}" if path else key, flags)
+            if item is not None:
+                typed[key] = item
+    return typed
+
+
+def _typed(key: str, value: Any, path: str, flags: list[str]) -> Any:
+    if isinstance(value, dict):
+        return _typed_object(value, path, flags)
     if isinstance(value, list):
-        return [_typed(key, item) for item in value]
+        return [_typed(key, item, f"{path}[{n}]", flags) for n, item in enumerate(value)]
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, int | float | Decimal):
-        if key in INTEGER_KEYS and value == int(value):
-            return int(value)
-        return Decimal(str(value)) if not isinstance(value, Decimal) else value
+        return _number(key, value, path, flags)
     if key in DATE_KEYS and isinstance(value, str) and len(value) == 10:
         try:
             return date.fromisoformat(value)
         except ValueError:
             return value
     return value
+
+
+def _number(key: str, value: int | float | Decimal, path: str, flags: list[str]) -> int | Decimal | None:
+    """A JSON number as the warehouse can hold it: integer keys as bigint, the rest as decimal(38, 9).
+
+    A value it cannot hold exactly is rounded to 9 places or clamped to the largest it holds, and a
+    non-finite one (NaN, Infinity) is left out; `flags` gets `path=original` for each."""
+    number = value if isinstance(value, Decimal) else Decimal(str(value))
+    if not number.is_finite():
+        flags.append(f"{path}={number}")
+        return None
+    if key in INTEGER_KEYS and number == number.to_integral_value():
+        whole = int(number)
+        if not _BIGINT[0] <= whole <= _BIGINT[1]:
+            flags.append(f"{path}={number}")
+            whole = max(_BIGINT[0], min(_BIGINT[1], whole))
+        return whole
+    if abs(number) > _LARGEST:
+        flags.append(f"{path}={number}")
+        return _LARGEST.copy_sign(number)
+    exponent = number.as_tuple().exponent  # an int: the number is finite
+    if isinstance(exponent, int) and exponent >= -DECIMAL_SCALE:
+        return number
+    with localcontext() as context:  # |number| <= _LARGEST: rounding to 9 places stays within it, exactly
+        context.prec = DECIMAL_PRECISION
+        held = number.quantize(_QUANTUM, rounding=ROUND_HALF_EVEN)
+    if held != number:
+        flags.append(f"{path}={number}")
+    return held
 
 
 def select(spec: EntitySpec, conditions: Iterable[str] = ()) -> str:
@@ -301,6 +354,14 @@ class Extraction:
         except errors.QboError as exc:
             exc.entity = exc.entity or entity  # the error table says which entity failed
             raise
+        flagged = self.counts.get(f"{entity}:extreme", 0)
+        if flagged:
+            note = (
+                f"realm {self.realm_id} {entity}: {flagged} record(s) hold numbers the warehouse cannot "
+                f"hold exactly; loaded rounded or clamped, originals in the {EXTREME} column"
+            )
+            log.warning(note)
+            self.notes.append(note)
 
     def _rows(self, entity: str) -> Iterator[dict[str, Any]]:
         spec = ENTITIES[entity]
@@ -340,7 +401,10 @@ class Extraction:
     def _emit(self, entity: str, docs: Iterable[dict]) -> Iterator[dict[str, Any]]:
         for doc in docs:
             self.counts[entity] = self.counts.get(entity, 0) + 1
-            yield normalise(entity, doc, self.realm_id)
+            row = normalise(entity, doc, self.realm_id)
+            if EXTREME in row:
+                self.counts[f"{entity}:extreme"] = self.counts.get(f"{entity}:extreme", 0) + 1
+            yield row
 
     def _mark_start(self) -> None:
         """The run's checkpoint is QBO's clock at its first answer (no client clock involved)."""

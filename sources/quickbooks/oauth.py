@@ -509,22 +509,44 @@ def make_state(tenant_id: str, secret_key: str | bytes, ttl: int = 600, *, now: 
     return f"{payload}.{_sign(_key(secret_key), payload)}"
 
 
-def verify_state(state: str, secret_key: str | bytes, *, now: float | None = None) -> str:
-    """The tenant id a `state` was made for; InvalidState if it is malformed, forged or expired."""
+@dataclass(frozen=True)
+class StateClaims:
+    """What a verified `state` says: the tenant, its single-use nonce, and when it expires."""
+
+    tenant_id: str
+    nonce: str
+    expires_at: datetime
+
+
+_STATE_MAX = 512  # make_state's are ~150 characters; anything far longer is not one of ours
+_STATE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
+_MALFORMED = "the OAuth state is malformed (not one this service made); start the connection again"
+
+
+def read_state(state: str, secret_key: str | bytes, *, now: float | None = None) -> StateClaims:
+    """A `state`'s claims; InvalidState if it is malformed (any shape or character make_state never
+    makes, checked before anything is decoded), forged (bad signature) or expired. The caller that
+    acts on it must also spend its nonce once (`TokenStore.spend_state`)."""
     key = _key(secret_key)
-    payload, dot, signature = (state or "").partition(".")
-    if not dot or not payload or not signature:
-        raise InvalidState("malformed", "the OAuth state is malformed; start the connection again")
-    expected = _sign(key, payload)
-    if not hmac.compare_digest(expected.encode("ascii"), signature.encode("ascii", "replace")):
+    text = state if isinstance(state, str) else ""
+    if not text or len(text) > _STATE_MAX or not _STATE_CHARS.issuperset(text) or text.count(".") != 1:
+        raise InvalidState("malformed", _MALFORMED)
+    payload, _, signature = text.partition(".")
+    if not payload or not signature:
+        raise InvalidState("malformed", _MALFORMED)
+    if not hmac.compare_digest(_sign(key, payload).encode("ascii"), signature.encode("ascii")):
         raise InvalidState(
             "forged", "the OAuth state's signature does not match: it was altered or made with another key"
         )
     try:
         claims = json.loads(_unb64(payload))
-        tenant_id, expires = claims["t"], float(claims["exp"])
-    except (ValueError, KeyError, TypeError):
-        raise InvalidState("malformed", "the OAuth state is malformed; start the connection again") from None
+        tenant_id, nonce, expires = claims["t"], claims["n"], float(claims["exp"])
+        valid = isinstance(tenant_id, str) and isinstance(nonce, str) and tenant_id and 0 < len(nonce) <= 64
+        expires_at = datetime.fromtimestamp(expires, UTC)
+    except (ValueError, KeyError, TypeError, OverflowError, OSError):
+        valid = False
+    if not valid:
+        raise InvalidState("malformed", _MALFORMED)
     current = time.time() if now is None else now
     if current >= expires:
         raise InvalidState(
@@ -532,4 +554,9 @@ def verify_state(state: str, secret_key: str | bytes, *, now: float | None = Non
             f"the OAuth state expired {int(current - expires)} s ago; "
             "start the connection again (qbo connect)",
         )
-    return str(tenant_id)
+    return StateClaims(str(tenant_id), str(nonce), expires_at)
+
+
+def verify_state(state: str, secret_key: str | bytes, *, now: float | None = None) -> str:
+    """The tenant id a `state` was made for; InvalidState if it is malformed, forged or expired."""
+    return read_state(state, secret_key, now=now).tenant_id

@@ -37,26 +37,16 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import (
-    Column,
-    DateTime,
-    MetaData,
-    String,
-    Table,
-    Text,
-    TypeDecorator,
-    UniqueConstraint,
-    Uuid,
     create_engine,
     delete,
     event,
     insert,
-    inspect,
     select,
     text,
     update,
@@ -65,69 +55,37 @@ from sqlalchemy.engine import Connection, Engine, RowMapping, make_url
 from sqlalchemy.pool import StaticPool
 
 from sources.quickbooks.errors import ReconnectRequired
-from sources.quickbooks.oauth import ACCOUNTING_SCOPE, TokenSet, reconnect_hint
+from sources.quickbooks.oauth import TokenSet, reconnect_hint
+from sources.quickbooks.token_schema import (  # re-exported: the store's tables are imported from here
+    ACTIVE,
+    TIME_COLUMNS,
+    TokenStoreError,
+    Unreadable,
+    UTCDateTime,
+    metadata,
+    spend_nonce,
+    tokens_table,
+    upgrade,
+    used_states_table,
+)
 
 log = logging.getLogger(__name__)
 
 DEFAULT_URL = "sqlite:///var/integration.sqlite"
-ACTIVE = "active"
 RECONNECT_REQUIRED = "reconnect_required"
+UNREADABLE = "unreadable"  # never stored: a row `list()` could not read (damaged time, undecryptable)
 
 _IMMEDIATE = "qbo_sqlite_begin_immediate"
 _SEP = "\x1f"
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes in and out, on SQLite (naive text) and PostgreSQL (timestamptz)."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def __init__(self) -> None:
-        super().__init__(timezone=True)
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("token store times must be timezone-aware")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-metadata = MetaData()
-tokens_table = Table(
-    "qbo_tokens",
-    metadata,
-    # SPEC §2.3 (camelCase in `TokenRecord.to_spec()`)
-    Column("id", Uuid(as_uuid=False), nullable=False),  # set at first connect, stable for the row
-    Column("realm_id", String(32), primary_key=True),  # unique: one consent per company
-    Column("tenant_id", String(255), nullable=False, index=True),
-    Column("access_token_encrypted", Text, nullable=False),  # accessToken, encrypted at rest
-    Column("refresh_token_encrypted", Text, nullable=False),  # refreshToken, encrypted at rest
-    Column("access_token_expires_at", UTCDateTime(), nullable=False),
-    Column("refresh_token_expires_at", UTCDateTime(), nullable=False),
-    Column("scopes", Text, nullable=False),  # a list, space-separated as in OAuth
-    Column("created_at", UTCDateTime(), nullable=False),
-    Column("updated_at", UTCDateTime(), nullable=False),
-    # extensions
-    Column("refresh_token_hard_expires_at", UTCDateTime(), nullable=True),
-    Column("status", String(32), nullable=False),  # active | reconnect_required
-    Column("status_reason", Text, nullable=True),
-    UniqueConstraint("id", name="uq_qbo_tokens_id"),
-)
-# what an upgrade cannot make up: a table without these is not a token table of this connector
-_CORE = ("realm_id", "tenant_id", "access_token_encrypted", "refresh_token_encrypted")
-_CORE += ("access_token_expires_at", "refresh_token_expires_at")
-
-
-class TokenStoreError(Exception):
-    """The token store cannot do what was asked (bad key, tampered row, realm of another tenant)."""
+KEYS_SETTING = "sources.quickbooks.token_encryption_keys (env SOURCES__QUICKBOOKS__TOKEN_ENCRYPTION_KEYS)"
+__all__ = [
+    "ACTIVE",
+    "TokenStoreError",
+    "UTCDateTime",
+    "metadata",
+    "tokens_table",
+    "used_states_table",
+]  # and what is defined here
 
 
 class NotConnected(ReconnectRequired):
@@ -175,6 +133,15 @@ class TokenRecord:
 
     @classmethod
     def from_row(cls, row: RowMapping) -> TokenRecord:
+        """The row's record; a TokenStoreError naming the realm, the column and the fix when a stored
+        time is unreadable (a damaged row)."""
+        damaged = [name for name in TIME_COLUMNS if isinstance(row[name], Unreadable)]
+        if damaged:
+            realm = row["realm_id"]
+            raise TokenStoreError(
+                f"the token row of realm {realm} is damaged: its {damaged[0]} ({row[damaged[0]]}) is not "
+                f"a time; replace the row by reconnecting the realm: {reconnect_hint(realm)}"
+            )
         return cls(
             id=row["id"],
             tenant_id=row["tenant_id"],
@@ -190,6 +157,33 @@ class TokenRecord:
         )
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _readable(row: RowMapping, problem: str) -> TokenRecord:
+    """A damaged row as a record `qbo status` can show: marked unreadable (so it needs a person and
+    syncs of every realm skip it), its reason the one-line problem, unreadable times the epoch."""
+
+    def time_of(name: str) -> datetime:
+        value = row[name]
+        return value if isinstance(value, datetime) else _EPOCH
+
+    hard = row["refresh_token_hard_expires_at"]
+    return TokenRecord(
+        id=str(row["id"]),
+        tenant_id=row["tenant_id"],
+        realm_id=row["realm_id"],
+        access_token_expires_at=time_of("access_token_expires_at"),
+        refresh_token_expires_at=time_of("refresh_token_expires_at"),
+        scopes=tuple((row["scopes"] or "").split()),
+        created_at=time_of("created_at"),
+        updated_at=time_of("updated_at"),
+        refresh_token_hard_expires_at=hard if isinstance(hard, datetime) else None,
+        status=UNREADABLE,
+        status_reason=problem,
+    )
+
+
 def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment is not None else None
 
@@ -200,23 +194,29 @@ def generate_key() -> str:
 
 
 def _fernet(keys: Sequence[str | bytes] | str) -> MultiFernet:
+    """The keys as one MultiFernet; KeyProblem (one line: the setting, what is wrong, `qbo keygen`)."""
     if isinstance(keys, str | bytes):
         raw = keys.decode() if isinstance(keys, bytes) else keys
         keys = [k for k in raw.replace(",", " ").split() if k]
     if not keys:
-        raise TokenStoreError(
-            "no token encryption key configured; generate one with "
-            "python -c 'from sources.quickbooks.token_store import generate_key; print(generate_key())'"
+        raise KeyProblem(
+            f"no token encryption key configured: make one with `qbo keygen` and set {KEYS_SETTING}"
         )
     fernets = []
     for n, key in enumerate(keys, 1):
         try:
             fernets.append(Fernet(key))
         except (ValueError, TypeError):
-            raise TokenStoreError(
-                f"token encryption key #{n} is not a Fernet key (32 url-safe base64-encoded bytes)"
+            raise KeyProblem(
+                f"token encryption key #{n} of {KEYS_SETTING} is not a Fernet key (32 url-safe "
+                "base64-encoded bytes): put back the key the tokens were stored with, or make a new one "
+                "with `qbo keygen`"
             ) from None
     return MultiFernet(fernets)
+
+
+class KeyProblem(TokenStoreError):
+    """The configured token encryption keys are missing or malformed (before any row is read)."""
 
 
 class LockedTokens:
@@ -234,6 +234,11 @@ class LockedTokens:
     @property
     def record(self) -> TokenRecord | None:
         return TokenRecord.from_row(self._row) if self._row is not None else None
+
+    @property
+    def owner(self) -> str | None:
+        """The tenant the realm is connected for, read even from a damaged row."""
+        return str(self._row["tenant_id"]) if self._row is not None else None
 
     def access_token(self) -> str:
         return self._store._decrypt(self._required()["access_token_encrypted"], self.realm_id, "access")
@@ -259,9 +264,12 @@ class LockedTokens:
         if self._row is None:
             first = {"id": str(uuid.uuid4()), "realm_id": self.realm_id, "created_at": now}
             self._conn.execute(insert(table).values(**first, **values))
-        else:  # a refresh or a reconnect of the realm: its id and created_at stay
-            if tokens.refresh_token_hard_expires_at is None:  # Intuit omitted it: keep the one we know
-                values.pop("refresh_token_hard_expires_at")
+        else:  # a refresh or a reconnect of the realm: its id and created_at stay (unless damaged)
+            known_hard = self._row["refresh_token_hard_expires_at"]
+            if tokens.refresh_token_hard_expires_at is None and not isinstance(known_hard, Unreadable):
+                values.pop("refresh_token_hard_expires_at")  # Intuit omitted it: keep the one we know
+            if isinstance(self._row["created_at"], Unreadable):
+                values["created_at"] = now
             self._conn.execute(update(table).where(table.c.realm_id == self.realm_id).values(**values))
         self._reload()
         assert self.record is not None
@@ -325,9 +333,12 @@ class TokenStore:
         lock_timeout: float = 120.0,
         create: bool = True,
     ) -> None:
-        self._fernet = _fernet(keys)
         self.lock_timeout = lock_timeout
         self.engine = _engine(url, lock_timeout)
+        try:
+            self._fernet = _fernet(keys)
+        except KeyProblem as exc:
+            raise KeyProblem(f"{exc}{self._realms_left_unreadable()}") from None
         self.dialect = self.engine.dialect.name
         self._thread_locks: dict[str, threading.Lock] = {}
         self._thread_locks_guard = threading.Lock()
@@ -344,10 +355,27 @@ class TokenStore:
             if self.dialect == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('qbo_tokens schema'))"))
             metadata.create_all(conn, checkfirst=True)
-            _upgrade(conn)
+            upgrade(conn)
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    def _realms_left_unreadable(self) -> str:
+        """For a key problem: which stored realms it leaves unreadable, and how to reconnect them."""
+        try:
+            with self._transaction(lock=False) as conn:
+                realms = list(conn.execute(select(tokens_table.c.realm_id)).scalars())
+        except Exception:  # no table yet, or the database is unreachable: nothing more to say
+            realms = []
+        finally:
+            self.engine.dispose()
+        if not realms:
+            return ""
+        shown = ", ".join(realms[:5]) + (" ..." if len(realms) > 5 else "")
+        return (
+            f"; the tokens of realm(s) {shown} cannot be read until then (with a new key, reconnect "
+            f"each: {reconnect_hint(realms[0])})"
+        )
 
     # the write lock -------------------------------------------------------------------------------
 
@@ -389,6 +417,21 @@ class TokenStore:
         row = self._row(realm_id)
         return TokenRecord.from_row(row) if row is not None else None
 
+    def owner(self, realm_id: str) -> str | None:
+        """The tenant the realm is connected for (None: not connected), read even from a damaged row:
+        a connection is checked against it before an authorization code is spent."""
+        with self._transaction(lock=False) as conn:
+            table = tokens_table
+            found = conn.execute(select(table.c.tenant_id).where(table.c.realm_id == realm_id)).first()
+        return str(found[0]) if found is not None else None
+
+    def spend_state(
+        self, nonce: str, tenant_id: str, expires_at: datetime, *, now: datetime | None = None
+    ) -> bool:
+        """Record an OAuth state's nonce as used: True the first time, False for a replay."""
+        with self._transaction(lock=True) as conn:
+            return spend_nonce(conn, nonce, tenant_id, expires_at, now or datetime.now(UTC))
+
     def current(self, realm_id: str) -> tuple[TokenRecord, str] | None:
         """The record and its decrypted access token, read without the lock (for the fast path)."""
         row = self._row(realm_id)
@@ -413,11 +456,11 @@ class TokenStore:
     ) -> TokenRecord:
         """Store a (re)connection's tokens. A realm already connected for another tenant is refused."""
         with self.locked(realm_id) as row:
-            existing = row.record
-            if existing is not None and existing.tenant_id != tenant_id:
+            owner = row.owner  # read raw: a damaged row is replaced by its own tenant's reconnect
+            if owner is not None and owner != tenant_id:
                 raise TokenStoreError(
-                    f"realm {realm_id} is connected for tenant {existing.tenant_id!r}, not {tenant_id!r}; "
-                    "disconnect it there first"
+                    f"realm {realm_id} is connected for tenant {owner!r}, not {tenant_id!r}; "
+                    f"disconnect it there first (qbo disconnect --realm {realm_id})"
                 )
             record = row.write(tenant_id, tokens, now or datetime.now(UTC))
         log.info("stored tokens of realm %s for tenant %s", realm_id, tenant_id)
@@ -460,14 +503,15 @@ class TokenStore:
         if bound_realm != realm_id or bound_kind != kind:
             raise TokenStoreError(
                 f"the stored {kind} token of realm {realm_id} belongs to another realm or field: "
-                "the row was altered; reconnect the realm"
+                f"the row was altered; reconnect the realm: {reconnect_hint(realm_id)}"
             )
         return token
 
     def _undecryptable(self, realm_id: str) -> TokenStoreError:
         return TokenStoreError(
-            f"the tokens of realm {realm_id} cannot be decrypted with the configured keys: keep the old key "
-            "in the key list (new key first) until rotate_keys() has run"
+            f"the tokens of realm {realm_id} cannot be decrypted with the configured keys (a key is "
+            "missing, or the row was altered): put the old key back in the key list (new key first) "
+            f"until `qbo rotate-keys` has run, or reconnect the realm: {reconnect_hint(realm_id)}"
         )
 
     def list(self, tenant_id: str | None = None) -> list[TokenRecord]:  # last: the name shadows `list`
@@ -477,84 +521,20 @@ class TokenStore:
         if tenant_id is not None:
             query = query.where(table.c.tenant_id == tenant_id)
         with self._transaction(lock=False) as conn:
-            return [TokenRecord.from_row(row) for row in conn.execute(query).mappings()]
+            rows = list(conn.execute(query).mappings())
+        return [self._listed(row) for row in rows]
 
-
-# upgrading a table of an older layout (inside `create_schema()`'s lock) -------------------------------
-
-
-def _upgrade(conn: Connection) -> None:
-    table = tokens_table
-    present = {column["name"] for column in inspect(conn).get_columns(table.name)}
-    missing = [column for column in table.columns if column.name not in present]
-    if not missing:
-        return
-    lacking = [name for name in _CORE if name not in present]
-    unknown = sorted(present - set(table.columns.keys()))
-    if lacking or (unknown and conn.dialect.name == "sqlite"):  # a rebuild would lose unknown columns
-        raise TokenStoreError(
-            f"table {table.name} has a layout this version cannot upgrade (lacks {lacking}, has unknown "
-            f"{unknown}); point the store at another database or upgrade the table by hand"
-        )
-    kept = [column for column in table.columns if column.name in present]
-    rows = [_backfilled(dict(row), missing) for row in conn.execute(select(*kept)).mappings()]
-    added = ", ".join(column.name for column in missing)
-    log.info("upgrading the token table %s in place: adding %s to %d row(s)", table.name, added, len(rows))
-    if conn.dialect.name == "sqlite":
-        _rebuild_sqlite(conn, rows)
-    else:
-        _alter(conn, missing, rows)
-
-
-def _backfilled(row: dict[str, Any], missing: Sequence[Column[Any]]) -> dict[str, Any]:
-    """The row with values for the columns it lacks, from what it has."""
-    issued = row["access_token_expires_at"] - timedelta(hours=1)  # Intuit's access tokens live an hour
-    written = row.get("updated_at") or row.get("created_at") or issued
-    fills = {
-        "id": str(uuid.uuid4()),
-        "scopes": ACCOUNTING_SCOPE,  # the one scope the connector asks for
-        "created_at": row.get("created_at") or written,
-        "updated_at": written,
-        "refresh_token_hard_expires_at": None,  # unknown: Intuit sends it again on the next refresh
-        "status": ACTIVE,
-        "status_reason": None,
-    }
-    return row | {column.name: fills[column.name] for column in missing}
-
-
-def _rebuild_sqlite(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """SQLite's recipe for what ALTER TABLE cannot do (NOT NULL columns, constraints): a new table
-    under the name, the rows copied, the old table dropped; in the store's transaction, like all DDL."""
-    old = f"{tokens_table.name}_old_layout"
-    conn.exec_driver_sql(f"ALTER TABLE {tokens_table.name} RENAME TO {old}")
-    for index in inspect(conn).get_indexes(old):  # renamed with their table, still named for the new one
-        conn.exec_driver_sql(f'DROP INDEX "{index["name"]}"')
-    metadata.create_all(conn)
-    if rows:
-        conn.execute(insert(tokens_table), rows)
-    conn.exec_driver_sql(f"DROP TABLE {old}")
-
-
-def _alter(conn: Connection, missing: Sequence[Column[Any]], rows: list[dict[str, Any]]) -> None:
-    """PostgreSQL: add the columns, fill them row by row, then make them as strict as a new table's."""
-    table = tokens_table
-    for column in missing:
-        kind = column.type.compile(dialect=conn.dialect)
-        conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
-    for row in rows:
-        fills = {column.name: row[column.name] for column in missing}
-        conn.execute(update(table).where(table.c.realm_id == row["realm_id"]).values(fills))
-    for column in missing:
-        if not column.nullable:
-            conn.execute(text(f"ALTER TABLE {table.name} ALTER COLUMN {column.name} SET NOT NULL"))
-    added = {column.name for column in missing}
-    for unique in table.constraints:  # by hand: AddConstraint would leave it out of later CREATE TABLEs
-        if isinstance(unique, UniqueConstraint) and added & set(names := unique.columns.keys()):
-            conn.exec_driver_sql(
-                f"ALTER TABLE {table.name} ADD CONSTRAINT {unique.name} UNIQUE ({','.join(names)})"
-            )
-    for index in table.indexes:
-        index.create(conn, checkfirst=True)
+    def _listed(self, row: RowMapping) -> TokenRecord:
+        """A row as `list()` shows it: one that cannot be read (damaged time, tokens that do not
+        decrypt) is marked unreadable with the problem, instead of failing the other realms' listing."""
+        try:
+            record = TokenRecord.from_row(row)
+            for kind in ("access", "refresh"):
+                self._decrypt(row[f"{kind}_token_encrypted"], record.realm_id, kind)
+        except TokenStoreError as exc:
+            log.debug("%s", exc)  # shown once, by whoever lists (`qbo status`), not per listing
+            return _readable(row, str(exc))
+        return record
 
 
 def _engine(url: str, lock_timeout: float) -> Engine:

@@ -9,6 +9,10 @@
 - **`invalid_grant`** or an expired consent: the row is marked `reconnect_required` in that
   transaction and a `ReconnectRequired` says how to reconnect.
 - **Hard expiry**: Intuit ends every consent after 5 years; warnings start 30 days before (urgent: 7).
+- **A connection trusts nothing it is told** (`connect`): a realm already bound to another tenant is
+  refused before the code is spent; after the exchange, the new token must open the claimed realm's
+  CompanyInfo (QBO answers 401/403 for a token of another company, and Intuit's token answer names
+  no realm), else the tokens are revoked, not stored.
 """
 
 from __future__ import annotations
@@ -19,7 +23,14 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from sources.quickbooks.errors import ReconnectRequired
+from sources.quickbooks.client import QboClient, RetryPolicy, StaticTokens
+from sources.quickbooks.errors import (
+    AuthenticationError,
+    AuthorizationError,
+    NotFoundError,
+    QboError,
+    ReconnectRequired,
+)
 from sources.quickbooks.oauth import ACCOUNTING_SCOPE, OAuthClient, TokenSet, reconnect_hint
 from sources.quickbooks.token_store import NotConnected, TokenRecord, TokenStore
 
@@ -27,6 +38,16 @@ log = logging.getLogger(__name__)
 
 HARD_EXPIRY_NOTICE = timedelta(days=30)
 HARD_EXPIRY_URGENT = timedelta(days=7)
+_CONFIRM_RETRY = RetryPolicy(max_attempts=3, base_seconds=0.2, cap_seconds=2.0)
+
+
+class ConnectionRefused(ValueError):
+    """A connection was refused and nothing stored; `field` is the callback parameter at fault."""
+
+    def __init__(self, field: str, reason: str, message: str) -> None:
+        self.field = field
+        self.reason = reason  # "realm_taken" | "realm_mismatch" | "realm_unconfirmed"
+        super().__init__(message)
 
 
 class TokenManager:
@@ -169,11 +190,63 @@ class TokenManager:
     # connections -------------------------------------------------------------------------------------
 
     def connect(
-        self, tenant_id: str, code: str, realm_id: str, *, scopes: Sequence[str] = (ACCOUNTING_SCOPE,)
+        self,
+        tenant_id: str,
+        code: str,
+        realm_id: str,
+        *,
+        scopes: Sequence[str] = (ACCOUNTING_SCOPE,),
+        api_base_url: str | None = None,
     ) -> TokenRecord:
         """Finish the authorization-code flow: exchange the code and store the tokens. The record's
-        scopes are those Intuit's answer names, else `scopes`: the ones the consent URL asked for."""
-        return self.save(tenant_id, realm_id, self.oauth.exchange_code(code, realm_id, scopes=scopes))
+        scopes are those Intuit's answer names, else `scopes`: the ones the consent URL asked for.
+
+        A realm bound to another tenant is refused before the code is spent. With `api_base_url` (every
+        caller but tests of the store), the tokens must open `realm_id`'s CompanyInfo before they are
+        stored: the realmId of a redirect is only a claim."""
+        self.check_owner(tenant_id, realm_id)
+        tokens = self.oauth.exchange_code(code, realm_id, scopes=scopes)
+        if api_base_url is not None:
+            self._confirm_realm(tokens, realm_id, api_base_url)
+        return self.save(tenant_id, realm_id, tokens)
+
+    def check_owner(self, tenant_id: str, realm_id: str) -> None:
+        """ConnectionRefused if the realm is connected for another tenant (naming neither it nor a token)."""
+        owner = self.store.owner(realm_id)
+        if owner is not None and owner != tenant_id:
+            raise ConnectionRefused(
+                "realmId",
+                "realm_taken",
+                f"QuickBooks company {realm_id} is already connected for another tenant; nothing was "
+                f"changed. Disconnect it there first (qbo disconnect --realm {realm_id}), then connect again",
+            )
+
+    def _confirm_realm(self, tokens: TokenSet, realm_id: str, api_base_url: str) -> None:
+        """The new access token must open the claimed realm; otherwise revoke the tokens and refuse."""
+        client = QboClient(realm_id, api_base_url, StaticTokens(tokens.access_token), retry=_CONFIRM_RETRY)
+        try:
+            client.read("CompanyInfo", realm_id)
+            return
+        except (AuthenticationError, AuthorizationError, NotFoundError):
+            reason = "realm_mismatch"
+            message = (
+                f"the authorization QuickBooks gave is not for company {realm_id} (the realmId of the "
+                "redirect): nothing was stored and the authorization was revoked. Start again from "
+                "qbo connect or the connect URL"
+            )
+        except QboError as exc:
+            reason = "realm_unconfirmed"
+            message = (
+                f"QuickBooks could not confirm that the authorization is for company {realm_id} "
+                f"({exc.code}): nothing was stored and the authorization was revoked. Try again from "
+                "qbo connect or the connect URL"
+            )
+        try:
+            self.oauth.revoke(tokens.refresh_token)
+        except Exception as exc:  # best effort: the tokens are dropped unstored either way
+            log.warning("could not revoke the refused authorization for realm %s: %s", realm_id, exc)
+        log.info("connection to realm %s refused: %s", realm_id, reason)  # the caller reports it
+        raise ConnectionRefused("realmId", reason, message)
 
     def save(self, tenant_id: str, realm_id: str, tokens: TokenSet) -> TokenRecord:
         self._forget(realm_id)

@@ -131,7 +131,7 @@ def test_the_schema_is_the_specs_qbo_intent_with_camel_case_additions() -> None:
     assert filters["additionalProperties"] is False
     assert {"format": "date", "type": "string"} in filters["properties"]["dateFrom"]["anyOf"]
     amounts = filters["properties"]["minAmount"]["anyOf"]
-    assert {"minimum": 0.0, "exclusiveMaximum": 1e12, "type": "number"} in amounts
+    assert {"minimum": 0.0, "exclusiveMaximum": 1e13, "type": "number"} in amounts
     statuses = filters["properties"]["status"]["anyOf"][0]["enum"]
     assert {"Open", "open", "unpaid", "overdue", "paid"} <= set(statuses)
     pagination = schema["$defs"]["Pagination"]["properties"]

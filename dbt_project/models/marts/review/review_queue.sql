@@ -123,6 +123,7 @@ issues as (
         json_object('what_to_do', i.what_to_do) as data
     from {{ ref("sync_issues") }} as i
     where i.issue <> 'conflict'  -- the conflict queue has them, field by field
+        and i.tenant_id is not null  -- a realm no tenant syncs with yet has no one to show it to
 ),
 
 entries as (

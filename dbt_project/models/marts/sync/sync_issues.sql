@@ -1,6 +1,8 @@
 {#- Everything that stops a record from syncing, one row each, with what to do: open conflicts, links to
     QBO records that are deleted or missing, references not linked yet, records QBO would refuse
-    (pre-flight), pushes QBO refused, and platform records the contract refused. -#}
+    (pre-flight), pushes QBO refused, platform records the contract refused, and numbers either system
+    holds beyond what the warehouse or the models read (`value_out_of_range`, `value_rounded`). A QBO
+    record's issue without a linked platform record names no platform_id: it is acknowledged by its QBO Id. -#}
 with conflicts as (
     select
         entity, tenant_id, realm_id, platform_id, qbo_id,
@@ -63,12 +65,18 @@ rejected as (
     from {{ ref("stg_platform__rejected") }}
 ),
 
+values_out_of_range as (
+    select entity, tenant_id, realm_id, platform_id, qbo_id, issue, detail, what_to_do
+    from {{ ref("int_sync__values_out_of_range") }}
+),
+
 issues as (
     select * from conflicts
     union all select * from links
     union all select * from outbound
     union all select * from refused_by_qbo
     union all select * from rejected
+    union all select * from values_out_of_range
 )
 
 select issues.*, {{ review_version("issues.detail", "null", "null") }} as version
@@ -76,7 +84,10 @@ from issues
 where not exists (  -- acknowledged, and unchanged since
     select 1 from {{ ref("stg_review__decisions") }} as acknowledged
     where acknowledged.kind = 'acknowledge' and acknowledged.entity = issues.entity
-        and acknowledged.tenant_id = issues.tenant_id and acknowledged.platform_id = issues.platform_id
+        and acknowledged.tenant_id = issues.tenant_id
+        and (acknowledged.platform_id = issues.platform_id
+             or (issues.platform_id is null and acknowledged.platform_id is null
+                 and acknowledged.qbo_id = issues.qbo_id and acknowledged.realm_id = issues.realm_id))
         and acknowledged.field = issues.issue
         and acknowledged.version = {{ review_version("issues.detail", "null", "null") }}
 )
