@@ -22,8 +22,9 @@ from mcp import types
 from mcp.shared.message import SessionMessage
 from pydantic import ValidationError
 
+from sources.nesting import MAX_DEPTH, too_deep
+
 MAX_LINE = 1 << 20  # 1 MiB: an intent or a question is a few hundred bytes
-MAX_DEPTH = 32  # objects and arrays within each other: a tool call needs about six
 MAX_ID = 2**53  # ids a JSON number holds exactly, as every client reads them
 OnRefused = Callable[[str, str], None]  # (the error's message, the start of the line refused)
 
@@ -45,7 +46,7 @@ def screen(line: bytes) -> SessionMessage | types.JSONRPCError:
     ident = data.get("id")
     valid_id = _valid_id(ident)
     reply_to = ident if valid_id else None
-    if _depth(data) > MAX_DEPTH:
+    if too_deep(data):
         return _error(
             types.INVALID_REQUEST, f"the request is nested deeper than {MAX_DEPTH} levels", reply_to
         )
@@ -195,16 +196,3 @@ def _kind(value: Any) -> str:
     return {list: "an array", str: "a string", bool: "true/false", type(None): "null"}.get(
         type(value), "a number"
     )
-
-
-def _depth(value: Any) -> int:
-    """How deep objects and arrays nest, without recursion (the parser already bounded the input)."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        if isinstance(item, dict | list):
-            deepest = max(deepest, level)
-            if level > MAX_DEPTH:
-                return level
-            stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
-    return deepest

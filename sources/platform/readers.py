@@ -27,12 +27,12 @@ import pyarrow.parquet as pq
 from sqlalchemy import MetaData, Table, create_engine, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from sources.nesting import MAX_DEPTH, too_deep
 from sources.platform.dto import MODELS
 
 SUFFIXES = (".jsonl", ".ndjson", ".parquet", ".csv")
 MAX_LINE_BYTES = 8 * 1024 * 1024  # one JSONL record: an invoice of thousands of lines fits
 MAX_FIELD_CHARS = 1024 * 1024  # one CSV cell (and the csv module's limit while reading: never unbounded)
-MAX_DEPTH = 32  # objects and lists inside one another; a record needs 4
 Raw = tuple[str, Any]
 
 if csv.field_size_limit() < MAX_FIELD_CHARS:
@@ -309,16 +309,7 @@ def unreadable_detail(raw: Any) -> tuple[str | None, str]:
 def bounded(value: Any) -> Any:
     """The value, or a refusal when it nests deeper than MAX_DEPTH (dlt, pydantic and the warehouse's
     JSON would recurse that deep)."""
-    stack = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
-        for child in children:
-            if isinstance(child, dict | list):
-                if depth + 1 > MAX_DEPTH:
-                    return _too_deep()
-                stack.append((child, depth + 1))
-    return value
+    return _too_deep() if too_deep(value) else value
 
 
 def _drop_nulls(row: dict[str, Any]) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from sources.nesting import MAX_DEPTH, too_deep
 from sources.platform.errors import detail
 from sources.quickbooks.catalog import ENTITIES
 from sources.quickbooks.extract import parse_time
@@ -36,7 +37,6 @@ VERBS = {"created": "Create", "updated": "Update", "deleted": "Delete", "merged"
 }
 BY_LOWER = {name.lower(): name for name in ENTITIES}
 QBO_ID = re.compile(r"[0-9]{1,20}")  # realm and entity ids: ASCII digits only (`\d` takes any script's)
-MAX_DEPTH = 32  # Intuit's payloads nest 6 deep; anything deeper is refused before validation walks it
 EARLIEST, LATEST = datetime(1990, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
 
 
@@ -157,7 +157,7 @@ def read(body: bytes, *, check_ids: bool = True) -> Delivery:
         raise WebhookPayloadError(f"the body is not JSON: {exc}") from None
     except RecursionError:
         raise WebhookPayloadError(f"the body nests deeper than {MAX_DEPTH} levels") from None
-    if _depth(document) > MAX_DEPTH:
+    if too_deep(document):
         raise WebhookPayloadError(f"the body nests deeper than {MAX_DEPTH} levels")
     delivery = Delivery(check_ids=check_ids)
     if isinstance(document, list):
@@ -171,19 +171,6 @@ def read(body: bytes, *, check_ids: bool = True) -> Delivery:
             "expected a CloudEvents array or a legacy object with eventNotifications; got neither"
         )
     return delivery
-
-
-def _depth(document: Any) -> int:
-    """How deep containers nest, without recursion (a hostile body must not exhaust the stack here)."""
-    deepest, stack = 0, [(document, 1)]
-    while stack:
-        node, level = stack.pop()
-        if isinstance(node, dict | list):
-            deepest = max(deepest, level)
-            if level > MAX_DEPTH:
-                return level
-            stack.extend((child, level + 1) for child in (node.values() if isinstance(node, dict) else node))
-    return deepest
 
 
 def _bad_ids(delivery: Delivery, ids: list[tuple[str, str | None]]) -> bool:
