@@ -11,14 +11,12 @@ number PostgreSQL refuses.
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
 
-from pipelines.store.schema import intent_audit, intent_writes
+from pipelines.store.schema import intent_audit, intent_writes, json_safe
 from sources.platform.dto import BOUNDED
 from sources.platform.errors import detail, error_dto, field_path
 
@@ -40,19 +38,6 @@ def out_of_bounds(value: Any, path: tuple[str | int, ...] = ()) -> list[dict[str
         for at, inner in enumerate(value):
             found += out_of_bounds(inner, (*path, at))
     return found
-
-
-def json_safe(value: Any) -> Any:
-    """NaN and Infinity as text: JSON has no such numbers, and PostgreSQL refuses the column."""
-    if isinstance(value, float | Decimal) and not (
-        math.isfinite(value) if isinstance(value, float) else value.is_finite()
-    ):
-        return str(value)
-    if isinstance(value, dict):
-        return {key: json_safe(inner) for key, inner in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(inner) for inner in value]
-    return value
 
 
 def _with_bounds(error: dict[str, Any] | None, problems: list[dict[str, Any]]) -> dict[str, Any] | None:

@@ -321,20 +321,19 @@ def _json_text(value: Any) -> str:
     """JSON columns hold QBO documents, whose money is Decimal (client.decimal_json): as JSON numbers.
     A non-finite number (NaN, Infinity: Python's json reads them) is kept as text, which PostgreSQL's
     JSON columns accept where they refuse the bare literal."""
-    return json.dumps(_finite(value), default=_plain, allow_nan=False)
+    return json.dumps(
+        json_safe(value), default=lambda v: float(v) if isinstance(v, Decimal) else str(v), allow_nan=False
+    )
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return float(value) if value.is_finite() else str(value)
-    return str(value)
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
+def json_safe(value: Any) -> Any:
+    """NaN and Infinity as text: JSON has no such numbers, and PostgreSQL refuses the column."""
+    if isinstance(value, float | Decimal) and not (
+        math.isfinite(value) if isinstance(value, float) else value.is_finite()
+    ):
         return str(value)
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {key: json_safe(inner) for key, inner in value.items()}
     if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
+        return [json_safe(inner) for inner in value]
     return value
