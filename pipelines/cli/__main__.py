@@ -1,3 +1,3 @@
-from pipelines.cli.app import app
+from pipelines.cli.app import run
 
-app()
+run()

@@ -54,3 +54,19 @@ for group in (admin, sync, platform, transform, push, review, webhooks, ask):
     group.register(app)
 for plugin in sorted(entry_points(group="qbo.commands"), key=lambda e: e.name):
     plugin.load()(app)
+
+
+def run() -> None:
+    """The `qbo` command. A warehouse another process has open, or a lock another run holds, ends any
+    command with one line naming the holder (exit 1), never a traceback or a hint at credentials."""
+    try:
+        app()
+    except Exception as exc:
+        from pipelines.runtime.locks import LockBusy
+        from pipelines.runtime.warehouse import warehouse_busy
+
+        busy = exc if isinstance(exc, LockBusy) else warehouse_busy(exc)
+        if busy is None:
+            raise
+        typer.echo(f"error: {busy}", err=True)
+        raise SystemExit(1) from None

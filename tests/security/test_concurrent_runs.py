@@ -196,3 +196,25 @@ def test_a_refused_package_an_earlier_run_left_pending_is_set_aside_and_reported
     realm.assert_warehouse_equals_sandbox()  # the customers the refused package held are loaded now
     # and the run after is clean
     assert sync_connected_realm(connector, realm.realm_id, echo=lambda _: None).set_aside == []
+
+
+@pytest.mark.parametrize("command", [["transform"], ["report", "drift", "--out", "report"]])
+def test_every_command_says_in_one_line_that_the_warehouse_is_busy(
+    tmp_path: Path, short_wait: None, command: list[str]
+) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    code = (
+        f"import duckdb, time; db = duckdb.connect({str(warehouse)!r})\n"
+        "print('held', flush=True); time.sleep(600)"
+    )
+    with holder(code) as process:
+        ran = subprocess.run(
+            ["qbo", "--warehouse", str(warehouse), "--store", f"sqlite:///{tmp_path / 's.sqlite'}", *command],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    assert ran.returncode == 1, ran.stderr
+    assert ran.stderr.strip().splitlines() == [ran.stderr.strip()], ran.stderr  # one line, no traceback
+    assert f"is busy: pid {process.pid}" in ran.stderr and "credentials" not in ran.stderr
