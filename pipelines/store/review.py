@@ -27,6 +27,7 @@ from pipelines.store.schema import (
     review_snapshots,
     sync_decisions,
 )
+from sources.platform.dto import MONEY, QUANTITY
 
 QUEUES = ("conflict", "drift", "candidate", "approval", "issue")
 # the decisions each queue takes, and the choices a resolution may make
@@ -454,19 +455,14 @@ def _entered(target: Target, value: str | None) -> str:
     return text
 
 
-# what QBO and the warehouse hold (sources/platform/dto.py bounds the platform's records the same way)
-NUMBER_BOUNDS = {"money": (13, 2), "number": (12, 6)}
-
-
 def _bounded_number(field: str | None, rule: str, text: str) -> str:
+    """The bounds of the platform's own records (sources/platform/dto.py): what QBO and the warehouse hold."""
     number = Decimal(text.replace(",", ""))
-    digits, places = NUMBER_BOUNDS[rule]
     if not number.is_finite():
         raise ValueError(text)
-    if abs(number) >= Decimal(10) ** digits or number.as_tuple().exponent < -places:  # type: ignore[operator]
-        raise DecisionError(
-            f"{field} takes a {rule} below 10^{digits} with at most {places} decimals; {text!r} is not one"
-        )
+    problem = (MONEY if rule == "money" else QUANTITY).problem(number)
+    if problem is not None:
+        raise DecisionError(f"{field} {problem[1]}; {text!r} is not one")
     return str(number.quantize(Decimal(1).scaleb(-2)) if rule == "money" else number)
 
 

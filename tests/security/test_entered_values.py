@@ -16,8 +16,8 @@ NAME = Target("drift", "tenant-a", "Customer", "cust-1", "9", "display_name")
     [
         ("1E+30", "below 10^12"),
         ("1000000000000", "below 10^12"),
-        ("1E-30", "at most 6 decimals"),
-        ("0.0000001", "at most 6 decimals"),
+        ("1E-30", "at most 6 decimal places"),
+        ("0.0000001", "at most 6 decimal places"),
         ("NaN", "is not one"),
         ("Infinity", "is not one"),
         ("twelve", "is not one"),
