@@ -20,11 +20,13 @@ from dlt.pipeline.pipeline import Pipeline
 from pipelines.runtime.locks import pipeline_run
 from pipelines.runtime.progress import progress_of
 from pipelines.runtime.warehouse import (
-    LOADER_FILE_FORMAT,
     QBO_DATASET,
+    Warehouse,
     WarehouseAccess,
     finish_pending,
+    load,
     load_or_set_aside,
+    loader_file_format,
     warehouse_pipeline,
     when_free,
 )
@@ -42,7 +44,7 @@ def backfill_realm(
     since: datetime,
     until: datetime,
     *,
-    warehouse: Path,
+    warehouse: Warehouse,
     pipelines_dir: Path,
     entities: Sequence[str] | None = None,
     window_days: int = 30,
@@ -52,8 +54,8 @@ def backfill_realm(
     """Reload [since, until) in windows; finished windows are remembered, so a re-run resumes.
 
     A pipeline of its own keeps the backfill's progress apart from the realm's live checkpoint.
-    Extraction and normalisation may run beside other realms'; loading takes `load_lock`, because
-    the warehouse has one writer.
+    Extraction and normalisation may run beside other realms'; on DuckDB loading takes `load_lock`,
+    because the warehouse has one writer (PostgreSQL has many: realms load side by side).
     """
     realm_id = client.realm_id
     name = f"qbo_{realm_id}_backfill"
@@ -93,13 +95,13 @@ def _windows(
         else:
             pipeline.extract(
                 quickbooks_window(realm_id, client, selected, start, end),
-                loader_file_format=LOADER_FILE_FORMAT,
+                loader_file_format=loader_file_format(access.warehouse),
             )
 
             def normalize_and_load() -> dict[str, int]:
                 counts = pipeline.normalize().row_counts
                 with access:
-                    when_free(pipeline.load)
+                    when_free(lambda: load(pipeline))
                 return counts
 
             counts = load_or_set_aside(pipeline, access, normalize_and_load)
@@ -124,8 +126,8 @@ def backfill_all(
     parallel: int = 4,
     load_lock: AbstractContextManager[Any] | None = None,
 ) -> dict[str, dict[str, int]]:
-    """Backfill several realms at once: each realm in its own thread, loads one at a time (under
-    `load_lock` when the caller shares the warehouse with other writers)."""
+    """Backfill several realms at once: each realm in its own thread; into DuckDB loads one at a time
+    (under `load_lock` when the caller shares the warehouse with other writers), into PostgreSQL at once."""
     lock: AbstractContextManager[Any] = load_lock if load_lock is not None else threading.Lock()
     realms = connector.realms(realm_ids)
     clients = {realm_id: connector.client(realm_id) for realm_id in realms}
@@ -137,7 +139,7 @@ def backfill_all(
                 clients[realm_id],
                 since,
                 until,
-                warehouse=connector.settings.warehouse,
+                warehouse=connector.settings.warehouse_target,
                 pipelines_dir=connector.settings.pipelines_path,
                 entities=entities,
                 echo=echo,

@@ -203,7 +203,7 @@ def _load(
                 client,
                 entity,
                 ids,
-                warehouse=connector.settings.warehouse,
+                warehouse=connector.settings.warehouse_target,
                 pipelines_dir=connector.settings.pipelines_path,
                 deleted=deleted,
                 load_lock=load_lock,

@@ -14,7 +14,7 @@ from typing import Any
 
 from pipelines.runtime.landing import run_locked
 from pipelines.runtime.locks import pipeline_run
-from pipelines.runtime.warehouse import PLATFORM_DATASET, warehouse_pipeline
+from pipelines.runtime.warehouse import PLATFORM_DATASET, Warehouse, warehouse_pipeline
 from sources.platform import Tally, platform
 
 PIPELINE = "platform"
@@ -49,7 +49,7 @@ class PlatformLoad:
 
 
 def load_platform(
-    source: str, *, warehouse: Path, pipelines_dir: Path, realms: Mapping[str, str] | None = None
+    source: str, *, warehouse: Warehouse, pipelines_dir: Path, realms: Mapping[str, str] | None = None
 ) -> PlatformLoad:
     """Load every entity file (or table) `source` holds; a refused record never stops the others: each is
     a row of `rejected` with where it was read (file:line, table:row) and the error DTO."""

@@ -19,10 +19,17 @@ def _age(moment: datetime | None) -> str:
     return f"{seconds:.0f} s ago"
 
 
+def warehouse_line(connector: Connector) -> str:
+    """Which warehouse the loads go to: the DuckDB file, or the PostgreSQL URL without its password."""
+    settings = connector.settings
+    engine = "PostgreSQL" if settings.warehouse_url else "DuckDB"
+    return f"warehouse: {settings.warehouse_label} ({engine}; dlt state in {settings.pipelines_path})"
+
+
 def status_lines(connector: Connector) -> list[str]:
     records = connector.connections()
     if not records:
-        return ["no realm connected; connect one with `qbo connect`"]
+        return ["no realm connected; connect one with `qbo connect`", warehouse_line(connector)]
     warnings = connector.tokens.hard_expiry_warnings()
     lines = []
     for record in records:
@@ -56,4 +63,5 @@ def status_lines(connector: Connector) -> list[str]:
         counts = ", ".join(f"{n:,} {status}" for status, n in sorted(events.items()))
         waiting = " (run `qbo webhooks drain`)" if events.get("pending") else ""
         lines.append(f"webhook events: {counts}{waiting}")
+    lines.append(warehouse_line(connector))
     return lines

@@ -3,13 +3,14 @@
 Each realm has its own pipeline (so its own state and checkpoint) writing into the shared `raw_qbo`
 dataset. DuckDB has a single writer (DESIGN decision 10): realms may extract and normalise side by
 side, but whatever opens the warehouse (a load, the state restored from it, the ids a re-scan compares)
-takes the caller's `load_lock`; without one, realms run one after the other. A load interrupted earlier
-is finished before new data is extracted (STACK_NOTES §7.6).
+takes the caller's `load_lock`; without one, realms run one after the other. A PostgreSQL warehouse
+(a URL for `warehouse`) has many writers: there realms load side by side (runtime/warehouse.py). A load
+interrupted earlier is finished before new data is extracted (STACK_NOTES §7.6).
 
 Other processes are ordered by lock files (runtime/locks.py): one run per realm at a time (dlt's working
-directory is the realm's), one process in the warehouse at a time; each waits a bounded time, then says
-who holds it. A package the warehouse refuses is set aside with the realm's checkpoint put back, and
-reported: it never wedges the realm's next runs.
+directory is the realm's), one process in a DuckDB warehouse at a time; each waits a bounded time, then
+says who holds it. A package the warehouse refuses is set aside with the realm's checkpoint put back,
+and reported: it never wedges the realm's next runs.
 """
 
 from __future__ import annotations
@@ -28,12 +29,14 @@ from dlt.pipeline.pipeline import Pipeline
 from pipelines.runtime.locks import LockBusy, pipeline_run
 from pipelines.runtime.progress import progress_of
 from pipelines.runtime.warehouse import (
-    LOADER_FILE_FORMAT,
     LoadFailed,
+    Warehouse,
     WarehouseAccess,
     WarehouseBusy,
     finish_pending,
+    load,
     load_or_set_aside,
+    loader_file_format,
     qbo_pipeline,
     qbo_pipeline_name,
     root_cause,
@@ -78,7 +81,7 @@ def live_ids(pipeline: Pipeline, realm_id: str, entity: str) -> set[str]:
 def sync_realm(
     client: QboClient,
     *,
-    warehouse: Path,
+    warehouse: Warehouse,
     pipelines_dir: Path,
     entities: Sequence[str] | None = None,
     full_refresh: bool = False,
@@ -118,12 +121,12 @@ def sync_realm(
                 f"realm {realm_id}: {entity}", completed=read, unit="rows", done=done
             ),
         )
-        pipeline.extract(source, loader_file_format=LOADER_FILE_FORMAT)
+        pipeline.extract(source, loader_file_format=loader_file_format(warehouse))
 
         def normalize_and_load() -> LoadInfo:
             pipeline.normalize()
             with access:
-                return when_free(pipeline.load)
+                return when_free(lambda: load(pipeline))
 
         info = load_or_set_aside(pipeline, access, normalize_and_load)
     run = report.get("run")
@@ -168,7 +171,7 @@ def sync_connected_realm(
     try:
         result = sync_realm(
             connector.client(realm_id),
-            warehouse=connector.settings.warehouse,
+            warehouse=connector.settings.warehouse_target,
             pipelines_dir=connector.settings.pipelines_path,
             entities=entities,
             full_refresh=full_refresh,

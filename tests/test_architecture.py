@@ -32,6 +32,7 @@ JOBS = (
     "connect",
     "status",
     "deliver",
+    "retention",
 )
 # the sandbox's QBO lookalike stands alone; its demo world and commands sit on top of everything
 SANDBOX_ON_TOP = ("sandbox.demo", "sandbox.cli")

@@ -8,12 +8,11 @@ packages register them through the `qbo.commands` entry points (pyproject.toml),
 from __future__ import annotations
 
 from importlib.metadata import entry_points
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from pipelines.cli import admin, ask, platform, push, review, sync, transform, webhooks
+from pipelines.cli import admin, ask, platform, push, retention, review, sync, transform, webhooks
 from pipelines.cli.common import fail
 from pipelines.runtime.settings import ConfigError, Settings
 
@@ -30,7 +29,11 @@ app = typer.Typer(
 def main(
     ctx: typer.Context,
     warehouse: Annotated[
-        Path | None, typer.Option(help="DuckDB warehouse file [default: var/warehouse.duckdb]")
+        str | None,
+        typer.Option(
+            help="the warehouse: a DuckDB file [default: var/warehouse.duckdb], or a PostgreSQL URL "
+            "(postgresql://user@host:5432/db; sync, backfill, webhooks drain and platform load so far)"
+        ),
     ] = None,
     store: Annotated[
         str | None, typer.Option(help="integration store URL (sqlite:///... or postgresql://...)")
@@ -50,7 +53,7 @@ def main(
     ctx.obj = settings
 
 
-for group in (admin, sync, platform, transform, push, review, webhooks, ask):
+for group in (admin, sync, platform, transform, push, review, webhooks, ask, retention):
     group.register(app)
 for plugin in sorted(entry_points(group="qbo.commands"), key=lambda e: e.name):
     plugin.load()(app)

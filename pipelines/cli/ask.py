@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pipelines.cli.common import connector, fail
+from pipelines.cli.common import connector, duckdb_only, fail
 
 if TYPE_CHECKING:
     from pipelines.ask.rule_parser import RuleParser
@@ -37,6 +37,7 @@ def _asker(
     from pipelines.ask.run import Asker
 
     the_connector = connector(ctx)
+    duckdb_only(the_connector.settings, "qbo mcp" if caller == "mcp" else "qbo ask")
     if not the_connector.settings.warehouse.exists():
         fail(
             f"no warehouse at {the_connector.settings.warehouse}; run `qbo sync` and `qbo transform` first", 2

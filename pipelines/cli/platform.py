@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from pipelines.cli.common import connector, fail, group
+from pipelines.cli.common import connector, duckdb_only, fail, group
 
 HELP = "Platform records: the demo dataset, the DTO schemas, loading them."
 
@@ -33,13 +33,13 @@ def platform_load(
     try:
         result = load_platform(
             source,
-            warehouse=the_connector.settings.warehouse,
+            warehouse=the_connector.settings.warehouse_target,
             pipelines_dir=the_connector.settings.pipelines_path,
             realms=the_connector.tenant_realms(),
         )
     except SourceError as exc:
         fail(str(exc), 2)
-    typer.echo(f"platform records from {source} into {the_connector.settings.warehouse}:")
+    typer.echo(f"platform records from {source} into {the_connector.settings.warehouse_label}:")
     for line in result.lines():
         typer.echo(line)
     if result.rejected:
@@ -77,6 +77,7 @@ def platform_deliver(ctx: typer.Context) -> None:
     from pipelines.deliver.enqueue import NotTransformed, deliver
 
     chosen = connector(ctx)
+    duckdb_only(chosen.settings, "qbo platform deliver")
     try:
         result = deliver(chosen, echo=typer.echo)
     except NotTransformed as exc:

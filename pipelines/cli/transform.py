@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from pipelines.cli.common import connector, day, fail, group
+from pipelines.cli.common import connector, day, duckdb_only, fail, group
 from pipelines.runtime.progress import Progress
 from pipelines.runtime.settings import ConfigError
 
@@ -45,8 +45,10 @@ def report_drift(
     """Write the drift report: HTML for people, CSV and XLSX of the same rows."""
     from pipelines.report.drift import read, write
 
+    settings = connector(ctx).settings
+    duckdb_only(settings, "qbo report drift")
     try:
-        report = read(connector(ctx).settings.warehouse)
+        report = read(settings.warehouse)
     except FileNotFoundError as exc:
         fail(str(exc), 2)
     paths = write(report, out)

@@ -4,7 +4,8 @@ The webhook drain fetches the records events name; the batch push and the drain 
 outcomes the integration store holds (the gateway's real-time pushes among them) into the warehouse:
 the push log, and the records as QBO answered them, so the next transform sees QBO as it now is.
 Each load holds its pipeline's lock file (a realm's pipeline is the sync's too) and opens the warehouse
-under its lock file only; a package the warehouse refuses is set aside, never left to wedge the next run.
+under its lock file only (a DuckDB file's; PostgreSQL needs none); a package the warehouse refuses is
+set aside, never left to wedge the next run.
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ from dlt.pipeline.pipeline import Pipeline
 
 from pipelines.runtime.locks import pipeline_run
 from pipelines.runtime.warehouse import (
-    LOADER_FILE_FORMAT,
     PUSH_DATASET,
     LoadFailed,
+    Warehouse,
     WarehouseAccess,
     finish_pending,
+    load,
     load_or_set_aside,
+    loader_file_format,
     qbo_pipeline,
     qbo_pipeline_name,
     warehouse_pipeline,
@@ -43,7 +46,7 @@ log = logging.getLogger("qbo.landing")
 
 
 def run_locked(
-    pipeline: Pipeline, data: Any, warehouse: Path, load_lock: AbstractContextManager[Any] | None = None
+    pipeline: Pipeline, data: Any, warehouse: Warehouse, load_lock: AbstractContextManager[Any] | None = None
 ) -> tuple[LoadInfo, LoadFailed | None]:
     """`pipeline.run(data)` in its steps, the warehouse opened under its lock only; the caller holds
     the pipeline's lock. Returns the load, and an earlier package set aside (logged), if any."""
@@ -54,12 +57,12 @@ def run_locked(
     if pipeline.config.restore_from_destination:
         with access:
             when_free(pipeline.sync_destination)
-    pipeline.extract(data, loader_file_format=LOADER_FILE_FORMAT)
+    pipeline.extract(data, loader_file_format=loader_file_format(warehouse))
 
     def normalize_and_load() -> LoadInfo:
         pipeline.normalize()
         with access:
-            return when_free(pipeline.load)
+            return when_free(lambda: load(pipeline))
 
     return load_or_set_aside(pipeline, access, normalize_and_load), earlier
 
@@ -69,7 +72,7 @@ def fetch_records(
     entity: str,
     ids: Sequence[str],
     *,
-    warehouse: Path,
+    warehouse: Warehouse,
     pipelines_dir: Path,
     deleted: Mapping[str, tuple[datetime | None, str | None]] | None = None,
     load_lock: AbstractContextManager[Any] | None = None,
@@ -115,8 +118,9 @@ def land_push_results(connector: Connector, load_lock: AbstractContextManager[An
                 docs.setdefault(r["entity"], []).append(r["doc"])
         if docs:
             with pipeline_run(settings.pipelines_path, qbo_pipeline_name(realm_id)):
-                qbo = qbo_pipeline(realm_id, settings.warehouse, settings.pipelines_path)
-                _, earlier = run_locked(qbo, quickbooks_docs(realm_id, docs), settings.warehouse, load_lock)
+                qbo = qbo_pipeline(realm_id, settings.warehouse_target, settings.pipelines_path)
+                data = quickbooks_docs(realm_id, docs)
+                _, earlier = run_locked(qbo, data, settings.warehouse_target, load_lock)
             if earlier is not None:
                 store.errors.record_dto(earlier.to_dto(), realm_id, None, "push")
     rows = [{k: r[k] for k in PUSH_LOG_COLUMNS} for r in fresh]
@@ -128,9 +132,9 @@ def land_push_results(connector: Connector, load_lock: AbstractContextManager[An
         columns={"error": {"data_type": "json"}},
     )
     with pipeline_run(settings.pipelines_path, "push_log"):
-        where = settings.warehouse, settings.pipelines_path
+        where = settings.warehouse_target, settings.pipelines_path
         log_pipeline = warehouse_pipeline("push_log", *where, PUSH_DATASET)
-        _, earlier = run_locked(log_pipeline, push_log, settings.warehouse, load_lock)
+        _, earlier = run_locked(log_pipeline, push_log, settings.warehouse_target, load_lock)
     if earlier is not None:
         store.errors.record_dto(earlier.to_dto(), None, None, "push")
     store.push_log.mark_landed([r["id"] for r in fresh])

@@ -1,4 +1,4 @@
-"""Advisory locks across processes: one run per realm pipeline, one writer per warehouse file.
+"""Advisory locks across processes: one run per realm pipeline, one writer per DuckDB warehouse file.
 
 dlt keeps a pipeline's packages in one working directory, so two runs of a realm at once delete each
 other's files ("No such file ... load/new/..."); DuckDB lets one process open the file for writing.
@@ -179,6 +179,8 @@ def realm_lock_path(pipelines_dir: Path, pipeline_name: str) -> Path:
 
 
 def warehouse_lock_path(warehouse: Path) -> Path:
+    """A DuckDB file's writer lock. A PostgreSQL warehouse has none: the lock follows the engine, and
+    `WarehouseAccess` takes it only for a file."""
     return warehouse.with_name(f"{warehouse.name}.lock")
 
 

@@ -2,15 +2,21 @@
 
 Keys live in `[sources.quickbooks]` (env `SOURCES__QUICKBOOKS__<KEY>`). A missing or bad value is
 reported with the key, the environment variable and what to do, never with a secret's value.
+The warehouse is a DuckDB file (the default) or a PostgreSQL URL: `--warehouse`, `[warehouse] url`
+(env `WAREHOUSE__URL`, secrets.toml too: it may hold a password) or `[sources.quickbooks] warehouse`,
+in that order; a URL's password is never printed (`redact_url`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import dlt
 from pydantic import ValidationError
@@ -24,6 +30,69 @@ VAR = Path("var")
 
 class ConfigError(ValueError):
     """A setting is missing or wrong; the message names it and says how to set it."""
+
+
+WAREHOUSE_URL_KEY = "warehouse.url"
+WAREHOUSE_URL_ENV = "WAREHOUSE__URL"
+POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2")
+WAREHOUSE_FORMS = (
+    "a DuckDB file path (var/warehouse.duckdb) or a PostgreSQL URL "
+    "(postgresql://user[:password]@host[:port]/database, or postgres://...)"
+)
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
+_SECRET_PARAMS = {"password", "sslpassword", "passfile"}
+
+
+def redact_url(url: str) -> str:
+    """The URL as it may be printed or logged: its password (in the userinfo or the query) as ***."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        user = userinfo.split(":", 1)[0]
+        netloc = f"{user}:***@{host}" if ":" in userinfo else f"{user}@{host}"
+    query = urlencode([(k, "***" if k in _SECRET_PARAMS else v) for k, v in parse_qsl(parts.query)])
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def warehouse_location(value: str | Path, where: str) -> tuple[Path, str | None]:
+    """A warehouse setting as (DuckDB file, None) or (unused default file, PostgreSQL URL).
+
+    A value with `scheme://` is a URL: PostgreSQL's is kept (as postgresql://), any other scheme is
+    refused naming `where`, so a URL never becomes a directory named after its scheme (issue 20).
+    The refusal names the scheme only: the value may hold a password."""
+    if isinstance(value, Path):
+        return value, None
+    text = str(value).strip()
+    found = _SCHEME.match(text)
+    if found is None:
+        return Path(text), None
+    scheme = found.group(1).lower()
+    if scheme not in POSTGRES_SCHEMES:
+        raise ConfigError(f"{where}: a {scheme}:// warehouse is not supported; use {WAREHOUSE_FORMS}")
+    url = "postgresql://" + text[found.end() :]
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - a bad port raises here, not at the first load
+    except ValueError:
+        raise ConfigError(f"{where}: {redact_url(url)} is not a valid URL; use {WAREHOUSE_FORMS}") from None
+    if not parts.hostname or not parts.path.strip("/"):
+        raise ConfigError(
+            f"{where}: {redact_url(url)} must name a host and a database; use {WAREHOUSE_FORMS}"
+        )
+    return VAR / "warehouse.duckdb", url
+
+
+def _warehouse_url_setting() -> Any:
+    """`[warehouse] url`: the environment and secrets.toml first (a URL with a password), then config."""
+    for provider in (dlt.secrets, dlt.config):
+        try:
+            value = provider.get(WAREHOUSE_URL_KEY)
+        except Exception:
+            value = None
+        if value not in (None, ""):
+            return value
+    return None
 
 
 def _env_name(key: str) -> str:
@@ -71,7 +140,8 @@ class Settings:
     state_secret: str | None = field(default=None, repr=False)
     store_url: str = f"sqlite:///{VAR / 'integration.sqlite'}"
     budget_url: str | None = None  # None: a SQLite file beside the store; redis:// or postgresql:// to share
-    warehouse: Path = VAR / "warehouse.duckdb"
+    warehouse: Path = VAR / "warehouse.duckdb"  # the DuckDB file, unless warehouse_url is set
+    warehouse_url: str | None = field(default=None, repr=False)  # postgresql://...: the warehouse instead
     pipelines_dir: Path | None = None  # dlt's working state; default: beside the warehouse, one per warehouse
     tenant_id: str = "default"
     webhook_verifier_token: str | None = field(default=None, repr=False)
@@ -118,10 +188,21 @@ class Settings:
         api_keys = _lookup("gateway_api_keys", secret=True)
         if api_keys:
             values["gateway_api_keys"] = _api_keys(api_keys)
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        for key in ("warehouse", "pipelines_dir"):
-            if key in values:
-                values[key] = Path(values[key])
+        chosen: tuple[Any, str] | None = None
+        if "warehouse" in values:
+            chosen = (values.pop("warehouse"), f"{SECTION}.warehouse (env {_env_name('warehouse')})")
+        url = _warehouse_url_setting()
+        if url is not None:
+            chosen = (url, f"{WAREHOUSE_URL_KEY} (env {WAREHOUSE_URL_ENV})")
+        if overrides.get("warehouse_url") is not None:
+            chosen = (overrides["warehouse_url"], "warehouse_url")
+        if overrides.get("warehouse") is not None:
+            chosen = (overrides["warehouse"], "--warehouse")
+        values.update({k: v for k, v in overrides.items() if v is not None and not k.startswith("warehouse")})
+        if chosen is not None:
+            values["warehouse"], values["warehouse_url"] = warehouse_location(*chosen)
+        if "pipelines_dir" in values:
+            values["pipelines_dir"] = Path(values["pipelines_dir"])
         settings = cls(**values)
         if settings.base_url != settings.base_url.rstrip("/") or not settings.base_url.startswith("http"):
             raise ConfigError(
@@ -152,8 +233,27 @@ class Settings:
 
     @property
     def pipelines_path(self) -> Path:
-        """dlt's local state belongs to one warehouse: another warehouse must not inherit its checkpoints."""
-        return self.pipelines_dir or self.warehouse.with_suffix(".pipelines")
+        """dlt's local state belongs to one warehouse: another warehouse must not inherit its checkpoints.
+        A PostgreSQL warehouse's is under var/, keyed by its URL without the password."""
+        if self.pipelines_dir is not None:
+            return self.pipelines_dir
+        if self.warehouse_url is not None:
+            parts = urlsplit(self.warehouse_url)
+            host = parts.netloc.rsplit("@", 1)[-1]
+            user = parts.username or ""
+            key = hashlib.sha256(f"{user}@{host}{parts.path}".encode()).hexdigest()[:12]
+            return VAR / f"warehouse-pg-{key}.pipelines"
+        return self.warehouse.with_suffix(".pipelines")
+
+    @property
+    def warehouse_target(self) -> Path | str:
+        """What the loads open: the PostgreSQL URL when set, else the DuckDB file."""
+        return self.warehouse_url or self.warehouse
+
+    @property
+    def warehouse_label(self) -> str:
+        """The warehouse as messages name it: the file, or the URL without its password."""
+        return redact_url(self.warehouse_url) if self.warehouse_url else str(self.warehouse)
 
     @property
     def budget_backend_url(self) -> str:

@@ -9,12 +9,18 @@ pages and one merge in memory. The dlt settings are environment defaults, so a u
 the dlt way (EXTRACT__NEXT_ITEM_MODE, LOAD__WORKERS, ...).
 (bench/sync_bench.py measures all three.)
 
+Or a PostgreSQL database (a `postgresql://` URL where a path goes): dlt's `postgres` destination, the
+same datasets as schemas, the same merges on (realm_id, id). PostgreSQL has many writers, so there is
+no warehouse lock there: realms load side by side. Each pipeline merges through a staging schema of its
+own (two realms' loads would otherwise truncate each other's staging rows), and a schema change is
+made under an advisory lock (two first loads would both CREATE the same table).
+
 Runs meet here. A step that opens the file takes `WarehouseAccess` (the caller's lock, then the
-warehouse's lock file, see locks.py) and `when_free` waits, for a bounded time, while a process outside
-those locks has it open; DuckDB's "Conflicting lock" is `WarehouseBusy` naming that process, never dlt's
-"check your credentials". A package the warehouse refuses for good is set aside (`abort_packages`, which
-also puts the pipeline's state back), so one bad value fails one run with its cause (`LoadFailed`) and
-never every later one.
+warehouse's lock file, see locks.py; nothing on PostgreSQL) and `when_free` waits, for a bounded time,
+while a process outside those locks has it open; DuckDB's "Conflicting lock" is `WarehouseBusy` naming
+that process, never dlt's "check your credentials". A package the warehouse refuses for good is set
+aside (`abort_packages`, which also puts the pipeline's state back), so one bad value fails one run with
+its cause (`LoadFailed`) and never every later one.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import dlt
 
@@ -38,14 +45,18 @@ import dlt
 import pandas  # noqa: F401
 import pyarrow  # noqa: F401
 from dlt.common.destination.exceptions import DestinationTerminalException
+from dlt.common.pipeline import LoadInfo
+from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 from dlt.load.exceptions import LoadClientJobRetry
 from dlt.normalize.exceptions import NormalizeJobFailed
 from dlt.pipeline.pipeline import Pipeline
 
 from pipelines.runtime.locks import POLL_SECONDS, LockBusy, hold, lock_wait_seconds, warehouse_lock_path
+from pipelines.runtime.settings import POSTGRES_SCHEMES, redact_url
 from sources.platform.errors import detail, error_dto
 
 T = TypeVar("T")
+Warehouse = Path | str  # a DuckDB file, or a PostgreSQL URL (Settings.warehouse_target)
 log = logging.getLogger("qbo.warehouse")
 
 DUCKDB_CONFIG = {"memory_limit": "256MB", "threads": 2, "preserve_insertion_order": False}
@@ -65,29 +76,74 @@ DLT_LIMITS = {
 }
 
 
-def warehouse_destination(warehouse: Path) -> Any:
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
-    return dlt.destinations.duckdb({"database": str(warehouse), "global_config": dict(DUCKDB_CONFIG)})
+def is_postgres(warehouse: Warehouse) -> bool:
+    """A PostgreSQL URL (anything else is a DuckDB file)."""
+    return isinstance(warehouse, str) and warehouse.split("://", 1)[0].lower() in POSTGRES_SCHEMES
 
 
-def warehouse_pipeline(name: str, warehouse: Path, pipelines_dir: Path, dataset: str) -> Pipeline:
+def warehouse_label(warehouse: Warehouse) -> str:
+    """The warehouse as a message names it: never a password."""
+    return redact_url(warehouse) if is_postgres(warehouse) else str(warehouse)
+
+
+def loader_file_format(warehouse: Warehouse) -> Any:
+    """Parquet streams into DuckDB; PostgreSQL takes INSERTs (its parquet loads need the ADBC driver)."""
+    return "insert_values" if is_postgres(warehouse) else LOADER_FILE_FORMAT
+
+
+def warehouse_destination(warehouse: Warehouse, pipeline_name: str | None = None) -> Any:
+    """dlt's destination for the warehouse. On PostgreSQL a pipeline's merges go through a staging schema
+    of its own (`<dataset>_staging_<pipeline>`): loads of several realms run at once there."""
+    if is_postgres(warehouse):
+        assert isinstance(warehouse, str)
+        credentials = PostgresCredentials("postgresql://" + warehouse.split("://", 1)[1])
+        credentials.password = credentials.password or ""  # trust or .pgpass: dlt asks for one otherwise
+        credentials.resolve()
+        layout = f"%s_staging_{pipeline_name}" if pipeline_name else "%s_staging"
+        return dlt.destinations.postgres(credentials=credentials, staging_dataset_name_layout=layout)
+    path = Path(warehouse)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return dlt.destinations.duckdb({"database": str(path), "global_config": dict(DUCKDB_CONFIG)})
+
+
+def warehouse_pipeline(name: str, warehouse: Warehouse, pipelines_dir: Path, dataset: str) -> Pipeline:
     """A dlt pipeline into `dataset` of the warehouse, its state kept under `pipelines_dir`."""
     for key, value in DLT_LIMITS.items():
         os.environ.setdefault(key, value)
     return dlt.pipeline(
         pipeline_name=name,
-        destination=warehouse_destination(warehouse),
+        destination=warehouse_destination(warehouse, name),
         dataset_name=dataset,
         pipelines_dir=str(pipelines_dir),
         progress="log" if logging.getLogger("qbo").isEnabledFor(logging.INFO) else None,
     )
 
 
+SCHEMA_LOCK = 7_151_161  # the advisory lock a schema change is made under on PostgreSQL
+
+
+def on_postgres(pipeline: Pipeline) -> bool:
+    return "postgres" in str(getattr(pipeline.destination, "destination_type", ""))
+
+
+def load(pipeline: Pipeline) -> LoadInfo:
+    """`pipeline.load()`. On PostgreSQL the tables the packages need are made first, under an advisory
+    lock: realms load at once there, and two first loads would both CREATE (or ALTER) the same table."""
+    if on_postgres(pipeline) and pipeline.list_normalized_load_packages():
+        with pipeline.sql_client() as sql:
+            sql.execute_sql("SELECT pg_advisory_lock(%s)", SCHEMA_LOCK)
+            try:
+                pipeline.sync_schema()
+            finally:
+                sql.execute_sql("SELECT pg_advisory_unlock(%s)", SCHEMA_LOCK)
+    return pipeline.load()
+
+
 def qbo_pipeline_name(realm_id: str) -> str:
     return f"qbo_{realm_id}"
 
 
-def qbo_pipeline(realm_id: str, warehouse: Path, pipelines_dir: Path) -> Pipeline:
+def qbo_pipeline(realm_id: str, warehouse: Warehouse, pipelines_dir: Path) -> Pipeline:
     return warehouse_pipeline(qbo_pipeline_name(realm_id), warehouse, pipelines_dir, QBO_DATASET)
 
 
@@ -104,7 +160,7 @@ def finish_pending(pipeline: Pipeline, load_lock: AbstractContextManager[Any]) -
             pipeline.normalize()
         if pipeline.list_normalized_load_packages():
             with load_lock:
-                when_free(pipeline.load)
+                when_free(lambda: load(pipeline))
     except Exception as exc:
         failure = load_failure(exc, pipeline.pipeline_name)
         if failure is None:
@@ -160,7 +216,7 @@ def _reason(message: str) -> str:
 def load_failure(exc: BaseException, pipeline: str) -> LoadFailed | None:
     """`exc` as a `LoadFailed` when it comes down to a job that no retry fixes; else None (a source's
     error, a busy or unreachable warehouse: the package, if any, stays for the next run)."""
-    if warehouse_busy(exc) is not None:
+    if warehouse_busy(exc) is not None or warehouse_unreachable(exc) is not None:
         return None
     for inner in _chain(exc):
         if isinstance(inner, LoadFailed):
@@ -204,6 +260,52 @@ class WarehouseBusy(RuntimeError):
         return error_dto(self.code, str(self), [detail("warehouse", "busy", self.warehouse)])
 
 
+class WarehouseUnreachable(RuntimeError):
+    """The PostgreSQL warehouse refused the connection (down, a wrong host, database or password):
+    named by host and database, never by password. Nothing was loaded: the packages wait."""
+
+    code = "WAREHOUSE_UNREACHABLE"
+
+    def __init__(self, where: str, reason: str) -> None:
+        super().__init__(
+            f"cannot connect to the PostgreSQL warehouse {where}: {reason}. Check that the server is up "
+            "and that the database and user exist (--warehouse, [warehouse] url or env WAREHOUSE__URL); "
+            "what was extracted waits and loads on the next run"
+        )
+        self.where, self.reason = where, reason
+
+    def to_dto(self) -> dict[str, Any]:
+        return error_dto(self.code, str(self), [detail("warehouse", "unreachable", self.reason)])
+
+
+_PG_SERVER = re.compile(r'connection to server at "(?P<host>[^"]+)"(?: \([^)]*\))?, port (?P<port>\d+)')
+_PG_PASSWORD = re.compile(r"(password\s*=\s*)\S+|(://[^/:@\s]*):[^@/\s]*@", re.IGNORECASE)
+
+
+def warehouse_unreachable(exc: BaseException, url: str | None = None) -> WarehouseUnreachable | None:
+    """A PostgreSQL connection failure (psycopg's OperationalError while connecting), if that is what
+    `exc` comes down to, with the host and database of `url` (else those the error names)."""
+    for inner in _chain(exc):
+        if isinstance(inner, WarehouseUnreachable):
+            return inner
+        if type(inner).__name__ != "OperationalError" or "psycopg" not in type(inner).__module__:
+            continue
+        text = str(inner).strip()
+        server = _PG_SERVER.search(text)
+        if server is None and "connect" not in text.lower():
+            continue  # a failure of a statement on an open connection, not of the connection
+        database = re.search(r'database "(?P<db>[^"]+)"', text)
+        where = f"{server['host']}:{server['port']}" if server else "(the server)"
+        where += f", database {database['db']}" if database else ""
+        if url is not None:
+            parts = urlsplit(url)
+            where = f"{parts.hostname}:{parts.port or 5432}, database {parts.path.strip('/')}"
+        reason = text.split("failed:", 1)[-1].strip().splitlines()[0] if text else type(inner).__name__
+        reason = _PG_PASSWORD.sub(lambda m: f"{m[1]}***" if m[1] else f"{m[2]}:***@", reason)
+        return WarehouseUnreachable(where, reason.removeprefix("FATAL:").strip())
+    return None
+
+
 _DUCKDB_LOCK = re.compile(
     r'Could not set lock on file "(?P<file>[^"]+)"'
     r"(?:: Conflicting lock is held in (?P<cmd>.+?) \(PID (?P<pid>\d+)\))?"
@@ -240,7 +342,7 @@ def warehouse_busy(exc: BaseException, waited: float = 0.0) -> WarehouseBusy | N
 def root_cause(exc: BaseException) -> BaseException:
     """dlt wraps what a source raised in PipelineStepFailed; the typed QBO error is underneath. A busy
     DuckDB file is named as such (dlt calls it a connection error and suggests the credentials)."""
-    busy = warehouse_busy(exc)
+    busy = warehouse_busy(exc) or warehouse_unreachable(exc)
     if busy is not None:
         return busy
     seen = exc
@@ -276,19 +378,25 @@ def when_free(step: Callable[[], T], wait: float | None = None) -> T:
 class WarehouseAccess:
     """What a step that opens the warehouse takes: the caller's `load_lock` (this process's threads,
     Prefect's writer slot), then the warehouse's lock file, which every `qbo` process honours. Reusable;
-    one per run, entered around each step."""
+    one per run, entered around each step. Both exist because DuckDB has one writer: on PostgreSQL it
+    takes neither, and a failed connection is `WarehouseUnreachable` naming host and database."""
 
-    def __init__(self, warehouse: Path, load_lock: AbstractContextManager[Any] | None = None) -> None:
+    def __init__(self, warehouse: Warehouse, load_lock: AbstractContextManager[Any] | None = None) -> None:
         self.warehouse = warehouse
         self.load_lock = load_lock
+        self.postgres = is_postgres(warehouse)
         self._held = threading.local()
 
     def __enter__(self) -> WarehouseAccess:
         stack = ExitStack()
+        if self.postgres:
+            self._stacks().append(stack)
+            return self
+        path = Path(self.warehouse)
         try:
             if self.load_lock is not None:
                 stack.enter_context(self.load_lock)
-            stack.enter_context(hold(warehouse_lock_path(self.warehouse), f"warehouse {self.warehouse}"))
+            stack.enter_context(hold(warehouse_lock_path(path), f"warehouse {path}"))
         except BaseException:
             stack.close()
             raise
@@ -299,6 +407,10 @@ class WarehouseAccess:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self._stacks().pop().__exit__(exc_type, exc, tb)
+        url = str(self.warehouse)
+        unreachable = warehouse_unreachable(exc, url) if self.postgres and exc is not None else None
+        if unreachable is not None and unreachable is not exc:
+            raise unreachable from exc
 
     def _stacks(self) -> list[ExitStack]:
         if not hasattr(self._held, "stacks"):

@@ -36,6 +36,7 @@ class IntegrationStore:
             try:
                 metadata.create_all(self.engine, checkfirst=True)
                 self._add_new_columns()
+                self._add_new_indexes()
                 return
             except DBAPIError as exc:
                 if (
@@ -43,6 +44,15 @@ class IntegrationStore:
                     or attempt == 4
                 ):
                     raise
+
+    def _add_new_indexes(self) -> None:
+        """A store made by an earlier version gets the indexes added since (the retention job's)."""
+        existing = inspect(self.engine)
+        for table in metadata.sorted_tables:
+            have = {index["name"] for index in existing.get_indexes(table.name)}
+            for index in table.indexes:
+                if index.name not in have:
+                    index.create(self.engine, checkfirst=True)
 
     def _add_new_columns(self) -> None:
         """A store made by an earlier version gets the nullable columns added since (an additive

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
 
+from pipelines.store.pruning import BATCH, prune_rows
 from pipelines.store.schema import intent_audit, intent_writes, json_safe
 from sources.platform.dto import BOUNDED
 from sources.platform.errors import detail, error_dto, field_path
@@ -62,6 +63,13 @@ class Intents:
         """One call: caller, question, intent, realm_id, ran_on, query, rows, note."""
         with self.engine.begin() as conn:
             conn.execute(insert(intent_audit).values(at=datetime.now(UTC), **json_safe(values)))
+
+    def prune_audit(self, before: datetime, *, batch: int = BATCH, dry_run: bool = False) -> dict[str, int]:
+        """Forget the audit of calls made before `before`; drafted writes are not touched."""
+        condition = intent_audit.c.at < before
+        return {
+            intent_audit.name: prune_rows(self.engine, intent_audit, condition, batch=batch, dry_run=dry_run)
+        }
 
     def queue_write(
         self,

@@ -13,8 +13,9 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, and_, func, insert, select, update
 
+from pipelines.store.pruning import BATCH, newer_exists, prune_rows
 from pipelines.store.schema import outbox, outbox_cursors
 
 OPERATIONS = ("upsert", "delete", "merge", "void")
@@ -131,6 +132,21 @@ class Outbox:
     def pending(self, tenant_id: str, limit: int = 100) -> list[dict[str, Any]]:
         """The changes after the tenant's acknowledged cursor."""
         return self.page(tenant_id, self.acknowledged(tenant_id), limit)
+
+    def prune(self, before: datetime, *, batch: int = BATCH, dry_run: bool = False) -> dict[str, int]:
+        """Forget changes stored before `before` that their tenant acknowledged. A record's latest change
+        of each operation stays: the next delivery knows it stored that change (`stored`) and that the
+        platform has the record (`delivered`), so a QBO delete still reaches the platform."""
+        c = outbox.c
+        acknowledged = (
+            select(outbox_cursors.c.cursor).where(outbox_cursors.c.tenant_id == c.tenant_id).scalar_subquery()
+        )
+        condition = and_(
+            c.created_at < before,
+            c.id <= acknowledged,
+            newer_exists(outbox, "realm_id", "entity", "qbo_id", "operation"),
+        )
+        return {outbox.name: prune_rows(self.engine, outbox, condition, batch=batch, dry_run=dry_run)}
 
 
 def _change(row: Any) -> dict[str, Any]:

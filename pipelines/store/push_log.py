@@ -6,10 +6,12 @@ drain lands the rows not yet landed into `raw_push.push_log` (runtime/landing.py
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, and_, delete, insert, not_, select, update
 
+from pipelines.store.pruning import BATCH, newer_exists, prune_rows
 from pipelines.store.schema import push_results
 
 
@@ -81,3 +83,18 @@ class PushLog:
         )
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
+
+    def prune(self, before: datetime, *, batch: int = BATCH, dry_run: bool = False) -> dict[str, int]:
+        """Forget outcomes pushed before `before`, but never one the warehouse has not landed, a record's
+        latest (`pushed()` says "already pushed" from it), nor a create QBO accepted (`created_links`)."""
+        c = push_results.c
+        created = and_(c.outcome == "ok", c.operation == "create", c.qbo_id.is_not(None))
+        condition = and_(
+            c.pushed_at < before,
+            c.landed.is_(True),
+            not_(created),
+            newer_exists(push_results, "entity", "tenant_id", "platform_id"),
+        )
+        return {
+            push_results.name: prune_rows(self.engine, push_results, condition, batch=batch, dry_run=dry_run)
+        }

@@ -8,6 +8,7 @@ saw (the values of both sides and QBO's SyncToken, hashed by the marts): when th
 the decision is refused with what changed. Decisions are never deleted: a newer one on the same entry
 supersedes the older, `revoke` withdraws one, and once a push sent it (`mark_pushed`) it stands. The
 transform lands the standing decisions in the warehouse (`standing`), where the marts apply them.
+Only the retention job (`prune`) removes final ones (pushed or withdrawn) once they are old.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Engine, and_, delete, false, func, insert, or_, select, update
 
 from pipelines.mapping.rendering import rendered
+from pipelines.store.pruning import BATCH, prune_rows
 from pipelines.store.schema import (
     review_items,
     review_records,
@@ -425,6 +427,27 @@ class Review:
                 )
                 marked += result.rowcount or 0
         return marked
+
+    def prune(self, before: datetime, *, batch: int = BATCH, dry_run: bool = False) -> dict[str, int]:
+        """Forget decisions final before `before` (pushed to QBO, or withdrawn or superseded then), and
+        the queues' sizes published before it, but never those of the trend's last publishes. A decision
+        not final stands however old: the marts apply it (a rejected match is never proposed again)."""
+        d, s = sync_decisions.c, review_snapshots.c
+        final = or_(d.pushed_at < before, d.revoked_at < before)
+        with self.engine.connect() as conn:
+            recent = list(
+                conn.scalars(
+                    select(s.published_at).distinct().order_by(s.published_at.desc()).limit(TREND_RUNS)
+                )
+            )
+        # fewer publishes than the trend shows: every one stays
+        cutoff = min(before, *recent) if len(recent) == TREND_RUNS else None
+        stale = s.published_at < cutoff if cutoff is not None else false()
+        options: dict[str, Any] = {"batch": batch, "dry_run": dry_run}
+        return {
+            sync_decisions.name: prune_rows(self.engine, sync_decisions, final, **options),
+            review_snapshots.name: prune_rows(self.engine, review_snapshots, stale, **options),
+        }
 
 
 def _entered(target: Target, value: str | None) -> str:

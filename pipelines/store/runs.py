@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, desc, func, insert, or_, select
+from sqlalchemy import Engine, and_, desc, func, insert, or_, select
 
+from pipelines.store.pruning import BATCH, newer_exists, prune_rows
 from pipelines.store.schema import integration_errors, sync_runs
 from sources.quickbooks.errors import QboError, redact
 
@@ -92,6 +93,20 @@ class SyncRuns:
         with self.engine.connect() as conn:
             row = conn.execute(query).mappings().first()
         return None if row is None else RunRecord.of(row)
+
+    def prune(self, before: datetime, *, batch: int = BATCH, dry_run: bool = False) -> dict[str, int]:
+        """Forget runs started before `before`, but never a realm's last run of each kind nor its last
+        successful one (`qbo status`, `qbo ask` and the console read them)."""
+        c = sync_runs.c
+        condition = and_(
+            c.started_at < before,
+            newer_exists(sync_runs, "realm_id", "kind"),
+            or_(
+                c.status != "ok",
+                newer_exists(sync_runs, "realm_id", where=lambda newer: newer.status == "ok"),
+            ),
+        )
+        return {sync_runs.name: prune_rows(self.engine, sync_runs, condition, batch=batch, dry_run=dry_run)}
 
 
 class IntegrationErrors:
@@ -201,6 +216,15 @@ class IntegrationErrors:
             query = query.where(e.realm_id.in_(list(realms)))
         with self.engine.connect() as conn:
             return [row[0] for row in conn.execute(query)]
+
+    def prune(self, before: datetime, *, batch: int = BATCH, dry_run: bool = False) -> dict[str, int]:
+        """Forget errors that occurred before `before`."""
+        condition = integration_errors.c.occurred_at < before
+        return {
+            integration_errors.name: prune_rows(
+                self.engine, integration_errors, condition, batch=batch, dry_run=dry_run
+            )
+        }
 
     def _insert(
         self, values: dict[str, Any], realm_id: str | None, entity: str | None, operation: str | None

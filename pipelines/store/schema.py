@@ -20,6 +20,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Engine,
+    Index,
     Integer,
     MetaData,
     Numeric,
@@ -258,7 +259,8 @@ review_snapshots = Table(
     Column("entries", Integer, nullable=False),
 )
 
-# what people decided (DESIGN decision 10: operational state); never deleted: revoked or superseded
+# what people decided (DESIGN decision 10: operational state); deleted only once final (pushed or revoked)
+# and past `[retention] decisions_days`; revoked and superseded ones stay until then
 sync_decisions = Table(
     "qbo_sync_decisions",
     metadata,
@@ -337,3 +339,9 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [json_safe(inner) for inner in value]
     return value
+
+
+# what the retention job (pipelines/retention.py) asks of the biggest families: is there a later row of
+# the same record? (IntegrationStore adds them to a store made before them)
+Index("qbo_push_results_record", push_results.c.entity, push_results.c.tenant_id, push_results.c.platform_id)
+Index("qbo_outbox_record", outbox.c.realm_id, outbox.c.entity, outbox.c.qbo_id, outbox.c.operation)

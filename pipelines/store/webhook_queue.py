@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from pipelines.store.pruning import BATCH, prune_rows
 from pipelines.store.schema import sync_requests, webhook_events
 from sources.quickbooks.webhook_payloads import ChangeEvent
 
@@ -149,6 +150,19 @@ class EventQueue:
                 .values(status="pending", claim=None, attempts=0, note="replayed")
             )
             return result.rowcount or 0
+
+    def prune(self, before: datetime, *, batch: int = BATCH, dry_run: bool = False) -> dict[str, int]:
+        """Forget processed events (done, ignored, failed) received before `before`, and finished sync
+        requests asked for before it; pending and claimed ones stay, however old. A replay reaches back
+        only as far as the events kept."""
+        e, r = webhook_events.c, sync_requests.c
+        processed = and_(e.status.in_(("done", "ignored", "failed")), e.received_at < before)
+        finished = and_(r.status != "pending", r.requested_at < before)
+        options: dict[str, Any] = {"batch": batch, "dry_run": dry_run, "guard": self._writing}
+        return {
+            webhook_events.name: prune_rows(self.engine, webhook_events, processed, **options),
+            sync_requests.name: prune_rows(self.engine, sync_requests, finished, **options),
+        }
 
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:

@@ -38,6 +38,7 @@ SCHEDULES = {
     "hourly": ("qbo-sync", "15 * * * *", "UTC"),
     "every-minute": ("qbo-webhook-drain", timedelta(minutes=1), "UTC"),
     "nightly": ("qbo-reconcile", "0 2 * * *", "UTC"),
+    "nightly-retention": ("qbo-retention", "30 3 * * *", "UTC"),
     "manual-push": ("qbo-push", None, None),
     "manual-backfill": ("qbo-backfill", None, None),
     "manual-transform": ("qbo-transform", None, None),
