@@ -14,8 +14,9 @@
     end
 {%- endmacro %}
 
+{#- zeros written 0.00: PostgreSQL shows a bare 0 as "0" (DuckDB's type keeps the cents either way) -#}
 {% macro invoice_discount(record) -%}
-    case when {{ invoice_voided(record) }} then 0 else coalesce(discounts.discount_amount, 0) end
+    case when {{ invoice_voided(record) }} then 0.00 else coalesce(discounts.discount_amount, 0.00) end
 {%- endmacro %}
 
 {% macro derived_value(name, record) -%}

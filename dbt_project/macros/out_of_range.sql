@@ -2,10 +2,8 @@
     to refuse: a value that does not fit becomes null instead of failing the build for every tenant,
     and the record is listed in sync_issues as `value_out_of_range`, naming the field. -#}
 
-{#- `expr` as decimal(precision, scale), or null when it does not fit (DuckDB's try_cast). -#}
-{% macro safe_decimal(expr, precision, scale) -%}
-    try_cast({{ expr }} as decimal({{ precision }}, {{ scale }}))
-{%- endmacro %}
+{#- safe_decimal(expr, precision, scale): `expr` as the decimal, or null when it does not fit
+    (macros/dialect.sql: DuckDB's try_cast, a checked cast on PostgreSQL). -#}
 
 {#- A bounded decimal type ("decimal(18,2)", "numeric(18, 6)") as [precision, scale]; none for other types. -#}
 {% macro bounded_decimal(type) -%}

@@ -10,7 +10,7 @@
 {#- Whether a value shown by one side is the one a person chose: as numbers when both are, else as text. -#}
 {% macro same_value(shown, entered) -%}
     coalesce(
-        try_cast({{ shown }} as decimal(38, 6)) = try_cast({{ entered }} as decimal(38, 6)),
+        {{ safe_decimal(shown, 38, 6) }} = {{ safe_decimal(entered, 38, 6) }},
         trim(cast({{ shown }} as varchar)) = trim({{ entered }}),
         {{ shown }} is null and {{ entered }} is null
     )

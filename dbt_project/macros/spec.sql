@@ -59,9 +59,10 @@
     {%- elif rule == "money" -%}
         {#- no amount is no money: QBO writes 0 where the platform leaves it out -#}
         {#- out of range compares as no money too: sync_issues names it (macros/out_of_range.sql) -#}
-        coalesce({{ safe_decimal("round(" ~ safe_decimal(expr, 38, 4) ~ ", 2)", 18, 2) }}, 0)
+        {#- zeros written 0.00: PostgreSQL shows a bare 0 as "0", and line signatures hold the text -#}
+        coalesce({{ safe_decimal("round(" ~ safe_decimal(expr, 38, 4) ~ ", 2)", 18, 2) }}, 0.00)
     {%- elif rule == "number" -%}
-        coalesce({{ safe_decimal("round(" ~ safe_decimal(expr, 38, 6) ~ ", 4)", 18, 4) }}, 0)
+        coalesce({{ safe_decimal("round(" ~ safe_decimal(expr, 38, 6) ~ ", 4)", 18, 4) }}, 0.0000)
     {%- elif rule == "date" -%}
         cast({{ expr }} as date)
     {%- elif rule == "bool" -%}

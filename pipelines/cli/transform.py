@@ -25,6 +25,7 @@ def transform(
     from pipelines.runtime.settings import mastering_policy
     from pipelines.transform.dbt_build import transform as run_transform
 
+    duckdb_only(ctx.obj, "qbo transform")  # dbt builds on PostgreSQL; the decisions and publishing do not yet
     as_of_day = day(as_of, "--as-of").date() if as_of else None
     try:
         policy = mastering_policy()

@@ -80,12 +80,12 @@ def listed(list_expr: str, name: str) -> str:
 
 
 def line_signature(names: list[str], prefix: str) -> str:
-    """A line array as one value: every line's key and fields, in key order (over `<prefix><field>`)."""
+    """A line array as one value: every line's key and fields, in key order (over `<prefix><field>`).
+    Lines of one key (or none) follow their text, as values.py sorts them: without it the engine
+    picks, and DuckDB and PostgreSQL pick differently."""
     parts = "".join(f" || '|' || coalesce(cast({prefix}{n} as varchar), '')" for n in names)
-    return (
-        f"string_agg(coalesce(cast({prefix}{LINE_KEY} as varchar), '?'){parts}, "
-        f"'; ' order by {prefix}{LINE_KEY})"
-    )
+    entry = f"coalesce(cast({prefix}{LINE_KEY} as varchar), '?'){parts}"
+    return f"string_agg({entry}, '; ' order by {prefix}{LINE_KEY}, {entry})"
 
 
 def payload_hash(fields: list[dict[str, Any]], has_lines: bool) -> str:

@@ -1,5 +1,8 @@
 """`qbo transform`: dbt build of dbt_project/ in this process, over the warehouse, with a readable summary.
 
+The warehouse is a DuckDB file, or a PostgreSQL database named by a postgresql:// URL: the same
+project builds on both (profiles.yml's `postgres` target; dialect differences in macros/dialect.sql).
+
 Before each run the mapping spec is rendered into the project (a macro dbt reads), and the mastering
 overrides and the as-of day are passed as dbt vars, so dbt and Python judge with the same rules. When
 dbt returns, its DuckDB handle is closed: dbt-duckdb keeps the file locked for the life of the
@@ -17,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 from dbt.cli.main import dbtRunner
@@ -34,6 +38,7 @@ if TYPE_CHECKING:
 DBT_PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
 SPEC_MACRO = DBT_PROJECT / "macros" / "generated" / "mapping_spec.sql"
 QUIET = {"DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2")
 
 
 @dataclass(frozen=True)
@@ -87,8 +92,34 @@ def dbt_vars(policy: MasteringPolicy, as_of: date | None) -> dict[str, object]:
     return {"mastering_overrides": policy.as_dbt_var(), "as_of_date": as_of.isoformat() if as_of else None}
 
 
+def is_postgres(warehouse: Path | str) -> bool:
+    """Whether the warehouse is a PostgreSQL URL (else a DuckDB file)."""
+    return isinstance(warehouse, str) and warehouse.split("://", 1)[0].lower() in POSTGRES_SCHEMES
+
+
+def postgres_profile(url: str) -> dict[str, str]:
+    """The environment profiles.yml's `postgres` target reads: server, user and database from the URL.
+    The password goes in a DBT_ENV_SECRET_ variable, which dbt keeps out of its logs and artifacts."""
+    parts = urlsplit(url)
+    dbname = unquote(parts.path.lstrip("/"))
+    if not dbname:
+        raise ValueError(
+            f"warehouse URL {parts.scheme}://{parts.hostname or ''}/ names no database: "
+            "add it after the host, e.g. postgresql://user@host:5432/warehouse"
+        )
+    query = parse_qs(parts.query)
+    return {
+        "QBO_PG_HOST": parts.hostname or "127.0.0.1",
+        "QBO_PG_PORT": str(parts.port or 5432),
+        "QBO_PG_USER": unquote(parts.username or "postgres"),
+        "DBT_ENV_SECRET_QBO_PG_PASSWORD": unquote(parts.password or ""),
+        "QBO_PG_DBNAME": dbname,
+        "QBO_PG_SSLMODE": query.get("sslmode", ["prefer"])[0],
+    }
+
+
 def run_dbt(
-    warehouse: Path,
+    warehouse: Path | str,
     *,
     policy: MasteringPolicy,
     as_of: date | None = None,
@@ -97,17 +128,24 @@ def run_dbt(
     target_path: Path | None = None,
     echo: Callable[[str], None] | None = None,
 ) -> TransformResult:
-    """dbt `command` (build by default) over `warehouse`; never raises for model or test failures."""
+    """dbt `command` (build by default) over `warehouse`, a DuckDB file or a postgresql:// URL (the
+    same project, with profiles.yml's `postgres` target); never raises for model or test failures."""
     render_spec()
     for key, value in QUIET.items():
         os.environ.setdefault(key, value)
-    os.environ["QBO_WAREHOUSE"] = str(warehouse.resolve())
+    target: list[str] = []
+    if is_postgres(warehouse):
+        os.environ.update(postgres_profile(str(warehouse)))
+        target = ["--target", "postgres"]
+    else:
+        os.environ["QBO_WAREHOUSE"] = str(Path(warehouse).resolve())
     args = [
         command,
         "--project-dir",
         str(DBT_PROJECT),
         "--profiles-dir",
         str(DBT_PROJECT),
+        *target,
         "--vars",
         json.dumps(dbt_vars(policy, as_of)),
         "--quiet",

@@ -19,16 +19,20 @@ with platform_links as (
 ),
 
 confirmed as (  -- no sync baseline yet: the mastering policy decides each differing field
-    select decided.entity, decided.tenant_id, decided.realm_id, decided.platform_id, decided.qbo_id,
-        cast(null as varchar) as synced_token, cast(null as timestamptz) as synced_at
-    from {{ ref("stg_review__decisions") }} as decided
-    where decided.kind = 'confirm' and not exists (
-        select 1 from platform_links as own
-        where own.entity = decided.entity and own.tenant_id = decided.tenant_id
-            and own.platform_id = decided.platform_id
-    )
-    qualify row_number() over (partition by decided.entity, decided.tenant_id, decided.platform_id
-                               order by decided.decision_id desc) = 1
+    select entity, tenant_id, realm_id, platform_id, qbo_id, synced_token, synced_at
+    from (  -- the latest confirmation (a subquery, not qualify: PostgreSQL has none)
+        select decided.entity, decided.tenant_id, decided.realm_id, decided.platform_id, decided.qbo_id,
+            cast(null as varchar) as synced_token, cast(null as timestamptz) as synced_at,
+            row_number() over (partition by decided.entity, decided.tenant_id, decided.platform_id
+                               order by decided.decision_id desc) as pick
+        from {{ ref("stg_review__decisions") }} as decided
+        where decided.kind = 'confirm' and not exists (
+            select 1 from platform_links as own
+            where own.entity = decided.entity and own.tenant_id = decided.tenant_id
+                and own.platform_id = decided.platform_id
+        )
+    ) as latest
+    where pick = 1
 ),
 
 known_links as (

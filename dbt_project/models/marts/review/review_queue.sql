@@ -71,10 +71,10 @@ drift as (
         drift.qbo_value,
         greatest(drift.platform_updated_at, drift.qbo_updated_at) as changed_at,
         drift.version,
-        json_object(
-            'what_to_do', drift.what_to_do, 'changed_in', drift.changed_in, 'master', drift.master,
-            'drift_field', drift.field, 'resolved_by', drift.resolved_by
-        ) as data
+        {{ json_object_of([
+            "'what_to_do'", "drift.what_to_do", "'changed_in'", "drift.changed_in", "'master'", "drift.master",
+            "'drift_field'", "drift.field", "'resolved_by'", "drift.resolved_by",
+        ]) }} as data
     from {{ ref("sync_drift") }} as drift
     where not (drift.needs_approval and exists (  -- a void or deactivation refused, and unchanged since
         select 1 from {{ ref("stg_review__decisions") }} as refused
@@ -98,7 +98,7 @@ candidates as (
         q.label as qbo_value,
         cast(null as timestamptz) as changed_at,
         {{ review_version("c.platform_id", "c.qbo_id", "cast(c.score as varchar)") }} as version,
-        json_object('what_to_do', c.what_to_do, 'score', c.score, 'matched_on', c.matched_on) as data
+        {{ json_object_of(["'what_to_do'", "c.what_to_do", "'score'", "c.score", "'matched_on'", "c.matched_on"]) }} as data
     from {{ ref("sync_candidate_matches") }} as c
     left join platform_names as p
         on p.entity = c.entity and p.tenant_id = c.tenant_id and p.record_id = c.platform_id
@@ -120,7 +120,7 @@ issues as (
         cast(null as varchar) as qbo_value,
         cast(null as timestamptz) as changed_at,
         i.version,
-        json_object('what_to_do', i.what_to_do) as data
+        {{ json_object_of(["'what_to_do'", "i.what_to_do"]) }} as data
     from {{ ref("sync_issues") }} as i
     where i.issue <> 'conflict'  -- the conflict queue has them, field by field
         and i.tenant_id is not null  -- a realm no tenant syncs with yet has no one to show it to

@@ -19,9 +19,12 @@ resolutions as (
     select
         entity, tenant_id, platform_id, field, version, choice, entered_value, seen_platform_value,
         seen_qbo_value, reviewer
-    from {{ ref("stg_review__decisions") }}
-    where kind = 'resolve'
-    qualify row_number() over (partition by entity, tenant_id, platform_id, field order by decision_id desc) = 1
+    from (  -- the latest resolution of each field (a subquery, not qualify: PostgreSQL has none)
+        select *, row_number() over (partition by entity, tenant_id, platform_id, field order by decision_id desc) as pick
+        from {{ ref("stg_review__decisions") }}
+        where kind = 'resolve'
+    ) as latest
+    where pick = 1
 ),
 
 decided as (

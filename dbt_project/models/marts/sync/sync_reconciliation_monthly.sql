@@ -1,4 +1,5 @@
-{#- Invoice and payment totals per month in both systems (by transaction date), and the difference. -#}
+{#- Invoice and payment totals per month in both systems (by transaction date), and the difference
+    (no amount is 0.00: PostgreSQL shows a bare 0 as "0"). -#}
 with qbo as (
     {%- for entity, model in [("Invoice", "invoices"), ("Payment", "payments")] %}
     select '{{ entity }}' as entity, realm_id, cast(date_trunc('month', txn_date) as date) as month,
@@ -26,9 +27,9 @@ select
     coalesce(qbo.month, platform.month) as month,
     coalesce(platform.records, 0) as platform_records,
     coalesce(qbo.records, 0) as qbo_records,
-    coalesce(platform.amount, 0) as platform_amount,
-    coalesce(qbo.amount, 0) as qbo_amount,
-    coalesce(qbo.amount, 0) - coalesce(platform.amount, 0) as amount_difference
+    coalesce(platform.amount, 0.00) as platform_amount,
+    coalesce(qbo.amount, 0.00) as qbo_amount,
+    coalesce(qbo.amount, 0.00) - coalesce(platform.amount, 0.00) as amount_difference
 from qbo
 full outer join platform
     on platform.entity = qbo.entity and platform.realm_id = qbo.realm_id and platform.month = qbo.month
