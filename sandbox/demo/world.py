@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import duckdb
 import requests
@@ -78,19 +79,7 @@ class World:
 
     def connect_with_code(self, realm_id: str) -> None:
         """The authorization-code flow the way `qbo connect --code C --realm R` finishes it."""
-        redirect = requests.get(
-            f"{self.server.base_url}/connect/oauth2",
-            params={
-                "client_id": self.server.client_id,
-                "response_type": "code",
-                "scope": ACCOUNTING_SCOPE,
-                "redirect_uri": self.settings.redirect_uri,
-                "realmId": realm_id,
-            },
-            allow_redirects=False,
-            timeout=10,
-        )
-        code = redirect.headers["location"].split("code=")[1].split("&")[0]
+        code = authorization_code(self.server, self.settings.redirect_uri, realm_id)
         self.connector.tokens.connect(self.tenant, code, realm_id)
 
     def mutate(self, realm_id: str, **body: Any) -> dict[str, Any]:
@@ -114,6 +103,23 @@ class World:
                 [realm_id],
             ).fetchall()
         return {i: (None if deleted else token, bool(deleted)) for i, token, deleted in rows}
+
+
+def authorization_code(server: RunningSandbox, redirect_uri: str | None, realm_id: str) -> str:
+    """The code the sandbox's consent screen hands a browser for `realm_id` (consent given at once)."""
+    redirect = requests.get(
+        f"{server.base_url}/connect/oauth2",
+        params={
+            "client_id": server.client_id,
+            "response_type": "code",
+            "scope": ACCOUNTING_SCOPE,
+            "redirect_uri": redirect_uri,
+            "realmId": realm_id,
+        },
+        allow_redirects=False,
+        timeout=10,
+    )
+    return parse_qs(urlsplit(redirect.headers["location"]).query)["code"][0]
 
 
 @contextmanager

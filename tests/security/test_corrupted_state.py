@@ -13,15 +13,13 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 
 from pipelines.runtime.connector import Connector
 from sandbox.background import RunningSandbox
-from sandbox.demo.world import sandbox_settings
-from sources.quickbooks.oauth import ACCOUNTING_SCOPE
+from sandbox.demo.world import authorization_code, sandbox_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DAMAGED, HEALTHY = "4501", "4502"
@@ -40,19 +38,7 @@ class Store:
         return self.tmp_path / "integration.sqlite"
 
     def code_for(self, realm_id: str) -> str:
-        redirect = requests.get(
-            f"{self.server.base_url}/connect/oauth2",
-            params={
-                "client_id": self.server.client_id,
-                "response_type": "code",
-                "scope": ACCOUNTING_SCOPE,
-                "redirect_uri": self.connector.settings.redirect_uri,
-                "realmId": realm_id,
-            },
-            allow_redirects=False,
-            timeout=10,
-        )
-        return parse_qs(urlsplit(redirect.headers["location"]).query)["code"][0]
+        return authorization_code(self.server, self.connector.settings.redirect_uri, realm_id)
 
     def damage(self, statements: list[str]) -> None:
         with sqlite3.connect(self.path) as db:

@@ -23,9 +23,9 @@ from fastapi.testclient import TestClient
 from pipelines.connect import state_secret
 from pipelines.runtime.connector import Connector
 from sandbox.background import RunningSandbox
-from sandbox.demo.world import sandbox_settings
+from sandbox.demo.world import authorization_code, sandbox_settings
 from service.app import create_app
-from sources.quickbooks.oauth import ACCOUNTING_SCOPE, _b64, _key, _sign
+from sources.quickbooks.oauth import _b64, _key, _sign
 
 ROOT = Path(__file__).resolve().parents[2]
 CALLBACK = "/integrations/quickbooks/callback"
@@ -235,19 +235,7 @@ def qbo(gateway: Gateway, tmp_path: Path, *args: str) -> subprocess.CompletedPro
 
 
 def code_for(gateway: Gateway, realm_id: str) -> str:
-    redirect = requests.get(
-        f"{gateway.server.base_url}/connect/oauth2",
-        params={
-            "client_id": gateway.server.client_id,
-            "response_type": "code",
-            "scope": ACCOUNTING_SCOPE,
-            "redirect_uri": gateway.connector.settings.redirect_uri,
-            "realmId": realm_id,
-        },
-        allow_redirects=False,
-        timeout=10,
-    )
-    return parse_qs(urlsplit(redirect.headers["location"]).query)["code"][0]
+    return authorization_code(gateway.server, gateway.connector.settings.redirect_uri, realm_id)
 
 
 def test_qbo_connect_with_a_code_applies_the_same_rules(gateway: Gateway, tmp_path: Path) -> None:
