@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from flows.runtime import io_task, run_echo
-from flows.writer import WAREHOUSE_WRITER
+from flows.writer import warehouse_writer
 from pipelines.deliver.callback import post_pending
 from pipelines.deliver.enqueue import NotTransformed, deliver
 from pipelines.runtime.connector import Connector
@@ -22,7 +22,7 @@ def deliver_task(connector: Connector, as_of: date | None = None) -> dict[str, i
     stores nothing twice (each change has a stable id). Before any transform there is nothing to say."""
     echo = run_echo()
     try:
-        with WAREHOUSE_WRITER:
+        with warehouse_writer(connector.settings):
             result = deliver(connector, echo=echo, as_of=as_of)
     except NotTransformed as exc:
         echo(f"deliver: {exc}")

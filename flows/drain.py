@@ -17,7 +17,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.deliver import deliver_task
 from flows.runtime import flow_connector, run_echo, worth_retrying
-from flows.writer import WAREHOUSE_WRITER, ensure_concurrency_limits
+from flows.writer import ensure_concurrency_limits, warehouse_writer
 from pipelines.drain import drain
 from pipelines.runtime.connector import Connector
 from pipelines.runtime.landing import land_push_results
@@ -40,10 +40,11 @@ def drain_task(connector: Connector) -> dict[str, Any]:
     echo = run_echo()
     # the slot is taken around each load, after the realm's lock, as a sync takes them: held around the
     # whole drain, it would wait on a sync that waits on it
-    result = drain(connector, echo=echo, load_lock=WAREHOUSE_WRITER)
+    writer = warehouse_writer(connector.settings)
+    result = drain(connector, echo=echo, load_lock=writer)
     figures = asdict(result)
-    figures["syncs"] = run_sync_requests(connector, echo=echo, load_lock=WAREHOUSE_WRITER)
-    figures["landed"] = land_push_results(connector, load_lock=WAREHOUSE_WRITER)  # real-time pushes
+    figures["syncs"] = run_sync_requests(connector, echo=echo, load_lock=writer)
+    figures["landed"] = land_push_results(connector, load_lock=writer)  # real-time pushes
     echo(", ".join(f"{name} {value}" for name, value in figures.items() if isinstance(value, int)))
     return figures
 

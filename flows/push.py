@@ -12,7 +12,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.runtime import flow_connector, io_task, known_entities, run_echo
-from flows.writer import WAREHOUSE_WRITER, ensure_concurrency_limits
+from flows.writer import ensure_concurrency_limits, warehouse_writer
 from pipelines.mapping.order import ORDER
 from pipelines.push import batch as push_job
 from pipelines.runtime.connector import Connector
@@ -27,7 +27,8 @@ def push_task(
     connector: Connector, realm_ids: list[str], entities: list[str] | None
 ) -> dict[str, dict[str, int]]:
     echo = run_echo()
-    results = push_job.push_all(connector, realm_ids, entities, echo=echo, load_lock=WAREHOUSE_WRITER)
+    writer = warehouse_writer(connector.settings)
+    results = push_job.push_all(connector, realm_ids, entities, echo=echo, load_lock=writer)
     stopped = [f"realm {r.realm_id}: {r.stopped}" for r in results if r.stopped]
     if stopped:
         raise PushStopped("; ".join(stopped))
@@ -39,7 +40,7 @@ def push_task(
 @task(name="push-plan", retries=0, cache_policy=NO_CACHE, tags=["qbo"])
 def plan_task(connector: Connector, realm_ids: list[str], entities: list[str] | None) -> list[str]:
     """What a push would do, calling nothing (it only reads the warehouse)."""
-    with WAREHOUSE_WRITER:
+    with warehouse_writer(connector.settings):
         lines = push_job.plan(connector, realm_ids, entities).summary()
     echo = run_echo()
     for line in lines:

@@ -18,19 +18,20 @@ from flows.deliver import deliver_task
 from flows.runtime import flow_connector, run_echo
 from flows.sync import sync_flow
 from flows.transform import transform_task
-from flows.writer import WAREHOUSE_WRITER, ensure_concurrency_limits
+from flows.writer import ensure_concurrency_limits, warehouse_writer
 from pipelines.report.drift import read, write
+from pipelines.runtime.connector import Connector
 
 REPORTS_DIR = Path("var/reports")
 
 
 @task(name="drift-report", retries=0, cache_policy=NO_CACHE, tags=["qbo"])
-def report_task(warehouse: Path, out: Path) -> dict[str, str]:
-    """Read the sync marts (under the writer slot: another process's writer would refuse even a
-    read-only open of the file) and write the HTML, XLSX and CSV files into `out`."""
+def report_task(connector: Connector, out: Path) -> dict[str, str]:
+    """Read the sync marts (under a DuckDB file's writer slot: another process's writer would refuse
+    even a read-only open of the file) and write the HTML, XLSX and CSV files into `out`."""
     echo = run_echo()
-    with WAREHOUSE_WRITER:
-        report = read(warehouse)
+    with warehouse_writer(connector.settings):
+        report = read(connector.settings.warehouse_target)
     paths = write(report, out)
     for label, count, _ in report.figures:
         echo(f"  {label:<28}{count:>8,}")
@@ -54,7 +55,7 @@ def reconcile_flow(
     connector = flow_connector()
     transform_task(connector, as_of)
     deliver_task(connector, as_of)
-    paths = report_task(connector.settings.warehouse, Path(reports_dir) / day.isoformat())
+    paths = report_task(connector, Path(reports_dir) / day.isoformat())
     if not synced.is_completed():
         synced.result()  # raises the sync's failure: the night's run is not a success
     return paths

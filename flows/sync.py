@@ -1,9 +1,10 @@
-"""Sync and backfill flows: every connected realm, a few at a time, one warehouse writer at a time.
+"""Sync and backfill flows: every connected realm, a few at a time, one DuckDB writer at a time.
 
-Realms extract and normalise in parallel threads (`parallel` of them); their loads, and every other
-touch of the warehouse, take turns through `WAREHOUSE_WRITER`. A realm's task is retried (what fails
-there is I/O: QBO, tokens, the network), and one realm's failure fails the flow only after the others
-have finished, as `qbo sync` does.
+Realms extract and normalise in parallel threads (`parallel` of them); on a DuckDB warehouse their
+loads, and every other touch of the file, take turns through `WAREHOUSE_WRITER` (on PostgreSQL they
+load side by side: flows/writer.py `warehouse_writer`). A realm's task is retried (what fails there is
+I/O: QBO, tokens, the network), and one realm's failure fails the flow only after the others have
+finished, as `qbo sync` does.
 """
 
 from __future__ import annotations
@@ -18,14 +19,16 @@ from prefect import Task, flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.deliver import deliver_task
+from flows.fan_out import start_each, wait_all
 from flows.runtime import flow_connector, io_task, known_entities, run_echo
 from flows.transform import transform_task
-from flows.writer import WAREHOUSE_WRITER, ensure_concurrency_limits
+from flows.writer import ensure_concurrency_limits, warehouse_writer
 from pipelines.backfill import backfill_all
 from pipelines.runtime.connector import Connector
 from pipelines.sync import SyncFailed, SyncResult, sync_connected_realm
 
 R = TypeVar("R")
+SYNC_REALM_DEPLOYMENT = "qbo-sync-realm/sync-realm"  # prefect.yaml: what `fan_out` starts per realm
 
 
 @io_task("sync-realm", task_run_name="sync realm {realm_id}")
@@ -36,7 +39,7 @@ def sync_realm_task(
     echo = run_echo()
     started = time.perf_counter()
     result = sync_connected_realm(
-        connector, realm_id, entities, full_refresh, echo=echo, load_lock=WAREHOUSE_WRITER
+        connector, realm_id, entities, full_refresh, echo=echo, load_lock=warehouse_writer(connector.settings)
     )
     echo(f"realm {realm_id}: synced in {time.perf_counter() - started:.1f} s")
     return result
@@ -83,9 +86,12 @@ def sync_flow(
     parallel: int = 2,
     full_refresh: bool = False,
     deliver: bool = False,
+    fan_out: bool = False,
 ) -> dict[str, int]:
     """Incremental sync (CDC, deletes included) of every connected realm, or of `realms`; with
     `deliver`, then the transform and QBO's changes into the platform's feed (the hourly deployment).
+    With `fan_out`, each realm is a run of the `sync-realm` deployment, so the work pool's workers share
+    the realms (flows/fan_out.py); else `parallel` threads of this run.
 
     Returns the rows loaded per realm. Raises `SyncFailed` naming the realms that failed, once the
     other realms are loaded; each failure is on record for `qbo status`.
@@ -96,16 +102,19 @@ def sync_flow(
     chosen = connector.realms(realms)
     echo = run_echo()
     names = ", ".join(chosen) or "none connected"
-    echo(f"syncing {len(chosen)} realm(s), {max(1, parallel)} at a time: {names}")
-    warm_up(connector, chosen)
     started = time.perf_counter()
-    done, failed = each_realm(
-        sync_realm_task, chosen, parallel, connector=connector, entities=selected, full_refresh=full_refresh
-    )
-    rows = {realm_id: sum(result.rows.values()) for realm_id, result in done.items()}
-    requests = sum(result.requests for result in done.values())
+    if fan_out:
+        echo(f"syncing {len(chosen)} realm(s) as runs of {SYNC_REALM_DEPLOYMENT}: {names}")
+        rows, requests, failed = fanned_out(connector, chosen, selected, full_refresh)
+    else:
+        echo(f"syncing {len(chosen)} realm(s), {max(1, parallel)} at a time: {names}")
+        warm_up(connector, chosen)
+        options = {"connector": connector, "entities": selected, "full_refresh": full_refresh}
+        done, failed = each_realm(sync_realm_task, chosen, parallel, **options)
+        rows = {realm_id: sum(result.rows.values()) for realm_id, result in done.items()}
+        requests = sum(result.requests for result in done.values())
     echo(
-        f"synced {len(done)} of {len(chosen)} realm(s): {sum(rows.values()):,} rows in {requests} requests, "
+        f"synced {len(rows)} of {len(chosen)} realm(s): {sum(rows.values()):,} rows in {requests} requests, "
         f"{time.perf_counter() - started:.1f} s"
     )
     if deliver:  # what was loaded is compared and delivered even when a realm failed
@@ -114,6 +123,44 @@ def sync_flow(
     if failed:
         raise SyncFailed(failed)
     return rows
+
+
+def fanned_out(
+    connector: Connector, realm_ids: list[str], entities: list[str] | None, full_refresh: bool
+) -> tuple[dict[str, int], int, list[str]]:
+    """A `sync-realm` run per realm, waited for; returns rows per realm that finished (from the runs
+    each recorded in the store), their requests, and the realms that failed."""
+    since = datetime.now(UTC)
+    parameters = {r: {"realm": r, "entities": entities, "full_refresh": full_refresh} for r in realm_ids}
+    finished = wait_all(start_each(SYNC_REALM_DEPLOYMENT, parameters))
+    rows: dict[str, int] = {}
+    requests = 0
+    failed = []
+    for realm_id, run in finished.items():
+        recorded = connector.store.runs.last(realm_id)
+        this_tick = bool(recorded) and _aware(recorded[0].started_at) >= since
+        if run.state is None or not run.state.is_completed() or not this_tick:
+            failed.append(realm_id)
+            continue
+        rows[realm_id] = sum(recorded[0].rows.values())
+        requests += recorded[0].requests or 0
+    return rows, requests, sorted(failed)
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+@flow(name="qbo-sync-realm", flow_run_name="sync realm {realm}")
+def sync_realm_flow(realm: str, entities: list[str] | None = None, full_refresh: bool = False) -> int:
+    """One realm's sync as a flow run of its own: what the hourly sync fans out to the workers.
+    Returns the rows loaded."""
+    selected = known_entities(entities)
+    ensure_concurrency_limits()
+    connector = flow_connector()
+    (realm_id,) = connector.realms([realm])
+    result = sync_realm_task(connector, realm_id, selected, full_refresh)
+    return sum(result.rows.values())
 
 
 def utc_day(value: date | str) -> datetime:
@@ -144,7 +191,7 @@ def backfill_task(
             entities,
             echo=run_echo(),
             parallel=parallel,
-            load_lock=WAREHOUSE_WRITER,
+            load_lock=warehouse_writer(connector.settings),
         )
 
 

@@ -12,7 +12,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.runtime import flow_connector, run_echo
-from flows.writer import WAREHOUSE_WRITER, ensure_concurrency_limits
+from flows.writer import ensure_concurrency_limits, warehouse_writer
 from pipelines.runtime.connector import Connector
 from pipelines.runtime.settings import mastering_policy
 from pipelines.transform.dbt_build import TransformResult, transform
@@ -30,7 +30,7 @@ def transform_task(
     slot for the whole build: dbt-duckdb keeps the file open until it returns."""
     echo = run_echo()
     policy = mastering_policy()
-    with WAREHOUSE_WRITER:
+    with warehouse_writer(connector.settings):
         result = transform(connector, policy=policy, as_of=as_of, select=select, echo=echo)
     for line in result.summary().splitlines():
         echo(line)

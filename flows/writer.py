@@ -15,14 +15,17 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from types import TracebackType
+from typing import Any
 
 from prefect import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate, GlobalConcurrencyLimitUpdate
 from prefect.concurrency.sync import concurrency
 from prefect.context import FlowRunContext, TaskRunContext
 from prefect.exceptions import ObjectNotFound
+
+from pipelines.runtime.settings import Settings
 
 log = logging.getLogger("qbo.flows")
 
@@ -101,4 +104,12 @@ class WarehouseWriter:
 
 
 WAREHOUSE_WRITER = WarehouseWriter()
-"""The one per process: every flow's warehouse access goes through it."""
+"""The one per process: every flow's access to a DuckDB warehouse goes through it."""
+NO_WRITER_LOCK: AbstractContextManager[Any] = nullcontext()
+
+
+def warehouse_writer(settings: Settings) -> AbstractContextManager[Any]:
+    """The lock follows the warehouse, not the flow: the writer slot for a DuckDB file (one writer);
+    nothing for PostgreSQL, whose writers load side by side (a transform there waits only for another
+    transform, under an advisory lock of its own: pipelines/runtime/warehouse_sql.py)."""
+    return NO_WRITER_LOCK if settings.warehouse_url else WAREHOUSE_WRITER

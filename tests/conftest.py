@@ -28,6 +28,7 @@ if os.environ.get("PYTEST_XDIST_WORKER"):  # `make test` runs two workers: each 
 from sandbox.background import RunningSandbox, running
 from sandbox.settings import SandboxConfig
 from sandbox.state import Sandbox
+from tests.demo_runs import any_demo_run, demo_run, pg_demo_run  # noqa: F401 - fixtures
 from tests.qbo_http import QboHttp
 
 SAMPLES = Path(__file__).parent / "fixtures" / "qbo"

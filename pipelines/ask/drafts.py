@@ -7,6 +7,7 @@ linked one whose name the description names; the invoice is `open`, owing its wh
 version 0. A bill line takes the vendor's usual expense account (`expenseAccountId`).
 The draft then goes through the DTO contract, the outbound row and pre-flight of the reverse ETL. A
 draft that fails keeps its error DTO in the approval queue, so a person sees what to fix.
+The warehouse is read with `open_warehouse`: a DuckDB file or a PostgreSQL database alike.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-import duckdb
 from pydantic import ValidationError
 
 from pipelines.ask.intent import MAX_AMOUNT, QboIntent
@@ -25,6 +25,7 @@ from pipelines.mapping.outbound import Refused, outbound_row
 from pipelines.mapping.payloads import preflight, pushable
 from pipelines.mapping.rendering import rendered
 from pipelines.mapping.spec import LINES_FIELD
+from pipelines.runtime.warehouse_sql import WarehouseSQL, bytewise, open_warehouse
 from sources.platform.dto import MODELS, contract_error
 from sources.platform.errors import detail, error_dto
 
@@ -54,7 +55,7 @@ def draft(
     try:
         amount = _amount(record.get("amount"))
         name = record.get(f"{party.lower()}Name") or ""
-        with duckdb.connect(str(connector.settings.warehouse), read_only=True) as db:
+        with open_warehouse(connector.settings.warehouse_target) as db:
             party_qbo = qbo_id_by_name(db, party, realm_id, name)
             if party_qbo is None:
                 raise Incomplete(
@@ -124,13 +125,16 @@ def _amount(raw: Any) -> Decimal:
     return amount.quantize(CENTS)
 
 
-def _item(db: duckdb.DuckDBPyConnection, realm_id: str, words: str | None) -> str:
-    """The active item whose name the words name (the longest such name), e.g. 'consulting'."""
+def _item(db: WarehouseSQL, realm_id: str, words: str | None) -> str:
+    """The active item whose name the words name (the longest such name), e.g. 'consulting', in any
+    case or accent."""
     if words:
-        found = db.execute(
+        name, typed = db.fold("name"), db.fold("?")
+        found = db.execute(  # position(), not LIKE '%...': no `%` to escape for psycopg, names are data
             "SELECT qbo_id FROM staging.stg_qbo__items WHERE realm_id = ? AND NOT is_deleted "
-            "AND coalesce(active, true) AND (lower(?) LIKE '%' || lower(name) || '%' "
-            "OR lower(name) LIKE '%' || lower(?) || '%') ORDER BY length(name) DESC, qbo_id LIMIT 1",
+            f"AND coalesce(active, true) AND (position({name} IN {typed}) > 0 "
+            f"OR position({typed} IN {name}) > 0) "
+            f"ORDER BY length(name) DESC, {bytewise('qbo_id', db.dialect)} LIMIT 1",
             [realm_id, words, words],
         ).fetchone()
         if found:
@@ -140,19 +144,19 @@ def _item(db: duckdb.DuckDBPyConnection, realm_id: str, words: str | None) -> st
     )
 
 
-def _item_name(db: duckdb.DuckDBPyConnection, realm_id: str, item_qbo: str) -> str:
+def _item_name(db: WarehouseSQL, realm_id: str, item_qbo: str) -> str:
     found = db.execute(
         "SELECT name FROM staging.stg_qbo__items WHERE realm_id = ? AND qbo_id = ?", [realm_id, item_qbo]
     ).fetchone()
     return str(found[0]) if found and found[0] else ""
 
 
-def _usual_account(db: duckdb.DuckDBPyConnection, realm_id: str, vendor_qbo: str) -> str:
+def _usual_account(db: WarehouseSQL, realm_id: str, vendor_qbo: str) -> str:
     found = db.execute(
         "SELECT l.account FROM staging.stg_qbo__bill_lines l JOIN staging.stg_qbo__bills b "
         "ON b.realm_id = l.realm_id AND b.dlt_id = l.parent_dlt_id "
         "WHERE b.realm_id = ? AND b.vendor = ? AND l.account IS NOT NULL "
-        "GROUP BY l.account ORDER BY count(*) DESC, l.account LIMIT 1",
+        f"GROUP BY l.account ORDER BY count(*) DESC, {bytewise('l.account', db.dialect)} LIMIT 1",
         [realm_id, vendor_qbo],
     ).fetchone()
     if found is None:

@@ -11,12 +11,11 @@ import difflib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
-
-import duckdb
 
 from pipelines.ask.folded_text import NORMAL_PUNCTUATION, MaskedText, fold, fold_with_index
 from pipelines.ask.parse_error import ParseError
+from pipelines.runtime.warehouse import Warehouse
+from pipelines.runtime.warehouse_sql import WarehouseSQL, bytewise, open_warehouse
 
 CUSTOMER, VENDOR = "customer", "vendor"
 _NAME_CUE = re.compile(
@@ -72,21 +71,26 @@ class NameIndex:
         return len(self._names)
 
     @classmethod
-    def from_warehouse(cls, path: Path, realm_id: str | None = None) -> NameIndex:
-        """The live names of the warehouse's staging models (read only: it may be mid-sync)."""
+    def from_warehouse(cls, warehouse: Warehouse, realm_id: str | None = None) -> NameIndex:
+        """The live names of the warehouse's staging models (read only: it may be mid-sync), from a
+        DuckDB file or a PostgreSQL URL (`Settings.warehouse_target`)."""
+        with open_warehouse(warehouse) as db:
+            return cls.from_db(db, realm_id)
+
+    @classmethod
+    def from_db(cls, db: WarehouseSQL, realm_id: str | None = None) -> NameIndex:
+        """The live names, on a warehouse already open."""
         lists: dict[str, list[str]] = {}
-        with duckdb.connect(str(path), read_only=True) as con:
-            for kind, table in ((CUSTOMER, "stg_qbo__customers"), (VENDOR, "stg_qbo__vendors")):
-                sql = f"SELECT display_name FROM staging.{table} WHERE NOT is_deleted"
-                params: list[str] = []
-                if realm_id is not None:
-                    sql += " AND realm_id = ?"
-                    params.append(realm_id)
-                try:
-                    rows = con.execute(sql + " AND display_name IS NOT NULL", params).fetchall()
-                except duckdb.CatalogException:  # a realm with no vendors synced yet has no table
-                    rows = []
-                lists[kind] = [row[0] for row in rows]
+        built = db.tables("staging")  # a realm with no vendors synced yet has no vendors model
+        for kind, table in ((CUSTOMER, "stg_qbo__customers"), (VENDOR, "stg_qbo__vendors")):
+            sql = f"SELECT display_name FROM staging.{table} WHERE NOT is_deleted"
+            params: list[str] = []
+            if realm_id is not None:
+                sql += " AND realm_id = ?"
+                params.append(realm_id)
+            # in one order on both engines: a typo two names match equally well reads as the same one
+            sql += f" AND display_name IS NOT NULL ORDER BY {bytewise('display_name', db.dialect)}"
+            lists[kind] = [row[0] for row in db.all(sql, params)] if table in built else []
         return cls(lists[CUSTOMER], lists[VENDOR])
 
     def display(self, name: str) -> str | None:

@@ -1,26 +1,31 @@
 """Answering an intent: from the warehouse when it is fresh enough, from QBO otherwise; writes to the
 approval queue, never to QBO; every call in the audit log (the intent, the query run, where, rows, who).
+
+The warehouse is the DuckDB file or the PostgreSQL database of the settings (`warehouse_target`), read
+through `open_warehouse`: the same question gives the same rows on both.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import duckdb
-
 from pipelines.ask.drafts import draft
 from pipelines.ask.intent import QboIntent
 from pipelines.ask.translate import SHAPES, Refused, Translation, qbo_id_by_name, translate
 from pipelines.mapping.values import get_path
+from pipelines.runtime.warehouse import Warehouse, is_postgres
+from pipelines.runtime.warehouse_sql import Dialect, open_warehouse
 from sources.quickbooks.extract import quote
 
 if TYPE_CHECKING:
     from pipelines.runtime.connector import Connector
 
+CENTS = Decimal("0.01")
 FRESH = timedelta(hours=2)  # a warehouse synced this recently answers reads; older: QBO does
 QBO_COLUMNS = {  # warehouse column -> QBO path, for rows QBO answers
     "qbo_id": "Id",
@@ -67,6 +72,29 @@ class Answer:
         }
 
 
+def _answer(intent: QboIntent, ran_on: str, realm_id: str, translation: Translation) -> Answer:
+    return Answer(
+        intent,
+        ran_on,
+        realm_id,
+        translation.qbo_query,
+        translation.sql,
+        translation.params,
+        notes=list(translation.notes),
+    )
+
+
+def _in_cents(answer: Answer) -> Answer:
+    """A total is money, in cents whoever added it up: PostgreSQL's sum of no rows is `0` where DuckDB's
+    is `0.00`, and QBO's amounts come as `100.5`."""
+    if answer.intent.aggregate == "sum" and "total" in answer.columns:
+        at = answer.columns.index("total")
+        for row in answer.rows:
+            if isinstance(row[at], Decimal):
+                row[at] = row[at].quantize(CENTS)
+    return answer
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
@@ -82,8 +110,9 @@ class Asker:
         self.fresh = fresh
 
     @property
-    def warehouse(self) -> Path:
-        return self.connector.settings.warehouse
+    def warehouse(self) -> Warehouse:
+        """The DuckDB file or the PostgreSQL URL (`Settings.warehouse` alone is only the file)."""
+        return self.connector.settings.warehouse_target
 
     def answer(self, intent: QboIntent, question: str | None = None, today: date | None = None) -> Answer:
         day = today or datetime.now(UTC).date()
@@ -103,29 +132,28 @@ class Asker:
         return result
 
     def _read(self, intent: QboIntent, realm_id: str, today: date) -> Answer:
-        local = self._is_fresh(realm_id)
-        translation = translate(intent, realm_id, today, self._resolver(realm_id, local))
-        answer = Answer(
-            intent,
-            "warehouse" if local else "qbo",
-            realm_id,
-            translation.qbo_query,
-            translation.sql,
-            translation.params,
-            notes=list(translation.notes),
-        )
-        if local:
-            with duckdb.connect(str(self.warehouse), read_only=True) as db:
-                cursor = db.execute(translation.sql, translation.params)
-                answer.columns = [d[0] for d in cursor.description]
-                answer.rows = [list(r) for r in cursor.fetchall()]
-        else:
+        if not self._is_fresh(realm_id):
+            dialect: Dialect = "postgres" if is_postgres(self.warehouse) else "duckdb"
+            translation = translate(intent, realm_id, today, self._qbo_resolver(realm_id), dialect)
+            answer = _answer(intent, "qbo", realm_id, translation)
             answer.notes.append("the warehouse is not fresh enough: asked QBO")
             answer.columns, answer.rows = self._from_qbo(intent, realm_id, translation)
-        return answer
+            return _in_cents(answer)
+        # one connection: on PostgreSQL one snapshot, so the party's Id and the rows agree
+        with open_warehouse(self.warehouse) as db:
+
+            def resolve(entity: str, name: str) -> str | None:
+                return qbo_id_by_name(db, entity, realm_id, name)
+
+            translation = translate(intent, realm_id, today, resolve, db.dialect)
+            answer = _answer(intent, "warehouse", realm_id, translation)
+            cursor = db.execute(translation.sql, translation.params)
+            answer.columns = [d[0] for d in cursor.description]
+            answer.rows = [list(r) for r in cursor.fetchall()]
+        return _in_cents(answer)
 
     def _is_fresh(self, realm_id: str) -> bool:
-        if not self.warehouse.exists():
+        if not is_postgres(self.warehouse) and not Path(self.warehouse).exists():
             return False
         last = self.connector.store.runs.last_ok(realm_id)
         return (
@@ -137,11 +165,10 @@ class Asker:
             )
         )
 
-    def _resolver(self, realm_id: str, local: bool) -> Any:
+    def _qbo_resolver(self, realm_id: str) -> Callable[[str, str], str | None]:
+        """A party's Id by its display name, asked of QBO (the warehouse is stale)."""
+
         def resolve(entity: str, name: str) -> str | None:
-            if local:
-                with duckdb.connect(str(self.warehouse), read_only=True) as db:
-                    return qbo_id_by_name(db, entity, realm_id, name)
             rows = (
                 self.connector.client(realm_id)
                 .query(f"SELECT * FROM {entity} WHERE DisplayName = {quote(name)}")
@@ -197,9 +224,9 @@ class Asker:
         if self.connector.settings.token_encryption_keys:
             realms = self.connector.realms()
         else:
-            with duckdb.connect(str(self.warehouse), read_only=True) as db:
+            with open_warehouse(self.warehouse) as db:
                 query = "SELECT DISTINCT realm_id FROM staging.stg_qbo__customers ORDER BY 1"
-                realms = [r[0] for r in db.execute(query).fetchall()]
+                realms = [r[0] for r in db.all(query)]
         if len(realms) != 1:
             raise Refused(f"there are realms {', '.join(realms) or 'none'}: say which with --realm")
         return realms[0]

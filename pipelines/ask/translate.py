@@ -6,6 +6,10 @@ are on `TotalAmt`, dates on `TxnDate`. A customer or vendor name becomes its `Cu
 `VendorRef` Id for QBO (QBO cannot filter a transaction by a name) and a join for the warehouse.
 Names are data: quoted with QBO's backslash escape, and bound as SQL parameters, never spliced in.
 A transaction list with nothing that narrows it gets a default window, said in the notes.
+
+The warehouse SQL is one query for a DuckDB file and a PostgreSQL database: the few words the engines
+spell differently (folding a name's case and accents, ordering names byte by byte whatever the
+database's collation) come from `dialect`, so both warehouses give the same rows in the same order.
 """
 
 from __future__ import annotations
@@ -14,11 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
-import duckdb
-
 from pipelines.ask.intent import QboIntent
+from pipelines.runtime.warehouse_sql import Dialect, WarehouseSQL, bytewise, fold
 from sources.quickbooks.extract import quote
 
 DEFAULT_WINDOW = timedelta(days=90)
@@ -80,9 +84,14 @@ class Translation:
 
 
 def translate(
-    intent: QboIntent, realm_id: str, today: date, resolve: Callable[[str, str], str | None]
+    intent: QboIntent,
+    realm_id: str,
+    today: date,
+    resolve: Callable[[str, str], str | None],
+    dialect: Dialect = "duckdb",
 ) -> Translation:
-    """`resolve(entity, display name)` is the party's QBO Id (None: QBO has no such name)."""
+    """`resolve(entity, display name)` is the party's QBO Id (None: QBO has no such name); `dialect` is
+    the warehouse's engine, which the SQL is written for."""
     if intent.is_write:
         raise Refused(f"{intent.operation} is a write: it goes to the approval queue, not to a query")
     shape = SHAPES[intent.entity]
@@ -108,7 +117,9 @@ def translate(
     elif shape.party is None and name:  # customers, by name
         exact = intent.operation.startswith("GET_")
         qbo.append(f"DisplayName {'=' if exact else 'LIKE'} {quote(name if exact else f'%{name}%')}")
-        sql.append("lower(t.display_name) = lower(?)" if exact else "t.display_name ILIKE ? ESCAPE '\\'")
+        folded = partial(fold, dialect=dialect)
+        match = "= {}" if exact else "LIKE {} ESCAPE '\\'"  # an accent or a case typed otherwise matches
+        sql.append(f"{folded('t.display_name')} {match.format(folded('?'))}")
         params.append(name if exact else f"%{_like_literal(name)}%")
     if f.qbo_id:
         qbo.append(f"Id = {quote(f.qbo_id)}")
@@ -140,7 +151,7 @@ def translate(
             if intent.entity != "Invoice":
                 raise Refused("only invoices are voided here")
             qbo.append("TotalAmt = '0'")  # a void zeroes it; QBO cannot query the "Voided" note
-            sql.append("t.total_amount = 0 AND coalesce(t.private_note LIKE 'Voided%', false)")
+            sql.append("t.total_amount = 0 AND coalesce(left(t.private_note, 6) = 'Voided', false)")
             post_filter = "PrivateNote starts with 'Voided'"
 
     if not shape.dated:  # a name list: the active records, as QBO answers by default
@@ -180,10 +191,11 @@ def translate(
             f"SELECT * FROM {intent.entity}{where}{order}"
             f" STARTPOSITION {page.start} MAXRESULTS {page.page_size}"
         )
-    return Translation(intent.entity, qbo_query, _sql(intent, shape, sql), params, notes, post_filter)
+    sql_text = _sql(intent, shape, sql, dialect)
+    return Translation(intent.entity, qbo_query, sql_text, params, notes, post_filter)
 
 
-def _sql(intent: QboIntent, shape: Shape, where: list[str]) -> str:
+def _sql(intent: QboIntent, shape: Shape, where: list[str], dialect: Dialect) -> str:
     join = ""
     if shape.party:
         join = (
@@ -199,16 +211,18 @@ def _sql(intent: QboIntent, shape: Shape, where: list[str]) -> str:
         f"p.display_name AS {name}" if c == "party" else f"t.{c}"
         for c, name in zip(shape.columns, shape.row_columns, strict=True)
     )
-    order = "t.txn_date DESC, t.qbo_id" if shape.dated else "t.display_name"
+    first = "t.txn_date DESC" if shape.dated else bytewise("t.display_name", dialect)
+    order = f"{first}, {bytewise('t.qbo_id', dialect)}"
     page = intent.pagination
     return f"SELECT {columns} {source} ORDER BY {order} LIMIT {page.page_size} OFFSET {page.start - 1}"
 
 
-def qbo_id_by_name(db: duckdb.DuckDBPyConnection, entity: str, realm_id: str, name: str) -> str | None:
-    """The QBO Id of the live Customer or Vendor with this display name, in the warehouse (any case)."""
+def qbo_id_by_name(db: WarehouseSQL, entity: str, realm_id: str, name: str) -> str | None:
+    """The QBO Id of the live Customer or Vendor with this display name, in the warehouse (any case or
+    accent: the name as typed)."""
     found = db.execute(
         f"SELECT qbo_id FROM staging.stg_qbo__{entity.lower()}s WHERE realm_id = ? AND NOT is_deleted "
-        "AND lower(display_name) = lower(?) ORDER BY qbo_id LIMIT 1",
+        f"AND {db.fold('display_name')} = {db.fold('?')} ORDER BY {db.bytewise('qbo_id')} LIMIT 1",
         [realm_id, name],
     ).fetchone()
     return found[0] if found else None

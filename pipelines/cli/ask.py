@@ -1,7 +1,9 @@
 """`qbo ask` and `qbo mcp`: finance questions in plain language, on a terminal or as MCP tools.
 
 What is refused (a question not understood, an absurd amount, another realm than `--realm`) is one line
-naming what to change, exit code 2, and a row in the audit log, as every answered call is.
+naming what to change, exit code 2, and a row in the audit log, as every answered call is. The warehouse
+is the DuckDB file or the PostgreSQL database of `--warehouse`; one that is missing, unbuilt or down is
+refused the same way, before a question is read.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pipelines.cli.common import connector, duckdb_only, fail
+from pipelines.cli.common import connector, fail
 
 if TYPE_CHECKING:
+    from pipelines.ask.names import NameIndex
     from pipelines.ask.rule_parser import RuleParser
     from pipelines.ask.run import Asker
+    from pipelines.runtime.settings import Settings
 
 
 def _realm(value: str | None) -> str | None:
@@ -32,19 +36,32 @@ def _asker(
     ctx: typer.Context, realm: str | None, fresh_minutes: int, caller: str
 ) -> tuple[Asker, RuleParser]:
     """The answering side and the words-to-intent side of `qbo ask` and `qbo mcp`."""
-    from pipelines.ask.names import NameIndex
     from pipelines.ask.rule_parser import RuleParser
     from pipelines.ask.run import Asker
 
     the_connector = connector(ctx)
-    duckdb_only(the_connector.settings, "qbo mcp" if caller == "mcp" else "qbo ask")
-    if not the_connector.settings.warehouse.exists():
-        fail(
-            f"no warehouse at {the_connector.settings.warehouse}; run `qbo sync` and `qbo transform` first", 2
-        )
-    names = NameIndex.from_warehouse(the_connector.settings.warehouse, realm)
+    names = _names(the_connector.settings, realm)
     asker = Asker(the_connector, caller=caller, fresh=timedelta(minutes=fresh_minutes))
     return asker, RuleParser(names)
+
+
+def _names(settings: Settings, realm: str | None) -> NameIndex:
+    """The known names, from the warehouse of the settings; exit 2 naming the fix when it has none to
+    give: no DuckDB file, a database the staging models are not built in, a PostgreSQL that is down."""
+    from pipelines.ask.names import NameIndex
+    from pipelines.runtime.warehouse import WarehouseUnreachable
+    from pipelines.runtime.warehouse_sql import open_warehouse
+
+    unbuilt = f"no warehouse at {settings.warehouse_label}; run `qbo sync` and `qbo transform` first"
+    if settings.warehouse_url is None and not settings.warehouse.exists():
+        fail(unbuilt, 2)
+    try:
+        with open_warehouse(settings.warehouse_target) as db:
+            if "stg_qbo__customers" not in db.tables("staging"):
+                fail(unbuilt.replace("no warehouse at", "no staging models in the warehouse"), 2)
+            return NameIndex.from_db(db, realm)
+    except WarehouseUnreachable as exc:
+        fail(str(exc), 2)
 
 
 def ask(

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from pipelines.cli.common import connector, day, duckdb_only, fail, group
+from pipelines.cli.common import connector, day, fail, group
 from pipelines.runtime.progress import Progress
 from pipelines.runtime.settings import ConfigError
 
@@ -25,7 +25,6 @@ def transform(
     from pipelines.runtime.settings import mastering_policy
     from pipelines.transform.dbt_build import transform as run_transform
 
-    duckdb_only(ctx.obj, "qbo transform")  # dbt builds on PostgreSQL; the decisions and publishing do not yet
     as_of_day = day(as_of, "--as-of").date() if as_of else None
     try:
         policy = mastering_policy()
@@ -47,9 +46,8 @@ def report_drift(
     from pipelines.report.drift import read, write
 
     settings = connector(ctx).settings
-    duckdb_only(settings, "qbo report drift")
     try:
-        report = read(settings.warehouse)
+        report = read(settings.warehouse_target)
     except FileNotFoundError as exc:
         fail(str(exc), 2)
     paths = write(report, out)

@@ -19,12 +19,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from pipelines.report import exports, views
 from pipelines.report.records import Directory, read_directory
+from pipelines.runtime.warehouse import Warehouse, is_postgres, warehouse_label
+from pipelines.runtime.warehouse_sql import WarehouseSQL, missing_relation, open_warehouse
 
 TEMPLATES = Path(__file__).with_name("templates")
 HTML_ROW_LIMIT = views.ROW_LIMIT  # per table on the page; the CSV and XLSX files hold every row
@@ -65,7 +66,7 @@ class Table:
 @dataclass
 class Report:
     generated_at: datetime
-    warehouse: Path
+    warehouse: str  # the file, or the URL without its password
     tables: dict[str, Table]
     breakdown: Table
     actions: list[tuple[str, str, int]]
@@ -88,27 +89,31 @@ class Report:
         ]
 
 
-def read(warehouse: Path) -> Report:
+def read(warehouse: Warehouse) -> Report:
     """The report's rows, from the sync marts (`qbo transform` builds them), and the names of their
-    records from the staging models."""
-    if not warehouse.exists():
-        raise FileNotFoundError(f"no warehouse at {warehouse}; run `qbo sync` and `qbo transform` first")
-    with duckdb.connect(str(warehouse), read_only=True) as db:
+    records from the staging models; on PostgreSQL all from one snapshot."""
+    label = warehouse_label(warehouse)
+    if not is_postgres(warehouse) and not Path(warehouse).exists():
+        raise FileNotFoundError(f"no warehouse at {label}; run `qbo sync` and `qbo transform` first")
+    with open_warehouse(warehouse) as db:
         try:
             tables = {name: _table(db, name, title, sql) for name, (title, sql) in TABLES.items()}
             breakdown = _table(db, "breakdown", "Per realm and entity", BREAKDOWN)
-            counted = db.execute(ACTIONS).fetchall()
-        except duckdb.CatalogException as exc:
+            counted = db.all(ACTIONS)
+        except Exception as exc:
+            if not missing_relation(exc):
+                raise
+            first = str(exc).strip().splitlines()[0]
             raise FileNotFoundError(
-                f"the warehouse {warehouse} has no sync marts yet; run `qbo transform` first ({exc})"
+                f"the warehouse {label} has no sync marts yet; run `qbo transform` first ({first})"
             ) from None
         directory = read_directory(db)
     several = len({realm for realm, *_ in counted}) > 1  # then each bar says its realm
     actions = sorted((f"{e} · {realm}" if several else e, a, n) for realm, e, a, n in counted)
-    return Report(datetime.now(UTC), warehouse, tables, breakdown, actions, directory)
+    return Report(datetime.now(UTC), label, tables, breakdown, actions, directory)
 
 
-def _table(db: duckdb.DuckDBPyConnection, name: str, title: str, sql: str) -> Table:
+def _table(db: WarehouseSQL, name: str, title: str, sql: str) -> Table:
     cursor = db.execute(sql)
     columns = [d[0] for d in cursor.description]
     return Table(name, title, columns, [tuple(r) for r in cursor.fetchall()])
@@ -181,7 +186,7 @@ def render_html(report: Report) -> str:
     template = env.get_template("drift_report.html")
     return template.render(
         generated=report.generated_at.strftime("%Y-%m-%d %H:%M UTC"),
-        warehouse=str(report.warehouse),
+        warehouse=report.warehouse,
         figures=report.figures,
         chart=chart_svg(report.actions),
         **views.page(report),

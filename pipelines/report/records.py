@@ -14,10 +14,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-import duckdb
-
 from pipelines.mapping.rendering import LINE_KEY, rendered
 from pipelines.report import formatting as fmt
+from pipelines.runtime.warehouse_sql import WarehouseSQL
 
 # the records the report names: every one the marts mention
 WANTED = (
@@ -194,7 +193,7 @@ class Directory:
         return self.names.get((kind, realm_id or "", qbo_id))
 
 
-def read_directory(db: duckdb.DuckDBPyConnection) -> Directory:
+def read_directory(db: WarehouseSQL) -> Directory:
     """Everything the report needs to name records and values; what cannot be read is left out."""
     directory = Directory()
     columns = _columns(db)
@@ -253,7 +252,7 @@ def _record_sql(
     )
 
 
-def _columns(db: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
+def _columns(db: WarehouseSQL) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
     for table, column in _rows(
         db, "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'staging'"
@@ -262,11 +261,8 @@ def _columns(db: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
     return found
 
 
-def _rows(db: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-    try:
-        return [tuple(r) for r in db.execute(sql, params or []).fetchall()]
-    except duckdb.Error:
-        return []
+def _rows(db: WarehouseSQL, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    return db.optional(sql, params or []) or []
 
 
 # values in words ------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from pipelines.mapping.policy import MasteringPolicy
 from pipelines.mapping.rendering import render_dbt_macro
 from pipelines.runtime.progress import progress_of
 from pipelines.runtime.warehouse import WarehouseAccess
+from pipelines.runtime.warehouse_sql import TRANSFORM_LOCK, one_at_a_time
 from pipelines.transform.publish import land_decisions, publish, publish_review
 
 if TYPE_CHECKING:
@@ -189,8 +190,10 @@ def transform(
     """dbt build, then (after a whole, passing build) the references real-time pushes resolve with,
     published to the integration store: the gateway never reads the warehouse. People's standing
     decisions go in first (the build applies them), the review queues come out after."""
-    warehouse = connector.settings.warehouse
-    with WarehouseAccess(warehouse):  # a sync of another `qbo` process waits, and is waited for
+    warehouse = connector.settings.warehouse_target
+    # DuckDB: a sync of another `qbo` process waits, and is waited for. PostgreSQL: loads go on while
+    # dbt builds (read committed: README, "A PostgreSQL warehouse"), and a second transform waits for this one
+    with WarehouseAccess(warehouse), one_at_a_time(warehouse, TRANSFORM_LOCK):
         land_decisions(warehouse, connector.store)
         result = run_dbt(warehouse, policy=policy, as_of=as_of, select=select, echo=echo)
         if result.success and not select:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
-
-import duckdb
 
 from pipelines.mapping.order import ORDER
 from pipelines.mapping.payloads import pushable
 from pipelines.mapping.rendering import rendered
+from pipelines.runtime.warehouse import Warehouse
+from pipelines.runtime.warehouse_sql import WarehouseSQL, open_warehouse
 from pipelines.store.integration_store import IntegrationStore
 from pipelines.store.references import reference_row
 
@@ -20,11 +19,11 @@ def _table_of(entity: str) -> str:
     return f"stg_qbo__{rendered()[entity]['table']}s"
 
 
-def read_warehouse(warehouse: Path) -> list[dict[str, Any]]:
+def read_warehouse(warehouse: Warehouse) -> list[dict[str, Any]]:
     """Every reference the warehouse knows, as rows of `qbo_references`."""
     now = datetime.now(UTC)
     rows: list[dict[str, Any]] = []
-    with duckdb.connect(str(warehouse), read_only=True) as db:
+    with open_warehouse(warehouse) as db:
         for entity in ORDER:
             for realm, tenant, platform_id, qbo_id, token in db.execute(
                 f"SELECT m.realm_id, m.tenant_id, m.platform_id, m.qbo_id, q.sync_token "
@@ -48,10 +47,10 @@ def read_warehouse(warehouse: Path) -> list[dict[str, Any]]:
                         )
                 if f["create_default"] == "most_common":
                     for realm, value in db.execute(
-                        f"SELECT realm_id, {f['name']} FROM staging.{_table_of(entity)} "
-                        f"WHERE NOT is_deleted AND {f['name']} IS NOT NULL "
-                        f"GROUP BY realm_id, {f['name']} QUALIFY row_number() OVER (PARTITION BY realm_id "
-                        f"ORDER BY count(*) DESC, {f['name']}) = 1"
+                        f"SELECT realm_id, value FROM (SELECT realm_id, {f['name']} AS value, "
+                        f"row_number() OVER (PARTITION BY realm_id ORDER BY count(*) DESC, {f['name']}) AS n "
+                        f"FROM staging.{_table_of(entity)} WHERE NOT is_deleted AND {f['name']} IS NOT NULL "
+                        f"GROUP BY realm_id, {f['name']}) AS ranked WHERE n = 1"
                     ).fetchall():
                         rows.append(
                             reference_row(realm, "default", f"{entity}.{f['name']}", "", value, None, now)
@@ -59,7 +58,7 @@ def read_warehouse(warehouse: Path) -> list[dict[str, Any]]:
     return list({(r["realm_id"], r["kind"], r["scope"], r["name"]): r for r in rows}.values())
 
 
-def publish(warehouse: Path, store: IntegrationStore) -> int:
+def publish(warehouse: Warehouse, store: IntegrationStore) -> int:
     """Replace the store's references with the warehouse's; returns how many."""
     return store.references.replace_all(read_warehouse(warehouse))
 
@@ -87,22 +86,25 @@ QUEUE_COLUMNS = (
 )  # fmt: skip
 
 
-def land_decisions(warehouse: Path, store: IntegrationStore) -> int:
+def land_decisions(warehouse: Warehouse, store: IntegrationStore) -> int:
     """Copy the standing decisions into the warehouse (raw_review.decisions) for the build to apply."""
     rows = [tuple(d[name] for name, _ in DECISION_COLUMNS) for d in store.review.standing()]
     columns = ", ".join(f"{name} {sql_type}" for name, sql_type in DECISION_COLUMNS)
-    with duckdb.connect(str(warehouse)) as db:
+    with open_warehouse(warehouse, write=True) as db:
         db.execute("CREATE SCHEMA IF NOT EXISTS raw_review")
-        db.execute(f"CREATE OR REPLACE TABLE raw_review.decisions ({columns})")
-        if rows:
-            marks = ", ".join("?" for _ in DECISION_COLUMNS)
-            db.executemany(f"INSERT INTO raw_review.decisions VALUES ({marks})", rows)
+        if db.postgres:  # dbt's views read the table: PostgreSQL refuses to drop it under them
+            db.execute(f"CREATE TABLE IF NOT EXISTS raw_review.decisions ({columns})")
+            db.execute("DELETE FROM raw_review.decisions")
+        else:
+            db.execute(f"CREATE OR REPLACE TABLE raw_review.decisions ({columns})")
+        marks = ", ".join("?" for _ in DECISION_COLUMNS)
+        db.executemany(f"INSERT INTO raw_review.decisions VALUES ({marks})", rows)
     return len(rows)
 
 
-def read_review(warehouse: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def read_review(warehouse: Warehouse) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The review queue's entries, and both sides of each record in them (fields, then lines)."""
-    with duckdb.connect(str(warehouse), read_only=True) as db:
+    with open_warehouse(warehouse) as db:
         entries = [
             dict(zip(QUEUE_COLUMNS, row, strict=True))
             for row in db.execute(f"SELECT {', '.join(QUEUE_COLUMNS)} FROM review.review_queue").fetchall()
@@ -124,7 +126,7 @@ def read_review(warehouse: Path) -> tuple[list[dict[str, Any]], list[dict[str, A
 NAMED = {"Customer": "display_name", "Vendor": "display_name", "Item": "name"}  # what a link shows
 
 
-def _names(db: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], str]:
+def _names(db: WarehouseSQL) -> dict[tuple[str, str, str], str]:
     """(entity, realm, QBO Id) -> the name people know a linked record by."""
     found = {}
     for entity, column in NAMED.items():
@@ -143,7 +145,7 @@ def _named(link: str | None, realm: str, value: Any, names: dict[tuple[str, str,
 
 
 def _record_pages(
-    db: duckdb.DuckDBPyConnection,
+    db: WarehouseSQL,
     entity: str,
     keys: dict[tuple[str, str, str, str], str],
     known: dict[tuple[str, str, str], str],
@@ -203,9 +205,7 @@ def _record_pages(
     return pages
 
 
-def _side(
-    db: duckdb.DuckDBPyConnection, model: str, key: str, names: list[str]
-) -> dict[tuple[str, str], dict[str, Any]]:
+def _side(db: WarehouseSQL, model: str, key: str, names: list[str]) -> dict[tuple[str, str], dict[str, Any]]:
     columns = ", ".join(f"v__{n}, cast(n__{n} as varchar) as n__{n}" for n in names)
     cursor = db.execute(f"SELECT {key}, {columns} FROM intermediate.{model}")
     labels = [d[0] for d in cursor.description]
@@ -217,19 +217,20 @@ def _side(
 
 
 def _lines(
-    db: duckdb.DuckDBPyConnection, model: str, scope: str, names: list[str]
+    db: WarehouseSQL, model: str, scope: str, names: list[str]
 ) -> dict[tuple[str, str], list[list[Any]]]:
     columns = ", ".join(f"v__{n}" for n in names)
     out: dict[tuple[str, str], list[list[Any]]] = {}
     for row in db.execute(
         f"SELECT {scope}, record_id, {columns} FROM intermediate.{model} ORDER BY {scope}, record_id, "
-        "try_cast(v__line_key AS BIGINT) NULLS LAST, v__line_key"
+        f"{db.try_cast('v__line_key', 'BIGINT')} NULLS LAST, v__line_key, "
+        + ", ".join(str(n) for n in range(3, len(names) + 3))  # lines without a key: by their values
     ).fetchall():
         out.setdefault((str(row[0]), str(row[1])), []).append(list(row[2:]))
     return out
 
 
-def publish_review(warehouse: Path, store: IntegrationStore) -> int:
+def publish_review(warehouse: Warehouse, store: IntegrationStore) -> int:
     """Replace the store's review queues with the warehouse's; returns how many entries."""
     entries, records = read_review(warehouse)
     return store.review.publish(entries, records)

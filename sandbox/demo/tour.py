@@ -18,7 +18,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TextIO
 
-import duckdb
 import requests
 
 from pipelines.deliver.enqueue import deliver
@@ -30,6 +29,8 @@ from pipelines.report import drift as report
 from pipelines.runtime.connector import Connector
 from pipelines.runtime.landing import land_push_results
 from pipelines.runtime.warehouse import QBO_DATASET as DATASET
+from pipelines.runtime.warehouse import Warehouse
+from pipelines.runtime.warehouse_sql import open_warehouse
 from pipelines.sync import sync_all
 from pipelines.transform.dbt_build import transform as run_transform
 from sandbox.background import serving
@@ -56,9 +57,11 @@ def run(
     out: TextIO | None = None,
     workdir: Path = DEMO_DIR,
     round_trip: bool = True,
+    warehouse_url: str | None = None,
 ) -> dict[str, int]:
     """Serve, connect, sync, load the platform, transform, push, sync, transform, report (without
-    `round_trip`: stop before the push); returns the rows per entity QBO had at first."""
+    `round_trip`: stop before the push); returns the rows per entity QBO had at first. The warehouse is
+    workdir's DuckDB file, or the PostgreSQL database `warehouse_url` names."""
 
     def write(text: str) -> None:
         if out:
@@ -67,7 +70,7 @@ def run(
 
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
-    with world(workdir, company, seed, write) as w:
+    with world(workdir, company, seed, write, warehouse_url=warehouse_url) as w:
         sb, connector, settings, realm_id = w.sandbox, w.connector, w.settings, w.realm_id
         first = sync_all(connector, echo=write)[0]
         idle = sync_all(connector, echo=lambda _: None)[0]
@@ -76,8 +79,8 @@ def run(
         generated = platform_records.generate(
             sb.store, realm_id, platform_dir, tenant_id=DEMO_TENANT, seed=seed, policy=DEMO_POLICY
         )
-        counts = warehouse_counts(settings.warehouse, realm_id)
-        write(f"\nwarehouse {settings.warehouse} (dataset {DATASET}), rows per entity:")
+        counts = warehouse_counts(settings.warehouse_target, realm_id)
+        write(f"\nwarehouse {settings.warehouse_label} (dataset {DATASET}), rows per entity:")
         for entity, count in counts.items():
             write(f"  {entity:<16}{count:>10,}")
         write(
@@ -86,7 +89,7 @@ def run(
         write(f"\nplatform records overlapping the company: {platform_dir} (planted.json says what differs)")
         loaded = load_platform(
             str(platform_dir),
-            warehouse=settings.warehouse,
+            warehouse=settings.warehouse_target,
             pipelines_dir=settings.pipelines_path,
             realms=connector.tenant_realms(),
         )
@@ -104,7 +107,7 @@ def run(
             transform(connector, as_of, write)
             edited = real_time(w, write)
             platform_feed(w, edited, as_of, write)
-    paths = report.write(report.read(settings.warehouse), workdir / "report")
+    paths = report.write(report.read(settings.warehouse_target), workdir / "report")
     write(f"\ndrift report: {paths['html'].resolve()}")
     write(f"  also {paths['xlsx'].name} and CSV files in {paths['html'].parent}")
     return counts
@@ -128,7 +131,7 @@ def real_time(w: World, write: Callable[[str], None]) -> str:
             {"webhooks": {"url": f"{url}/integrations/quickbooks/webhook", "window_seconds": 0.2}}
         )
         realm = w.sandbox.store.realm(w.realm_id)
-        with duckdb.connect(str(settings.warehouse), read_only=True) as db:
+        with open_warehouse(settings.warehouse_target) as db:
             (customer,) = db.execute(
                 "SELECT min(qbo_id::int) FROM sync.sync_mappings "
                 "WHERE entity = 'Customer' AND status = 'linked' AND realm_id = ?",
@@ -160,7 +163,7 @@ def real_time(w: World, write: Callable[[str], None]) -> str:
         write(f"  POST /integrations/quickbooks/customers: created QBO Customer {body['qboId']} in one call")
     result = drain(connector, echo=lambda _line: None)
     land_push_results(connector)  # the real-time push, into the push log
-    with duckdb.connect(str(settings.warehouse), read_only=True) as db:
+    with open_warehouse(settings.warehouse_target) as db:
         notes = db.execute(f"SELECT notes FROM {DATASET}.customer WHERE id = ?", [str(customer)]).fetchone()
     if result.events == 0 or not notes or notes[0] != "edited in the back office":
         raise DemoFailed(f"the webhook did not bring the edit of customer {customer} into the warehouse")
@@ -191,12 +194,12 @@ def platform_feed(w: World, customer: str, as_of: date, write: Callable[[str], N
 
 def transform(connector: Connector, as_of: date, write: Callable[[str], None]) -> None:
     write("\ntransforming (dbt build: staging, mappings, drift, conflicts, outbound, finance) ...")
-    warehouse = connector.settings.warehouse
+    warehouse = connector.settings.warehouse_target
     result = run_transform(connector, policy=DEMO_POLICY, as_of=as_of)
     write(result.summary())
     if not result.success:
         raise DemoFailed("dbt build failed; the lines above say where")
-    with duckdb.connect(str(warehouse), read_only=True) as db:
+    with open_warehouse(warehouse) as db:
         actions = dict(db.execute("SELECT action, count(*) FROM sync.sync_drift GROUP BY action").fetchall())
     write(
         f"drift: {sum(actions.values())} fields ({actions.get('push', 0)} to push, "
@@ -204,15 +207,10 @@ def transform(connector: Connector, as_of: date, write: Callable[[str], None]) -
     )
 
 
-def warehouse_counts(warehouse: Path, realm_id: str) -> dict[str, int]:
+def warehouse_counts(warehouse: Warehouse, realm_id: str) -> dict[str, int]:
     counts: dict[str, int] = {}
-    with duckdb.connect(str(warehouse), read_only=True) as db:
-        tables = {
-            r[0]
-            for r in db.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = ?", [DATASET]
-            ).fetchall()
-        }
+    with open_warehouse(warehouse) as db:
+        tables = db.tables(DATASET)
         for entity in sorted(ENTITIES):
             table = table_name(entity)
             if table in tables:

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import duckdb
 import requests
 from cryptography.fernet import Fernet
 
@@ -21,6 +20,7 @@ from pipelines.connect import connect_interactively
 from pipelines.runtime.connector import Connector
 from pipelines.runtime.settings import Settings
 from pipelines.runtime.warehouse import QBO_DATASET
+from pipelines.runtime.warehouse_sql import open_warehouse
 from sandbox.background import RunningSandbox, free_port, running
 from sandbox.launch import FIRST_REALM, describe
 from sandbox.oauth import ACCOUNTING_SCOPE
@@ -30,9 +30,9 @@ from sources.quickbooks import table_name
 DEMO_TENANT = "demo-tenant"
 
 
-def sandbox_settings(server: RunningSandbox, workdir: Path) -> Settings:
+def sandbox_settings(server: RunningSandbox, workdir: Path, warehouse_url: str | None = None) -> Settings:
     """Settings for the sandbox on loopback, with a fresh encryption key and every state file under
-    `workdir` (tokens, budget, warehouse, dlt state)."""
+    `workdir` (tokens, budget, warehouse, dlt state); the warehouse is PostgreSQL with `warehouse_url`."""
     return Settings(
         client_id=server.client_id,
         client_secret=server.client_secret,
@@ -41,6 +41,7 @@ def sandbox_settings(server: RunningSandbox, workdir: Path) -> Settings:
         store_url=f"sqlite:///{workdir / 'integration.sqlite'}",
         budget_url=f"sqlite:///{workdir / 'budget.sqlite'}",
         warehouse=workdir / "warehouse.duckdb",
+        warehouse_url=warehouse_url,
         pipelines_dir=workdir / "pipelines",
     ).with_sandbox(server.base_url)
 
@@ -97,11 +98,11 @@ class World:
 
     def warehouse_rows(self, realm_id: str, entity: str) -> dict[str, tuple[str | None, bool]]:
         """Id -> (SyncToken, deleted) of what the warehouse holds, comparable with `truth`."""
-        with duckdb.connect(str(self.settings.warehouse), read_only=True) as db:
-            rows = db.execute(
+        with open_warehouse(self.settings.warehouse_target) as db:
+            rows = db.all(
                 f"SELECT id, sync_token, _deleted FROM {QBO_DATASET}.{table_name(entity)} WHERE realm_id = ?",
                 [realm_id],
-            ).fetchall()
+            )
         return {i: (None if deleted else token, bool(deleted)) for i, token, deleted in rows}
 
 
@@ -132,10 +133,12 @@ def world(
     companies: Mapping[str, tuple[str, int]] | None = None,
     tenant: str = DEMO_TENANT,
     connect: bool = True,
+    warehouse_url: str | None = None,
 ) -> Iterator[World]:
     """Serve generated companies (`companies`: realm id -> (profile, seed); by default one `company` at
     the sandbox's first realm) and, with `connect`, connect the first through OAuth the way a user does.
-    Everything it keeps (tokens, budget, warehouse, dlt state) lives under `workdir`."""
+    Everything it keeps (tokens, budget, warehouse, dlt state) lives under `workdir`, but a PostgreSQL
+    warehouse (`warehouse_url`)."""
     chosen = dict(companies or {str(FIRST_REALM): (company, seed)})
     sb = Sandbox()
     for realm_id, (profile, profile_seed) in chosen.items():
@@ -143,7 +146,7 @@ def world(
         sb.add_realm(realm_id, profile, profile_seed)
     with running(sb) as server:
         write(describe(sb, server.base_url).rstrip())
-        settings = sandbox_settings(server, workdir)
+        settings = sandbox_settings(server, workdir, warehouse_url)
         the_world = World(sb, server, Connector(settings), list(chosen), tenant, workdir)
         if connect:
             the_world.connect(the_world.realm_id, write)

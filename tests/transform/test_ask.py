@@ -22,7 +22,7 @@ from pipelines.ask.run import Asker
 from pipelines.runtime.connector import Connector
 from pipelines.runtime.settings import Settings
 from pipelines.transform.publish import publish
-from tests.transform.conftest import DemoRun
+from tests.demo_runs import DemoRun
 
 TODAY = datetime.now(UTC).date()
 

@@ -15,7 +15,7 @@ from pipelines.platform_load import load_platform
 from pipelines.transform.dbt_build import run_dbt
 from sandbox.demo.tour import DEMO_POLICY
 from sandbox.launch import FIRST_REALM
-from tests.transform.conftest import DemoRun
+from tests.demo_runs import DemoRun
 
 runner = CliRunner()
 

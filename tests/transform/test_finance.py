@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tests.transform.conftest import DemoRun
+from tests.demo_runs import DemoRun
 
 
 def test_customer_balances_recomputed_from_transactions_agree_with_qbo(demo_run: DemoRun) -> None:

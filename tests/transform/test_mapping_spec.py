@@ -16,7 +16,7 @@ from pipelines.mapping.spec import SPEC_PATH, MappingSpec, load_spec
 from pipelines.runtime.settings import ConfigError, mastering_policy
 from pipelines.transform.dbt_build import SPEC_MACRO, run_dbt
 from sources.quickbooks.errors import QboError
-from tests.transform.conftest import DemoRun
+from tests.demo_runs import DemoRun
 
 
 def spec_with(change: Any) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from tests.transform.conftest import DemoRun
+from tests.demo_runs import DemoRun
 
 
 def test_dbt_build_passed_every_model_data_test_and_unit_test(demo_run: DemoRun) -> None:

