@@ -60,15 +60,16 @@ for plugin in sorted(entry_points(group="qbo.commands"), key=lambda e: e.name):
 
 
 def run() -> None:
-    """The `qbo` command. A warehouse another process has open, or a lock another run holds, ends any
-    command with one line naming the holder (exit 1), never a traceback or a hint at credentials."""
+    """The `qbo` command. A warehouse another process has open, a lock another run holds, or a PostgreSQL
+    warehouse that cannot be reached ends any command with one line naming the holder or the server
+    (exit 1), never a traceback or a hint at credentials."""
     try:
         app()
     except Exception as exc:
         from pipelines.runtime.locks import LockBusy
-        from pipelines.runtime.warehouse import warehouse_busy
+        from pipelines.runtime.warehouse import warehouse_busy, warehouse_unreachable
 
-        busy = exc if isinstance(exc, LockBusy) else warehouse_busy(exc)
+        busy = exc if isinstance(exc, LockBusy) else warehouse_busy(exc) or warehouse_unreachable(exc)
         if busy is None:
             raise
         typer.echo(f"error: {busy}", err=True)

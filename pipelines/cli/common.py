@@ -8,7 +8,6 @@ from typing import NoReturn
 import typer
 
 from pipelines.runtime.connector import Connector
-from pipelines.runtime.settings import Settings
 from sources.quickbooks.catalog import ENTITIES
 
 
@@ -19,21 +18,6 @@ def connector(ctx: typer.Context) -> Connector:
 def fail(message: str, code: int = 1) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
-
-
-POSTGRES_READY = "`qbo sync`, `qbo backfill`, `qbo webhooks drain`, `qbo platform load` and `qbo status`"
-
-
-def duckdb_only(settings: Settings, command: str) -> None:
-    """Refuse (exit 2) a command that still reads the warehouse through DuckDB when the warehouse is
-    PostgreSQL: it would open a DuckDB file that is not the warehouse, and answer from stale data."""
-    if settings.warehouse_url:
-        fail(
-            f"`{command}` reads the warehouse through DuckDB and does not work on PostgreSQL yet "
-            f"(--warehouse {settings.warehouse_label}); on PostgreSQL, use {POSTGRES_READY}, or pass "
-            "--warehouse with a DuckDB file",
-            2,
-        )
 
 
 def entity_names(values: list[str] | None, allowed: tuple[str, ...] | None = None) -> list[str] | None:

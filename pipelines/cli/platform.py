@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from pipelines.cli.common import connector, duckdb_only, fail, group
+from pipelines.cli.common import connector, fail, group
 
 HELP = "Platform records: the demo dataset, the DTO schemas, loading them."
 
@@ -72,17 +72,17 @@ def platform_deliver(ctx: typer.Context) -> None:
     Run it after `qbo sync` or `qbo webhooks drain`, and `qbo transform`. With a platform callback
     configured, the changes are then POSTed to it, signed."""
     import duckdb
+    import psycopg
 
     from pipelines.deliver.callback import post_pending
     from pipelines.deliver.enqueue import NotTransformed, deliver
 
     chosen = connector(ctx)
-    duckdb_only(chosen.settings, "qbo platform deliver")
     try:
         result = deliver(chosen, echo=typer.echo)
     except NotTransformed as exc:
         fail(str(exc), 2)
-    except duckdb.Error as exc:
+    except (duckdb.Error, psycopg.DatabaseError) as exc:  # a model the sync marts need is not built
         fail(f"cannot read the warehouse's sync marts ({type(exc).__name__}): run `qbo transform` first", 2)
     posted = post_pending(chosen, echo=typer.echo)
     if result.failed or posted.waiting:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from pipelines.cli.common import connector, duckdb_only, entity_names, fail
+from pipelines.cli.common import connector, entity_names, fail
 from pipelines.mapping.order import ORDER
 from pipelines.runtime.progress import Progress
 from pipelines.runtime.settings import ConfigError
@@ -28,7 +28,6 @@ def push(
 
     selected = entity_names(entities, allowed=ORDER)
     the_connector = connector(ctx)
-    duckdb_only(the_connector.settings, "qbo push")
     try:
         if dry_run:
             for line in batch.plan(the_connector, the_connector.realms(realm), selected).summary():
@@ -66,7 +65,6 @@ def approve(
     from pipelines.push.drafts import approve_draft
 
     the_connector = connector(ctx)
-    duckdb_only(the_connector.settings, "qbo push approve")
     if draft is not None:
         try:
             status, body = approve_draft(the_connector, draft, by)
@@ -82,6 +80,8 @@ def approve(
         pending = batch.plan(the_connector).by_status("approval")
     except (ConfigError, LookupError) as exc:
         fail(str(exc), 2)
+    except FileNotFoundError as exc:
+        fail(f"{exc}; run `qbo sync` and `qbo transform` first", 2)
     if record is None:
         for op in pending:
             typer.echo(

@@ -34,12 +34,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import duckdb
-
 from pipelines.mapping.inbound import InboundReading, reference_dto
 from pipelines.mapping.order import ORDER
 from pipelines.mapping.rendering import rendered
 from pipelines.mapping.spec import load_spec
+from pipelines.runtime.warehouse import Warehouse, is_postgres, warehouse_label
+from pipelines.runtime.warehouse_sql import open_warehouse
 from pipelines.store.outbox import change_id
 from sources.quickbooks.catalog import ENTITIES
 from sources.quickbooks.extract import fetch_ids
@@ -88,7 +88,7 @@ def _plural(table: str) -> str:
     return f"stg_qbo__{table}s"
 
 
-def read_changes(warehouse: Path, realms: dict[str, str]) -> tuple[list[Change], dict[str, dict]]:
+def read_changes(warehouse: Warehouse, realms: dict[str, str]) -> tuple[list[Change], dict[str, dict]]:
     """The changes the warehouse shows for these realms (realm -> tenant), and per realm its links
     ((entity, qbo id) -> platform id) and lookups (list table -> QBO Id -> name)."""
     spec = rendered()
@@ -98,15 +98,12 @@ def read_changes(warehouse: Path, realms: dict[str, str]) -> tuple[list[Change],
     if not wanted:
         return [], context
     marks = ", ".join("?" for _ in wanted)
-    if not warehouse.exists():
-        raise NotTransformed(f"no warehouse at {warehouse}: run `qbo sync` and `qbo transform` first")
-    with duckdb.connect(str(warehouse), read_only=True) as db:
-        marts = db.execute(
-            "SELECT count(*) FROM information_schema.tables "
-            "WHERE table_schema = 'sync' AND table_name IN ('inbound_changes', 'sync_mappings')"
-        ).fetchone()
-        if not marts or marts[0] < 2:
-            raise NotTransformed(f"{warehouse} has no sync marts yet: run `qbo transform` first")
+    label = warehouse_label(warehouse)
+    if not is_postgres(warehouse) and not Path(warehouse).exists():
+        raise NotTransformed(f"no warehouse at {label}: run `qbo sync` and `qbo transform` first")
+    with open_warehouse(warehouse) as db:
+        if not {"inbound_changes", "sync_mappings"} <= db.tables("sync"):
+            raise NotTransformed(f"{label} has no sync marts yet: run `qbo transform` first")
         for entity, realm, qbo_id, platform_id in db.execute(
             "SELECT entity, realm_id, qbo_id, platform_id FROM sync.sync_mappings "
             f"WHERE status IN ('linked', 'linked_qbo_deleted') AND realm_id IN ({marks})",
@@ -129,13 +126,15 @@ def read_changes(warehouse: Path, realms: dict[str, str]) -> tuple[list[Change],
             wanted,
         ).fetchall():
             operation = "void" if voided else "upsert"
-            changes.append(Change(realms[realm], realm, entity, operation, str(qbo_id), platform_id, updated))
+            changes.append(
+                Change(realms[realm], realm, entity, operation, str(qbo_id), platform_id, _utc(updated))
+            )
         for entity, realm, qbo_id, updated in db.execute(
             "SELECT entity, realm_id, qbo_id, qbo_updated_at FROM sync.sync_mappings "
             f"WHERE status = 'qbo_only' AND realm_id IN ({marks})",
             wanted,
         ).fetchall():
-            changes.append(Change(realms[realm], realm, entity, "upsert", str(qbo_id), None, updated))
+            changes.append(Change(realms[realm], realm, entity, "upsert", str(qbo_id), None, _utc(updated)))
         for entity in load_spec().reference:
             for realm, qbo_id, updated in db.execute(
                 f"SELECT realm_id, qbo_id, updated_at FROM staging.{_plural(entity.lower())} "
@@ -143,7 +142,7 @@ def read_changes(warehouse: Path, realms: dict[str, str]) -> tuple[list[Change],
                 wanted,
             ).fetchall():
                 qbo_id = str(qbo_id)  # noqa: PLW2901 - the platform keeps a QBO-mastered record's QBO Id
-                changes.append(Change(realms[realm], realm, entity, "upsert", qbo_id, qbo_id, updated))
+                changes.append(Change(realms[realm], realm, entity, "upsert", qbo_id, qbo_id, _utc(updated)))
         for entity in ORDER:
             model = _plural(spec[entity]["table"])
             for realm, qbo_id, deleted_at, merged_into in db.execute(
@@ -161,7 +160,7 @@ def read_changes(warehouse: Path, realms: dict[str, str]) -> tuple[list[Change],
                         operation,
                         str(qbo_id),
                         platform_id,
-                        deleted_at,
+                        _utc(deleted_at),
                         None if merged_into is None else str(merged_into),
                     )
                 )
@@ -175,7 +174,7 @@ def deliver(
     store = connector.store
     connected = connector.connections() if connector.settings.token_encryption_keys else []
     realms = {record.realm_id: record.tenant_id for record in connected}
-    changes, context = read_changes(connector.settings.warehouse, realms)
+    changes, context = read_changes(connector.settings.warehouse_target, realms)
     result = DeliverResult()
     order = {entity: n for n, entity in enumerate([*load_spec().reference, *ORDER])}
     changes.sort(key=lambda c: (c.realm_id, order[c.entity], c.operation in ("delete", "merge"), c.qbo_id))
@@ -288,6 +287,14 @@ def _dto(
     if dto is None:
         raise ValueError(f"{change.entity} {change.qbo_id} could not be read as a platform record")
     return dto
+
+
+def _utc(value: Any) -> Any:
+    """A version as UTC: a change is named by it, and a PostgreSQL session's time zone (or DuckDB's) must
+    not rename one change, nor show its time in another zone."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC)
+    return value
 
 
 def _iso(value: Any) -> str | None:

@@ -16,11 +16,9 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import dlt
-import duckdb
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines.mapping.order import ORDER
@@ -29,7 +27,8 @@ from pipelines.push.operation import Operation
 from pipelines.push.plan import Plan, read_plan
 from pipelines.runtime.landing import land_push_results
 from pipelines.runtime.progress import progress_of
-from pipelines.runtime.warehouse import root_cause
+from pipelines.runtime.warehouse import Warehouse, root_cause
+from pipelines.runtime.warehouse_sql import open_warehouse
 
 if TYPE_CHECKING:
     from pipelines.runtime.connector import Connector
@@ -54,7 +53,7 @@ def plan(
     for realm in realms or connector.realms():
         known |= store.push_log.created_links(realm)
     return read_plan(
-        connector.settings.warehouse,
+        connector.settings.warehouse_target,
         realms=realms,
         entities=list(entities) if entities else None,
         approved=store.approvals.approved() | store.review.approved(),  # `qbo approve`, and reviewers
@@ -123,7 +122,7 @@ def push_realm(
     settings = connector.settings
     bar = progress_of(echo)
     with load_lock or nullcontext():
-        lookup = _lookup(settings.warehouse)
+        lookup = _lookup(settings.warehouse_target)
     sink = Sink(
         connector.client(realm_id),
         connector.store,
@@ -186,11 +185,11 @@ def _item(op: Operation, links: dict[tuple[str, str, str], str]) -> dict[str, An
     }
 
 
-def _lookup(warehouse: Path) -> Callable[[str, str], str | None]:
+def _lookup(warehouse: Warehouse) -> Callable[[str, str], str | None]:
     """Terms and payment methods by QBO Id, from the warehouse: what a re-read record is compared in."""
     names: dict[tuple[str, str], str] = {}
-    with duckdb.connect(str(warehouse), read_only=True) as db:
+    with open_warehouse(warehouse) as db:
         for table, model in (("term", "stg_qbo__terms"), ("payment_method", "stg_qbo__payment_methods")):
             for qbo_id, name in db.execute(f"SELECT qbo_id, name FROM staging.{model}").fetchall():
-                names[(table, qbo_id)] = name
+                names[(table, str(qbo_id))] = name
     return lambda table, qbo_id: names.get((table, qbo_id))

@@ -10,12 +10,9 @@ not sent again until the record changes). Nothing here talks to QBO; `--dry-run`
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import duckdb
 
 from pipelines.mapping.order import ORDER
 from pipelines.mapping.payloads import platform_field, pushable
@@ -23,6 +20,8 @@ from pipelines.mapping.rendering import rendered
 from pipelines.mapping.spec import LINES_FIELD
 from pipelines.push import preflight
 from pipelines.push.operation import Operation
+from pipelines.runtime.warehouse import Warehouse, is_postgres, warehouse_label
+from pipelines.runtime.warehouse_sql import WarehouseSQL, open_warehouse
 from sources.platform.errors import detail, error_dto
 
 
@@ -77,14 +76,16 @@ def _references(entity: str) -> list[tuple[str, str, str]]:
     return found
 
 
-def _rows(db: duckdb.DuckDBPyConnection, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
-    cursor = db.execute(sql, list(params))
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+CHUNK = 1000  # platform ids per query
+
+
+def _marks(values: list[Any]) -> str:
+    """`?, ?, ?` for an IN list: the one spelling of a list parameter both engines take."""
+    return ", ".join("?" for _ in values)
 
 
 def read_plan(
-    warehouse: Path,
+    warehouse: Warehouse,
     *,
     realms: list[str] | None = None,
     entities: list[str] | None = None,
@@ -92,31 +93,29 @@ def read_plan(
     pushed: dict[tuple[str, str, str, str], str] | None = None,
     known_links: dict[tuple[str, str, str], str] | None = None,
 ) -> Plan:
-    """The plan from the outbound models; `approved` holds (entity, tenant, platform id, operation),
-    `pushed` what QBO last said of (entity, tenant, platform id, payload hash), `known_links` the
-    records earlier pushes created that the warehouse does not know yet."""
+    """The plan from the outbound models of `warehouse` (a DuckDB file or a PostgreSQL URL); `approved`
+    holds (entity, tenant, platform id, operation), `pushed` what QBO last said of (entity, tenant,
+    platform id, payload hash), `known_links` the records earlier pushes created that the warehouse
+    does not know yet."""
     wanted = [e for e in ORDER if not entities or e in entities]
     operations: list[Operation] = []
-    if not warehouse.exists():
+    if not is_postgres(warehouse) and not Path(warehouse).exists():
         raise FileNotFoundError(f"no warehouse at {warehouse}")
-    try:
-        db = duckdb.connect(str(warehouse), read_only=True)
-        db.execute("SELECT 1 FROM sync.outbound_customers LIMIT 0")
-    except duckdb.CatalogException:
-        raise FileNotFoundError(f"the warehouse {warehouse} has no outbound models") from None
-    with db:
+    with open_warehouse(warehouse) as db:
+        if db.optional("SELECT 1 FROM sync.outbound_customers LIMIT 0") is None:
+            raise FileNotFoundError(f"the warehouse {warehouse_label(warehouse)} has no outbound models")
         for entity in wanted:
             spec = rendered()[entity]
             table = f"outbound_{spec['table']}s"
-            where = " WHERE realm_id IN (SELECT unnest(?))" if realms else ""
-            rows = _rows(
-                db,
-                f"SELECT * FROM sync.{table}{where} ORDER BY realm_id, platform_id",
-                [realms] if realms else [],
+            where = f" WHERE realm_id IN ({_marks(realms)})" if realms else ""
+            # sorted here, not by ORDER BY: PostgreSQL's collation would order ids unlike DuckDB's
+            rows = sorted(
+                db.dicts(f"SELECT * FROM sync.{table}{where}", realms or None),
+                key=lambda r: (r["realm_id"], r["platform_id"]),
             )
             lines: dict[tuple[str, str], list[dict[str, Any]]] = {}
             if spec["lines"] is not None:
-                for line in _rows(db, f"SELECT * FROM sync.outbound_{spec['table']}_lines"):
+                for line in db.dicts(f"SELECT * FROM sync.outbound_{spec['table']}_lines"):
                     lines.setdefault((line["tenant_id"], line["platform_id"]), []).append(line)
             synced = _synced_values(db, entity, rows)
             for row in rows:
@@ -162,27 +161,29 @@ def _resolve(op: Operation, creating: set[tuple[str, str, str]]) -> None:
 
 
 def _synced_values(
-    db: duckdb.DuckDBPyConnection, entity: str, rows: list[dict[str, Any]]
+    db: WarehouseSQL, entity: str, rows: list[dict[str, Any]]
 ) -> dict[tuple[str, str], dict[str, str | None]]:
     """For updates: the platform-mastered fields as QBO had them at the last sync, normalised (dbt's n__);
     what a stale-object fault is compared with."""
     spec = rendered()[entity]
-    updates = [r for r in rows if r["operation"] == "update"]
+    updates = sorted({r["platform_id"] for r in rows if r["operation"] == "update"})
     if not updates:
         return {}
     fields = [f["name"] for f in spec["fields"]] + ([LINES_FIELD] if spec["lines"] else [])
     columns = ", ".join(f"cast(q.n__{name} as varchar) as {name}" for name in fields)
-    found = _rows(
-        db,
-        f"SELECT m.tenant_id, m.platform_id, p.master_fields, {columns} "
-        f"FROM sync.sync_mappings m JOIN intermediate.int_sync__{spec['table']}_qbo q "
-        "ON q.realm_id = m.realm_id AND q.qbo_id = m.qbo_id "
-        "JOIN (SELECT tenant_id, string_agg(field, ',') AS master_fields FROM sync.sync_mastering_policy "
-        "WHERE entity = ? AND master = 'platform' AND field <> '*' GROUP BY tenant_id) p "
-        "ON p.tenant_id = m.tenant_id "
-        "WHERE m.entity = ? AND m.status = 'linked' AND m.platform_id IN (SELECT unnest(?))",
-        [entity, entity, [r["platform_id"] for r in updates]],
-    )
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(updates), CHUNK):  # an IN list of bounded length: PostgreSQL counts params
+        chunk = updates[start : start + CHUNK]
+        found += db.dicts(
+            f"SELECT m.tenant_id, m.platform_id, p.master_fields, {columns} "
+            f"FROM sync.sync_mappings m JOIN intermediate.int_sync__{spec['table']}_qbo q "
+            "ON q.realm_id = m.realm_id AND q.qbo_id = m.qbo_id "
+            "JOIN (SELECT tenant_id, string_agg(field, ',') AS master_fields FROM sync.sync_mastering_policy "
+            "WHERE entity = ? AND master = 'platform' AND field <> '*' GROUP BY tenant_id) p "
+            "ON p.tenant_id = m.tenant_id "
+            f"WHERE m.entity = ? AND m.status = 'linked' AND m.platform_id IN ({_marks(chunk)})",
+            [entity, entity, *chunk],
+        )
     out = {}
     for row in found:
         mastered = set(row.pop("master_fields").split(","))

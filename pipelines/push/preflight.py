@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import duckdb
 import pandas as pd
 import pandera.pandas as pa
 
@@ -31,12 +30,13 @@ from sources.platform.errors import detail, error_dto
 
 if TYPE_CHECKING:
     from pipelines.push.operation import Operation
+    from pipelines.runtime.warehouse_sql import WarehouseSQL
 
 DOC_NUMBER = "doc_number"
 Claimant = tuple[str, str]  # (tenant, platform id)
 
 
-def doc_numbers_in_qbo(db: duckdb.DuckDBPyConnection) -> set[tuple[str, str, str]]:
+def doc_numbers_in_qbo(db: WarehouseSQL) -> set[tuple[str, str, str]]:
     """(entity, realm, DocNumber) of live QBO records: a create must not take one that is in use."""
     found: set[tuple[str, str, str]] = set()
     for entity, table in (("Invoice", "invoices"), ("Bill", "bills")):
@@ -92,18 +92,18 @@ def frame_schema(entity: str) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(columns, checks=checks, strict=False)
 
 
-def claimed_twice(db: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], list[Claimant]]:
+def claimed_twice(db: WarehouseSQL) -> dict[tuple[str, str, str], list[Claimant]]:
     """(realm, entity, QBO Id) -> the platform records the warehouse's mappings link to it, where more
-    than one is: the platform sent one qboId on two records."""
+    than one is: the platform sent one qboId on two records. Grouped here, not in SQL: DuckDB's lists
+    and PostgreSQL's arrays of pairs are spelled differently, and the claimants are few."""
     rows = db.execute(
-        "SELECT realm_id, entity, qbo_id, list(DISTINCT [tenant_id, platform_id]) FROM sync.sync_mappings "
-        "WHERE qbo_id IS NOT NULL AND platform_id IS NOT NULL AND status LIKE 'linked%' "
-        "GROUP BY realm_id, entity, qbo_id HAVING count(DISTINCT [tenant_id, platform_id]) > 1"
+        "SELECT DISTINCT realm_id, entity, qbo_id, tenant_id, platform_id FROM sync.sync_mappings "
+        "WHERE qbo_id IS NOT NULL AND platform_id IS NOT NULL AND status LIKE 'linked%'"
     ).fetchall()
-    return {
-        (realm, entity, qbo_id): sorted((tenant, platform_id) for tenant, platform_id in claimants)
-        for realm, entity, qbo_id, claimants in rows
-    }
+    claims: dict[tuple[str, str, str], set[Claimant]] = {}
+    for realm, entity, qbo_id, tenant, platform_id in rows:
+        claims.setdefault((realm, entity, str(qbo_id)), set()).add((tenant, platform_id))
+    return {where: sorted(claimants) for where, claimants in claims.items() if len(claimants) > 1}
 
 
 def qbo_id_conflict(

@@ -1,10 +1,10 @@
 """`qbo demo` / `make demo`: the product end to end on an embedded sandbox, no credentials needed.
 
 Sandbox with the demo company -> connect through the real OAuth flow (the demo plays the browser)
--> full sync into a DuckDB warehouse -> an idle incremental sync -> rows per entity -> platform
-records that overlap the company (with planted drift, conflicts and matches) loaded -> dbt build ->
-push to QBO -> sync -> dbt build -> the drift report of what is left for a person. Everything it
-writes is under var/demo/, so it can be explored afterwards.
+-> full sync into the warehouse (a DuckDB file, or PostgreSQL) -> an idle incremental sync -> rows per
+entity -> platform records that overlap the company (with planted drift, conflicts and matches) loaded
+-> dbt build -> push to QBO -> sync -> dbt build -> the drift report of what is left for a person.
+Everything it writes is under var/demo/, so it can be explored afterwards.
 """
 
 from __future__ import annotations
