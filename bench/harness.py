@@ -20,13 +20,14 @@ ROOT = Path(__file__).resolve().parents[1]
 REALM_ID = str(FIRST_REALM)
 
 
-def ensure_company(db: Path, company: str, seed: int) -> None:
-    """Generate the company into `db` unless it is already there (large takes about two minutes)."""
+def ensure_company(db: Path, company: str, seed: int, realm_id: str = REALM_ID) -> None:
+    """Generate the company into `db` as `realm_id` unless it is already there (large takes about two
+    minutes)."""
     store = Store(db)
-    if store.realm(REALM_ID) is None:
-        print(f"generating the {company} company into {db} (once) ...", flush=True)
+    if store.realm(realm_id) is None:
+        print(f"generating the {company} company (realm {realm_id}) into {db} (once) ...", flush=True)
         started = time.perf_counter()
-        realm = Realm(REALM_ID, company, seed, "America/Los_Angeles")
+        realm = Realm(realm_id, company, seed, "America/Los_Angeles")
         store.add_realm(realm, time.time())
         counts = populate(store, realm, company, seed, progress=lambda m: print(f"  {m}", flush=True))
         print(f"  generated {sum(counts.values()):,} records in {time.perf_counter() - started:.1f} s")

@@ -14,7 +14,7 @@ from prefect.cache_policies import NO_CACHE
 from flows.runtime import flow_connector, run_echo
 from flows.writer import ensure_concurrency_limits, warehouse_writer
 from pipelines.runtime.connector import Connector
-from pipelines.runtime.settings import mastering_policy
+from pipelines.runtime.policy_config import mastering_policy
 from pipelines.transform.dbt_build import TransformResult, transform
 
 

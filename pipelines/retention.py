@@ -15,8 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 
-import dlt
-
+from pipelines.runtime.config_values import lookup
 from pipelines.runtime.settings import ConfigError
 from pipelines.store.integration_store import IntegrationStore
 from pipelines.store.pruning import BATCH
@@ -49,7 +48,7 @@ class Retention:
             raw = overrides.get(f.name)
             if raw is None:
                 try:
-                    raw = dlt.config.get(f"{SECTION}.{f.name}")
+                    raw = lookup(f"{SECTION}.{f.name}")
                 except Exception:
                     raw = None
             if raw in (None, ""):

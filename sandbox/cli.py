@@ -84,7 +84,7 @@ def platform_generate(
     ] = None,
 ) -> None:
     """Write platform records overlapping a sandbox company, and the record of what differs."""
-    from pipelines.runtime.settings import mastering_policy
+    from pipelines.runtime.policy_config import mastering_policy
     from sandbox.clock import DEFAULT_TZ
     from sandbox.demo import platform_records
     from sandbox.launch import FIRST_REALM

@@ -25,7 +25,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from pipelines.connect import finish_connection, spend_state, state_secret
 from pipelines.push.realtime import RealtimePush
 from pipelines.runtime.connector import Connector, TenantRealmError
-from pipelines.runtime.settings import ConfigError, mastering_policy
+from pipelines.runtime.policy_config import mastering_policy
+from pipelines.runtime.settings import ConfigError
 from pipelines.store.outbox import MAX_PAGE
 from service.auth import ApiKeys, Caller
 from service.review import mount as mount_review

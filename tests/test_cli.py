@@ -153,6 +153,36 @@ def test_sync_bench_runs_and_prints_its_figures(tmp_path: Path) -> None:
     assert " 2 HTTP requests" in idle
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_warehouses_bench_runs_and_prints_its_figures(tmp_path: Path) -> None:
+    """`bench/warehouses_bench.py --company medium --realms 4` at its smallest, on PostgreSQL."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "bench/warehouses_bench.py",
+            "--company",
+            "tiny",
+            "--realms",
+            "2",
+            "--warehouse",
+            "postgres",
+            "--db",
+            str(tmp_path / "bench.db"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if "connection" in result.stderr and "5432" in result.stderr:
+        pytest.skip("no PostgreSQL at 127.0.0.1:5432")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "2 realms at once" in result.stdout and "x one realm's wall" in result.stdout
+    assert "transform (dbt build)" in result.stdout
+    assert "the edit is in the warehouse" in result.stdout
+
+
 def test_transform_and_push_benches_run_and_print_their_figures(tmp_path: Path) -> None:
     """`bench/transform_bench.py --company large` and `bench/push_bench.py` at their smallest."""
     transform = subprocess.run(

@@ -72,7 +72,8 @@ _PERIOD = re.compile(
         (?P<roll_u>days?|weeks?|months?|years?)
     |(?P<ago_n>\d{{1,4}}|{"|".join(_WORD_NUMBERS)})\s+(?P<ago_u>days?|weeks?|months?|years?)\s+ago
     |(?P<todate>ytd|mtd|qtd|(?:year|month|quarter)[\s-]to[\s-]date)
-    |(?P<day>today|yesterday)
+    |(?:the\s+)?(?:next|coming)\s+(?P<next_n>\d{{1,4}}|{"|".join(_WORD_NUMBERS)})\s+(?P<next_u>days?|weeks?|months?)
+    |(?P<day>today|yesterday|tomorrow)
     |(?:the\s+)?(?:start|beginning)\s+of\s+(?:the\s+)?(?:this\s+)?(?P<startof>week|month|quarter|year)
     |(?P<year_p>{_YEAR_PREP})\s+(?:the\s+year\s+)?(?P<year>{_YEAR})
     )(?![\w-])""",
@@ -81,6 +82,10 @@ _PERIOD = re.compile(
 _DATE_PREP = re.compile(
     r"(?:^|\s)(?P<p>since|after|before|until|till|through|thru|up\s+to|up\s+until|prior\s+to|as\s+of|"
     r"starting(?:\s+(?:from|on|in))?|on\s+or\s+after|on\s+or\s+before|from|between|by|no\s+later\s+than)\s+$"
+)
+# "due" right before a date (and its preposition): the date is a DueDate
+_DUE_CUE = re.compile(
+    r"\b(?:due|payable)(?:\s+dates?)?(?:\s+(?:is|are|was|falls?|falling|in|on|during|within|of))*\s+$"
 )
 _RANGE_GAP = re.compile(r"\s*(?:and|to|through|thru|until|till|-)\s*")
 
@@ -169,9 +174,15 @@ def _period(m: re.Match[str], today: date) -> tuple[date, date]:
         if unit == "m":
             return today.replace(day=1), today
         return date(today.year, 3 * ((today.month - 1) // 3) + 1, 1), today
+    if g["next_u"]:  # from today through the Nth day, week or month ahead
+        count = int(g["next_n"]) if g["next_n"].isdigit() else _WORD_NUMBERS[g["next_n"]]
+        unit = g["next_u"].rstrip("s")
+        if unit == "month":
+            return today, _add_months(today, count)
+        return today, today + timedelta(days=count * (7 if unit == "week" else 1))
     if g["day"]:
-        d = today if g["day"] == "today" else today - timedelta(days=1)
-        return d, d
+        d = {"today": today, "yesterday": today - timedelta(days=1), "tomorrow": today + timedelta(days=1)}
+        return d[g["day"]], d[g["day"]]
     if g["startof"]:
         unit = g["startof"]
         if unit == "week":
@@ -188,7 +199,18 @@ def _period(m: re.Match[str], today: date) -> tuple[date, date]:
 
 
 def take_dates(t: MaskedText, today: date) -> tuple[date | None, date | None]:
-    """The date range the question's dates and their prepositions ("since", "before") give, masked."""
+    """The transaction date range the question's dates and their prepositions ("since", "before")
+    give, masked. Due dates are taken first (`take_due_dates`): what is left is TxnDate's."""
+    return _take(t, today, due=False)
+
+
+def take_due_dates(t: MaskedText, today: date) -> tuple[date | None, date | None]:
+    """The due-date range: dates after "due" ("due next week", "due before 2026-12-31", "with a due
+    date in March"), masked with the word "due", so the rest of the question does not read them."""
+    return _take(t, today, due=True)
+
+
+def _take(t: MaskedText, today: date, due: bool) -> tuple[date | None, date | None]:
     m = t.m
     spans: list[tuple[re.Match[str], int]] = []
     for match in _PERIOD.finditer(m):
@@ -204,9 +226,16 @@ def take_dates(t: MaskedText, today: date) -> tuple[date | None, date | None]:
     i = 0
     while i < len(spans):
         match, start = spans[i]
+        prep_m = _DATE_PREP.search(m[:start]) if not match.group("year") else None
+        mask_from = prep_m.start("p") if prep_m else start if not match.group("year") else match.start()
+        cue = _DUE_CUE.search(m[:mask_from])
+        if due and not cue:
+            i += 1
+            continue
+        if cue:
+            mask_from = cue.start()
         lo, hi = _period(match, today)
         end = match.end()
-        prep_m = _DATE_PREP.search(m[:start]) if not match.group("year") else None
         prep = re.sub(r"\s+", " ", prep_m.group("p")) if prep_m else (match.group("year_p") or "")
         if i + 1 < len(spans) and _RANGE_GAP.fullmatch(m[end : spans[i + 1][1]]):
             nxt, _ = spans[i + 1]
@@ -236,8 +265,9 @@ def take_dates(t: MaskedText, today: date) -> tuple[date | None, date | None]:
             date_from = lo
         if hi and (date_to is None or hi < date_to):
             date_to = hi
-        t.mask(prep_m.start("p") if prep_m else start if not match.group("year") else match.start(), end)
+        t.mask(mask_from, end)
         i += 1
     if date_from and date_to and date_from > date_to:
-        raise ParseError(f"the dates do not overlap ({date_from} is after {date_to})")
+        what = "due dates" if due else "dates"
+        raise ParseError(f"the {what} do not overlap ({date_from} is after {date_to})")
     return date_from, date_to

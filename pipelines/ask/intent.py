@@ -7,9 +7,10 @@ QBO's 1,000, an inverted range or a write without its record is refused here, wi
 On the wire (tool calls, a model's answer, `qbo ask --json`, the audit log) the names are the spec's
 (§11.1): `operation`, `filters.customerName`, `filters.status`, `filters.dateFrom`/`dateTo`,
 `filters.minAmount`/`maxAmount`, `pagination.page`/`pageSize`. What this project adds is named in the
-same camelCase (`filters.vendorName`, `filters.docNumber`, `filters.qboId`, `aggregate`, `realmId`,
-`record`). Python code uses the attributes (`filters.customer_name`); `from_wire` takes the spec's
-names only, and `wire()` gives them.
+same camelCase (`filters.vendorName`, `filters.docNumber`, `filters.qboId`, `filters.dueFrom`/`dueTo`,
+`filters.minDaysPastDue`/`maxDaysPastDue`, `filters.agingBucket`, `aggregate`, `groupBy`, `orderBy`,
+`orderDirection`, `top`, `realmId`, `record`). Python code uses the attributes (`filters.customer_name`);
+`from_wire` takes the spec's names only, and `wire()` gives them.
 """
 
 from __future__ import annotations
@@ -67,6 +68,23 @@ def _number(value: Decimal) -> int | float | str:
 
 Amount = Annotated[Decimal, PlainSerializer(_number, when_used="json")]
 MAX_AMOUNT = Decimal("1e13")
+MAX_TOP = 100  # a ranking shows at most this many groups
+MAX_DAYS_PAST_DUE = 36_500  # a hundred years late: past any real receivable
+# the aging buckets of finance_ar_aging, as days past due (DueDate, else TxnDate, before today): (least, most)
+AGING_BUCKETS: dict[str, tuple[int, int | None]] = {
+    "current": (0, 0),
+    "1-30": (1, 30),
+    "31-60": (31, 60),
+    "61-90": (61, 90),
+    "over 90": (91, None),
+}
+AgingBucket = Literal["current", "1-30", "31-60", "61-90", "over 90"]
+Aggregate = Literal["sum", "count", "avg"]
+GroupBy = Literal["customer", "vendor", "month"]
+# groups rank by a measure or by their key; rows by an amount or a date
+GROUP_ORDERS = ("total", "count", "average", "group")
+ROW_ORDERS = ("amount", "balance", "txnDate", "dueDate")
+OrderBy = Literal[GROUP_ORDERS + ROW_ORDERS]  # type: ignore[valid-type]
 MAX_PAGE = 100_000  # 100,000 pages of 1,000 rows: past any company's records, and QBO's STARTPOSITION
 # a draft's record is a few named values (drafts.py reads them): flat, short, and few
 RECORD_KEYS, RECORD_KEY_LENGTH, RECORD_TEXT_LENGTH = 20, 64, 4000
@@ -102,6 +120,21 @@ class Filters(_Strict):
     )
     doc_number: str | None = Field(None, min_length=1, max_length=21)
     qbo_id: str | None = Field(None, pattern=r"^\d{1,20}$", description="the QBO Id, for GET_*")
+    due_from: date | None = Field(None, description="DueDate on or after (invoices and bills)")
+    due_to: date | None = Field(None, description="DueDate on or before (invoices and bills)")
+    # days past due as finance_ar_aging counts them: today (the realm's) minus DueDate (else TxnDate), at
+    # least 0; any of these means money is still owed (Balance > 0)
+    min_days_past_due: int | None = Field(
+        None, ge=0, le=MAX_DAYS_PAST_DUE, description="still owed, and at least this many days past DueDate"
+    )
+    max_days_past_due: int | None = Field(
+        None, ge=0, le=MAX_DAYS_PAST_DUE, description="still owed, and at most this many days past DueDate"
+    )
+    aging_bucket: AgingBucket | None = Field(
+        None,
+        description="still owed, in finance_ar_aging's bucket: current (not yet past due), 1-30, 31-60, "
+        "61-90 or over 90 days past DueDate; instead of min/maxDaysPastDue",
+    )
 
     @field_validator("status", mode="before")
     @classmethod
@@ -114,7 +147,25 @@ class Filters(_Strict):
             raise ValueError("dateFrom is after dateTo")
         if self.min_amount is not None and self.max_amount is not None and self.min_amount > self.max_amount:
             raise ValueError("minAmount is above maxAmount")
+        if self.due_from and self.due_to and self.due_from > self.due_to:
+            raise ValueError("dueFrom is after dueTo")
+        low, high = self.min_days_past_due, self.max_days_past_due
+        if low is not None and high is not None and low > high:
+            raise ValueError("minDaysPastDue is above maxDaysPastDue")
+        if self.aging_bucket and (low is not None or high is not None):
+            raise ValueError(
+                "agingBucket is a range of days past due: give it or min/maxDaysPastDue, not both"
+            )
+        if self.status in ("paid", "voided") and self.past_due_days != (None, None):
+            raise ValueError(f"days past due are of money still owed, not of {self.status} records")
         return self
+
+    @property
+    def past_due_days(self) -> tuple[int | None, int | None]:
+        """The least and most days past due asked for, from the bucket or the bounds."""
+        if self.aging_bucket:
+            return AGING_BUCKETS[self.aging_bucket]
+        return self.min_days_past_due, self.max_days_past_due
 
 
 class Pagination(_Strict):
@@ -132,13 +183,40 @@ class Pagination(_Strict):
 class QboIntent(_Strict):
     operation: Operation
     filters: Filters = Field(default_factory=Filters)
-    aggregate: Literal["sum", "count"] | None = Field(
-        None, description="sum of TotalAmt, or a count, instead of rows: 'how much did X pay'"
+    aggregate: Aggregate | None = Field(
+        None,
+        description="instead of rows: a count, a sum or an average (avg) of the amount; the amount is "
+        "Balance (what is still owed) when the status is open/unpaid/overdue or days past due are asked, "
+        "else TotalAmt (a customer's Balance for LIST_CUSTOMERS). Over every matching record:"
+        " no default window",
+    )
+    group_by: GroupBy | None = Field(
+        None,
+        description="with aggregate: one row per customer (invoices, payments), vendor (bills) or month of "
+        "TxnDate, each with count, total and average",
+    )
+    order_by: OrderBy | None = Field(
+        None,
+        description="groups: total, count, average or group (the customer, vendor or month); rows: amount "
+        "(TotalAmt), balance, txnDate or dueDate. Default: groups by the aggregate (months by month), rows "
+        "by txnDate",
+    )
+    order_direction: Literal["asc", "desc"] | None = Field(
+        None, description="default: desc, except months and names (asc)"
+    )
+    top: int | None = Field(
+        None, ge=1, le=MAX_TOP, description=f"with groupBy: the first N groups (at most {MAX_TOP})"
     )
     pagination: Pagination = Field(default_factory=Pagination)
     realm_id: str | None = Field(None, pattern=r"^\d{1,20}$", description="absent: the caller's only realm")
     record: dict[str, Any] | None = Field(
-        None, description="CREATE_*: the platform DTO to create; it goes to the approval queue, not to QBO"
+        None,
+        description=(
+            "CREATE_*: what to draft, as flat values: customerName (invoice) or vendorName (bill), and "
+            "either amount or quantity with unitPrice (the line is quantity x unitPrice), optionally "
+            "itemName, description, dueDate (else from the party's terms); it goes to the approval "
+            "queue, never straight to QBO"
+        ),
     )
 
     @field_validator("record")
@@ -163,10 +241,11 @@ class QboIntent(_Strict):
         if self.operation in WRITES:
             if self.record is None:
                 raise ValueError(f"{self.operation} needs `record`: the invoice or bill to create")
-            if self.aggregate:
-                raise ValueError("a write has no aggregate")
+            if self.aggregate or self.group_by or self.order_by or self.top:
+                raise ValueError("a write has no aggregate, groupBy, orderBy or top")
         elif self.record is not None:
             raise ValueError(f"{self.operation} is a read: `record` is only for CREATE_*")
+        self._ranking()
         if self.operation.startswith("GET_") and not (
             self.filters.qbo_id or self.filters.doc_number or self.filters.customer_name
         ):
@@ -174,6 +253,36 @@ class QboIntent(_Strict):
                 f"{self.operation} needs filters.qboId, filters.docNumber or filters.customerName"
             )
         return self
+
+    def _ranking(self) -> None:
+        """groupBy, orderBy and top make sense together only in certain ways: say which field is off."""
+        if self.group_by:
+            if not self.aggregate:
+                raise ValueError("groupBy needs aggregate (sum, count or avg) to say what each group shows")
+            if self.operation not in ("LIST_INVOICES", "LIST_PAYMENTS", "LIST_BILLS"):
+                raise ValueError(
+                    f"groupBy applies to LIST_INVOICES, LIST_PAYMENTS or LIST_BILLS, not {self.operation}"
+                )
+            party = "vendor" if self.operation == "LIST_BILLS" else "customer"
+            if self.group_by in ("customer", "vendor") and self.group_by != party:
+                raise ValueError(
+                    f"groupBy: {self.entity} records group by {party} or month, not {self.group_by}"
+                )
+            if self.order_by and self.order_by not in GROUP_ORDERS:
+                raise ValueError(f"orderBy: groups order by {', '.join(GROUP_ORDERS)}, not {self.order_by}")
+        else:
+            if self.top:
+                raise ValueError(
+                    "top counts groups: it needs groupBy (rows are limited by pagination.pageSize)"
+                )
+            if self.order_by and (self.aggregate or self.order_by not in ROW_ORDERS):
+                raise ValueError(f"orderBy: rows order by {', '.join(ROW_ORDERS)}; a total has no order")
+            if self.order_by and self.operation in ("LIST_CUSTOMERS", "GET_CUSTOMER", "GET_INVOICE"):
+                raise ValueError(
+                    f"orderBy applies to LIST_INVOICES, LIST_PAYMENTS or LIST_BILLS, not {self.operation}"
+                )
+        if self.order_direction and not self.order_by and not self.group_by:
+            raise ValueError("orderDirection needs orderBy")
 
     @classmethod
     def from_wire(cls, data: Any) -> QboIntent:

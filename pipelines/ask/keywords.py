@@ -48,6 +48,7 @@ CUSTOMERS = re.compile(r"\b(?:customers|clients)\b")
 CUSTOMER = re.compile(r"\b(?:customer|client)\b")
 VENDOR = re.compile(r"\b(?:vendors?|suppliers?)\b")
 COUNT = re.compile(r"\bhow\s+many\b|\bcount\b|\bnumber\s+of\b|\bno\.\s+of\b")
+AVG = re.compile(r"\b(?:average|avg|mean|typical)\b")
 SUM = re.compile(r"\bhow\s+much\b|\btotal\b|\bsum\b|\badd\s+up\b|\baltogether\b|\bin\s+all\b")
 STATUSES: list[tuple[str, re.Pattern[str]]] = [
     ("voided", re.compile(r"\b(?:voided|void|cancell?ed)\b")),

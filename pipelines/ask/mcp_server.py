@@ -29,9 +29,12 @@ from pydantic import ValidationError
 
 from pipelines.ask.intent import QboIntent, intent_schema
 from pipelines.ask.mcp_stdio import guarded_stdio
+from pipelines.ask.parse_error import ParseError
 from pipelines.ask.translate import Refused
 
 Answer = Callable[[QboIntent, str | None], Any]  # `Asker.answer`: its result has `as_json()`
+# a queued draft in full, by its number in the approval queue (`draft_view.queued`, connector bound)
+Describe = Callable[[int], dict[str, Any] | None]
 Parse = Callable[[str], QboIntent]  # words -> intent, e.g. `RuleParser.parse` with today bound
 # `IntegrationStore.intents.audit`, caller bound: question, intent, realm_id, ran_on, query, rows, note
 Audit = Callable[..., None]
@@ -95,11 +98,14 @@ def call_tool(
     arguments: dict[str, Any],
     realm: str | None = None,
     audit: Audit | None = None,
+    describe: Describe | None = None,
 ) -> types.CallToolResult:
     """One tool call, answered synchronously: the answer's JSON, or what is wrong as a tool error.
 
     Raises `MCPError` (-32602) for an intent about a realm other than `realm`. What is refused or fails
-    before `answer` has run, or fails inside it, is audited with `audit`; `answer` audits the rest.
+    before `answer` has run, or fails inside it, is audited with `audit`; `answer` audits the rest. A
+    question naming several records (or none known) is refused with their names (`candidates`) as a
+    second, JSON content; a queued draft is answered with itself in full (`draft`) by `describe`.
     """
     question = arguments.get("question") if name == "qbo_ask" else None
     intent: QboIntent | None = None
@@ -131,7 +137,13 @@ def call_tool(
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'intent'}: {e['msg']}" for e in exc.errors())
         return refused(f"the intent is not valid: {problems}")
-    except ValueError as exc:  # ParseError is a ValueError
+    except ParseError as exc:
+        result = refused(str(exc))
+        if exc.candidates:
+            choice = {"candidates": list(exc.candidates), "rephrase": exc.rephrase}
+            result.content.append(types.TextContent(type="text", text=json.dumps(choice, ensure_ascii=False)))
+        return result
+    except ValueError as exc:
         return refused(str(exc))
     except MCPError:
         raise
@@ -139,7 +151,10 @@ def call_tool(
         return _failed(refused, name, exc)
     try:
         result = answer(intent, question)  # audits what it answers and what it refuses
-        text = json.dumps(result.as_json(), default=str)
+        shown = result.as_json()
+        if describe is not None and shown.get("ran_on") == "approval_queue" and shown.get("rows"):
+            shown["draft"] = describe(int(shown["rows"][0][0]))
+        text = json.dumps(shown, default=str)
     except Refused as exc:
         return _tool_error(str(exc))
     except Exception as exc:  # a fault of QBO, the warehouse or the store: the call fails, the server goes on
@@ -148,7 +163,11 @@ def call_tool(
 
 
 def build_server(
-    answer: Answer, parse: Parse, realm: str | None = None, audit: Audit | None = None
+    answer: Answer,
+    parse: Parse,
+    realm: str | None = None,
+    audit: Audit | None = None,
+    describe: Describe | None = None,
 ) -> Server[Any]:
     """The SDK server with the three tools; `serve_stdio` runs it, tests connect a client to it in memory.
 
@@ -174,6 +193,7 @@ def build_server(
             params.arguments or {},
             realm,
             audit,
+            describe,
             limiter=one_at_a_time,
         )
 
@@ -186,9 +206,15 @@ def build_server(
     )
 
 
-def serve_stdio(answer: Answer, parse: Parse, realm: str | None = None, audit: Audit | None = None) -> None:
+def serve_stdio(
+    answer: Answer,
+    parse: Parse,
+    realm: str | None = None,
+    audit: Audit | None = None,
+    describe: Describe | None = None,
+) -> None:
     """Serve the tools on stdin/stdout until the client closes stdin; a malformed line is answered."""
-    server = build_server(answer, parse, realm, audit)
+    server = build_server(answer, parse, realm, audit, describe)
 
     def line_refused(message: str, line: str) -> None:
         _audited(audit, None, {}, None, None, realm, "refused", message, line)

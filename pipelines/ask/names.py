@@ -1,8 +1,11 @@
 """Customer and vendor names: the known ones from the warehouse, and finding one in a question.
 
 Names are only ever data: a name found here goes into a `Filters` field as QBO spells it, never into a
-query. Known names match first (exact, longest first, then quoted, then a difflib fallback for typos);
-a capitalised name after "for", "from"... that is not known is refused with the closest known one.
+query. Known names match first (exact, longest first), then quoted, then as people say them (the start
+or a part of a name, a possessive, without its Inc/LLC: name_words.py), then a difflib fallback for
+typos. A phrase that several names answer to is refused with them as `candidates` (and the question
+asked again with the first), never guessed; a capitalised name after "for", "from"... that is not known
+is refused with the three closest known ones.
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pipelines.ask.folded_text import NORMAL_PUNCTUATION, MaskedText, fold, fold_with_index
-from pipelines.ask.parse_error import ParseError
-from pipelines.runtime.warehouse import Warehouse
+from pipelines.ask.name_words import STOP, PartialNames, PartMatch
+from pipelines.ask.parse_error import MAX_CANDIDATES, ParseError
 from pipelines.runtime.warehouse_sql import WarehouseSQL, bytewise, open_warehouse
+from pipelines.runtime.warehouse_target import Warehouse
 
 CUSTOMER, VENDOR = "customer", "vendor"
 _NAME_CUE = re.compile(
@@ -33,19 +37,6 @@ class NameMatch:
     start: int
     end: int
     fuzzy: bool = False
-
-
-# words that are never a name on their own: the fuzzy match skips n-grams made only of them
-_STOP_WORDS = """
-    a an the all any my our us we me i you it its of for from by to with in on at and or is are was were
-    be been have has had do does did show list find which what who how much many get give tell please can
-    could would some each every this that these those last next past previous prior since before after
-    between until through over under above below more less than at least most total sum count number
-    invoice invoices bill bills payment payments customer customers vendor vendors client clients paid pay
-    unpaid open overdue void voided due late outstanding month months year years week weeks day days
-    quarter today yesterday january february march april may june july august september october november
-    december jan feb mar apr jun jul aug sep sept oct nov dec dollars details about"""
-_STOP = frozenset(_STOP_WORDS.split())
 
 
 class NameIndex:
@@ -66,6 +57,7 @@ class NameIndex:
         self._by_words: dict[int, list[str]] = {}
         for key in self._names:
             self._by_words.setdefault(len(key.split()), []).append(key)
+        self.parts = PartialNames((key, name) for key, (name, _) in self._names.items())
 
     def __len__(self) -> int:
         return len(self._names)
@@ -116,8 +108,17 @@ class NameIndex:
 
     def suggest(self, name: str) -> str | None:
         """The closest known name, for a "did you mean" in an error."""
-        close = difflib.get_close_matches(fold(name), list(self._names), n=1, cutoff=0.6)
-        return self._names[close[0]][0] if close else None
+        close = self.closest(name)
+        return close[0] if close else None
+
+    def closest(self, name: str) -> list[str]:
+        """The (at most three) known names closest to a typed one, closest first."""
+        return [self._names[key][0] for key in self.parts.closest(fold(name))]
+
+    def known(self, key: str) -> tuple[str, frozenset[str]]:
+        """The display name and kinds of a folded key."""
+        name, kinds = self._names[key]
+        return name, frozenset(kinds)
 
     def _exact(self, folded: str, mask: list[bool]) -> list[NameMatch]:
         hits: list[NameMatch] = []
@@ -155,7 +156,7 @@ class NameIndex:
                 gram = gram.removesuffix("'s")
                 start += len(raw) - len(raw.lstrip("\"'("))
                 end = start + len(gram)
-                if len(gram) < 4 or all(w.strip(".,?!") in _STOP for w in gram.split()):
+                if len(gram) < 4 or all(w.strip(".,?!") in STOP for w in gram.split()):
                     continue
                 candidates = [k for w in (n - 1, n, n + 1) for k in self._by_words.get(w, [])]
                 for key in difflib.get_close_matches(gram, candidates, n=3, cutoff=cutoff):
@@ -167,7 +168,8 @@ class NameIndex:
 
 
 def take_name(t: MaskedText, names: NameIndex) -> NameMatch | None:
-    """Known names first (exact, then quoted, then fuzzy); an unknown capitalised name is refused."""
+    """Known names first (exact, quoted, as said, then fuzzy); an unknown capitalised name is refused
+    with the closest known ones, and a phrase several names answer to with all of them."""
     exact = names._exact(t.folded, [False] * len(t.folded))
     if exact:
         t.mask(exact[0].start, exact[0].end)
@@ -180,23 +182,56 @@ def take_name(t: MaskedText, names: NameIndex) -> NameMatch | None:
             t.mask(quoted.start(), quoted.end())
             kinds = names.kinds(typed) or frozenset({CUSTOMER, VENDOR})
             return NameMatch(names.display(typed) or typed, kinds, s, e)
+    said = names.parts.find(t)
     fuzzy = names._fuzzy(t.folded, [False] * len(t.folded))
-    if fuzzy:
+    # a typo of a longer name ("Acme Corpp") is that name, not the part of it typed right ("Acme")
+    if fuzzy and (said is None or fuzzy[0].end - fuzzy[0].start > said.end - said.start):
         t.mask(fuzzy[0].start, fuzzy[0].end)
         return fuzzy[0]
+    if said:
+        return _said_name(t, names, said)
     unknown = _capitalised(t)
     if unknown is None:
         return None
     s, e, typed = unknown
     if len(names):
-        hint = names.suggest(typed)
+        close = names.closest(typed)
+        hint = " or ".join(", ".join(repr(c) for c in close).rsplit(", ", 1)) if close else ""
         raise ParseError(
             f"no customer or vendor named {typed!r} is known"
-            + (f" (did you mean {hint!r}?)" if hint else "")
+            + (f" (did you mean {hint}?)" if hint else "")
             + "; put a name in double quotes to use it exactly as written",
+            candidates=close,
+            rephrase=_rephrased(t, s, e, close[0]) if close else None,
         )
     t.mask(s, e)
     return NameMatch(typed, frozenset({CUSTOMER, VENDOR}), s, e)
+
+
+def _said_name(t: MaskedText, names: NameIndex, found: PartMatch) -> NameMatch:
+    """A name as people say it ("Norton Lumber", "acme's", "Coastal Medical Supplies" for its "Inc."),
+    masked; several names it could be are a `ParseError` listing them, never a guess."""
+    typed = t.orig(found.start, found.end)
+    if len(found.keys) == 1:
+        name, kinds = names.known(found.keys[0])
+        t.mask(found.start, found.end)
+        return NameMatch(name, kinds, found.start, found.end, fuzzy=not found.exact)
+    shown = sorted((names.known(k)[0] for k in found.keys), key=lambda n: (fold(n), n))
+    more = len(shown) - MAX_CANDIDATES
+    raise ParseError(
+        f"{typed!r} could be {len(shown)} customers or vendors: "
+        + "; ".join(shown[:MAX_CANDIDATES])
+        + (f" and {more} more (say more of the name)" if more > 0 else "")
+        + "; which one? put it in double quotes",
+        candidates=shown,
+        rephrase=_rephrased(t, found.start, found.end, shown[0]),
+    )
+
+
+def _rephrased(t: MaskedText, start: int, end: int, name: str) -> str:
+    """The question as typed, with the folded span `start:end` replaced by `name` in double quotes."""
+    a, b = t.index[start], t.index[end - 1] + 1
+    return f'{t.original[:a]}"{name}"{t.original[b:]}'
 
 
 def _capitalised(t: MaskedText) -> tuple[int, int, str] | None:
@@ -222,7 +257,7 @@ def _capitalised(t: MaskedText) -> tuple[int, int, str] | None:
             else:
                 break
         typed = t.original[run[0].start() : run[-1].end()].rstrip(",?.!").removesuffix("'s")
-        if not typed or fold(typed.split()[0]) in _STOP or re.fullmatch(r"q[1-4]", fold(typed.split()[0])):
+        if not typed or fold(typed.split()[0]) in STOP or re.fullmatch(r"q[1-4]", fold(typed.split()[0])):
             continue
         if not possessive and not cue:
             continue

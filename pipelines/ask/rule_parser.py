@@ -23,13 +23,15 @@ from pydantic import ValidationError
 
 from pipelines.ask import keywords
 from pipelines.ask.amounts import amount_text, take_amounts, take_bare_amount
-from pipelines.ask.dates import take_dates
+from pipelines.ask.dates import take_dates, take_due_dates
+from pipelines.ask.draft_words import take_line
 from pipelines.ask.folded_text import MaskedText
 from pipelines.ask.identifiers import take_document, take_realm
 from pipelines.ask.intent import QboIntent
 from pipelines.ask.names import CUSTOMER, VENDOR, NameIndex, NameMatch, take_name
 from pipelines.ask.paging import take_page
 from pipelines.ask.parse_error import ParseError
+from pipelines.ask.ranking import Ranking, take_aging, take_ranking
 
 __all__ = [
     "IntentParser",
@@ -69,33 +71,55 @@ class RuleParser:
                 "ask to see them, or to draft a new invoice or bill"
             )
         create = keywords.CREATE.search(m)
+        line = take_line(t) if create else None  # "3 hours at 150" is 3 x 150: read before dates, amounts
+        least_late, most_late = (None, None) if create else take_aging(t)
+        due_from, due_to = (None, None) if create else take_due_dates(t, today)
         date_from, date_to = take_dates(t, today)
         doc, doc_entity, qbo_id = (None, None, None) if create else take_document(t)
         realm = take_realm(t)
+        ranking = Ranking() if create else take_ranking(t)
         size, page = take_page(t)
         amount_min, amount_max, exact = take_amounts(t)
         m = t.m
         if create:
-            return self._create(t, create, name, exact, amount_min, realm)
-        operation, status = self._operation(m, name, doc_entity, qbo_id)
+            return self._create(t, create, name, exact, amount_min, realm, line)
+        operation, status = self._ranked_operation(m, name, doc_entity, qbo_id, ranking)
         leftover = re.search(r"(?<![\w.])\d[\d,.]*(?![\w])", m)
         if leftover:
             raise ParseError(f"not sure what {leftover.group(0)!r} means here (an amount? a date? a number?)")
         aggregate = None
         if not operation.startswith("GET_"):
-            aggregate = "count" if keywords.COUNT.search(m) else "sum" if keywords.SUM.search(m) else None
+            aggregate = (
+                "count"
+                if keywords.COUNT.search(m) or ranking.count
+                else "avg"
+                if keywords.AVG.search(m)
+                else "sum"
+                if keywords.SUM.search(m) or ranking.group_by
+                else None
+            )
         if status is None and not operation.startswith("GET_"):
             status = next((s for s, pattern in keywords.STATUSES if pattern.search(m)), None)
             if status == "paid" and operation == "LIST_PAYMENTS":
                 status = None
-        if operation == "LIST_CUSTOMERS" and status:  # "which customers are overdue": their invoices are
-            operation = "LIST_INVOICES"
+        if operation == "LIST_CUSTOMERS" and (
+            status or due_from or due_to or least_late or most_late is not None
+        ):
+            operation = "LIST_INVOICES"  # "which customers are overdue": their invoices are
+        if status is None and (due_from or due_to or most_late == 0):
+            status = "unpaid"  # "due next week", "not yet due": what is still to be paid
+        if least_late:
+            status = "overdue"
         filters: dict[str, Any] = {
             "status": status,
             "date_from": date_from,
             "date_to": date_to,
             "doc_number": doc,
             "qbo_id": qbo_id,
+            "due_from": due_from,
+            "due_to": due_to,
+            "min_days_past_due": least_late,
+            "max_days_past_due": most_late,
         }
         if exact is not None:
             amount_min = amount_max = exact
@@ -109,11 +133,32 @@ class RuleParser:
             "aggregate": aggregate,
             "realm_id": realm,
         }
+        if ranking.group_by:
+            payload |= {"group_by": ranking.group_by, "top": size or ranking.top}
+            if ranking.direction:
+                payload["order_direction"] = ranking.direction
+            size = None
+        elif ranking.row_order and not aggregate:
+            payload |= {"order_by": ranking.row_order, "order_direction": ranking.direction}
         if size or page:
             payload["pagination"] = {"page": page or 1, "page_size": size or 100}
         return _validated(payload)
 
     # -- operation
+    def _ranked_operation(
+        self, m: str, name: NameMatch | None, doc_entity: str | None, qbo_id: str | None, ranking: Ranking
+    ) -> tuple[str, str | None]:
+        """A ranking of customers reads their invoices (unless payments are named), of vendors their bills."""
+        if not ranking.group_by:
+            return self._operation(m, name, doc_entity, qbo_id)
+        try:
+            operation, status = self._operation(m, name, doc_entity, qbo_id)
+        except ParseError:
+            operation, status = "LIST_CUSTOMERS", None
+        if operation in ("LIST_CUSTOMERS", "GET_CUSTOMER"):
+            operation = "LIST_BILLS" if ranking.group_by == "vendor" else "LIST_INVOICES"
+        return operation, status
+
     def _operation(
         self, m: str, name: NameMatch | None, doc_entity: str | None, qbo_id: str | None
     ) -> tuple[str, str | None]:
@@ -196,6 +241,7 @@ class RuleParser:
         exact: Decimal | None,
         amount_min: Decimal | None,
         realm: str | None,
+        line: dict[str, Any] | None = None,
     ) -> QboIntent:
         bill = create.group("ent") == "bill"
         who, field = ("vendor", "vendorName") if bill else ("customer", "customerName")
@@ -209,6 +255,12 @@ class RuleParser:
             raise ParseError(f"{name.name!r} is a customer: bills come from vendors", example)
         if not bill and name.kinds == {VENDOR}:
             raise ParseError(f"{name.name!r} is a vendor: invoices go to customers", example)
+        if line is not None:  # quantity x unit price: the line is the whole amount
+            record = {field: name.name, **line}
+            description = record.get("description") or self._description(t, create.end())
+            record |= {"description": description} if description else {}
+            operation = "CREATE_BILL" if bill else "CREATE_INVOICE"
+            return _validated({"operation": operation, "record": record, "realm_id": realm})
         amount = exact if exact is not None else take_bare_amount(t)  # "for 500": no sign needed
         if amount is None or amount_min is not None:
             raise ParseError(

@@ -14,18 +14,20 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipelines.ask.aggregates import finish, from_docs
 from pipelines.ask.drafts import draft
 from pipelines.ask.intent import QboIntent
+from pipelines.ask.owed import realm_today
 from pipelines.ask.translate import SHAPES, Refused, Translation, qbo_id_by_name, translate
 from pipelines.mapping.values import get_path
-from pipelines.runtime.warehouse import Warehouse, is_postgres
 from pipelines.runtime.warehouse_sql import Dialect, open_warehouse
+from pipelines.runtime.warehouse_target import Warehouse, is_postgres
 from sources.quickbooks.extract import quote
 
 if TYPE_CHECKING:
     from pipelines.runtime.connector import Connector
 
-CENTS = Decimal("0.01")
+MAX_QBO_PAGES = 100  # pages of 1,000 QBO rows read to add up one answer: past that, narrow the question
 FRESH = timedelta(hours=2)  # a warehouse synced this recently answers reads; older: QBO does
 QBO_COLUMNS = {  # warehouse column -> QBO path, for rows QBO answers
     "qbo_id": "Id",
@@ -85,13 +87,9 @@ def _answer(intent: QboIntent, ran_on: str, realm_id: str, translation: Translat
 
 
 def _in_cents(answer: Answer) -> Answer:
-    """A total is money, in cents whoever added it up: PostgreSQL's sum of no rows is `0` where DuckDB's
-    is `0.00`, and QBO's amounts come as `100.5`."""
-    if answer.intent.aggregate == "sum" and "total" in answer.columns:
-        at = answer.columns.index("total")
-        for row in answer.rows:
-            if isinstance(row[at], Decimal):
-                row[at] = row[at].quantize(CENTS)
+    """A total is money, in cents whoever added it up (PostgreSQL's sum of no rows is `0` where DuckDB's
+    is `0.00`, and QBO's amounts come as `100.5`); averages, months and the top N are finished alike."""
+    answer.rows = finish(answer.intent, answer.columns, answer.rows, answer.notes)
     return answer
 
 
@@ -104,10 +102,18 @@ def _plain(value: Any) -> Any:
 
 
 class Asker:
-    def __init__(self, connector: Connector, caller: str = "cli", fresh: timedelta = FRESH) -> None:
+    def __init__(
+        self,
+        connector: Connector,
+        caller: str = "cli",
+        fresh: timedelta = FRESH,
+        timezone: str | None = None,
+    ) -> None:
+        """`timezone`: the realm's (IANA name), whose day decides what is overdue; absent: UTC's day."""
         self.connector = connector
         self.caller = caller
         self.fresh = fresh
+        self.timezone = timezone
 
     @property
     def warehouse(self) -> Warehouse:
@@ -115,7 +121,7 @@ class Asker:
         return self.connector.settings.warehouse_target
 
     def answer(self, intent: QboIntent, question: str | None = None, today: date | None = None) -> Answer:
-        day = today or datetime.now(UTC).date()
+        day = today or realm_today(self.timezone)
         realm_id = intent.realm_id or self._only_realm()
         try:
             if intent.is_write:
@@ -183,20 +189,26 @@ class Asker:
         self, intent: QboIntent, realm_id: str, translation: Translation
     ) -> tuple[list[str], list[list[Any]]]:
         client = self.connector.client(realm_id)
-        if intent.aggregate == "count":
+        if translation.qbo_query.startswith("SELECT COUNT(*)"):
             return ["count"], [[client.query(translation.qbo_query).get("totalCount", 0)]]
         docs = client.query(translation.qbo_query).get(intent.entity) or []
-        while intent.aggregate == "sum" and docs and len(docs) % 1000 == 0:  # a full page: there may be more
+        pages = 1
+        while intent.aggregate and docs and len(docs) % 1000 == 0:  # a full page: there may be more
+            if pages >= MAX_QBO_PAGES:
+                raise Refused(
+                    f"over {MAX_QBO_PAGES * 1000:,} {intent.entity} records to add up from QBO: narrow the "
+                    "question (dates, a customer or vendor), or sync the warehouse and ask again"
+                )
             text = translation.qbo_query.replace("STARTPOSITION 1 ", f"STARTPOSITION {len(docs) + 1} ")
             page = client.query(text).get(intent.entity) or []
+            pages += 1
             if not page:
                 break
             docs += page
         if translation.post_filter:
             docs = [d for d in docs if str(d.get("PrivateNote", "")).startswith("Voided")]
-        if intent.aggregate == "sum":
-            total = sum((Decimal(str(d.get("TotalAmt", 0))) for d in docs), Decimal(0))
-            return ["count", "total"], [[len(docs), total]]
+        if intent.aggregate:
+            return from_docs(intent, docs, translation.measure)
         columns = SHAPES[intent.entity].row_columns
         return columns, [[get_path(doc, QBO_COLUMNS.get(c, c)) for c in columns] for doc in docs]
 

@@ -2,10 +2,12 @@
 
 Both say the same thing. Open and unpaid mean something is still owed (`Balance > '0'`), never an
 amount: the seed's example that filters "unpaid over $1,000" on Balance conflates the two; amounts
-are on `TotalAmt`, dates on `TxnDate`. A customer or vendor name becomes its `CustomerRef` /
+are on `TotalAmt`, dates on `TxnDate`, due dates and days past due on `DueDate` (owed.py: one definition
+of money owed). A customer or vendor name becomes its `CustomerRef` /
 `VendorRef` Id for QBO (QBO cannot filter a transaction by a name) and a join for the warehouse.
 Names are data: quoted with QBO's backslash escape, and bound as SQL parameters, never spliced in.
-A transaction list with nothing that narrows it gets a default window, said in the notes.
+A transaction row list that nothing narrows (no dates, party, document or money owed) gets the default
+window of 90 days; a count, total or ranking never does; every answer says in a note which window applied.
 
 The warehouse SQL is one query for a DuckDB file and a PostgreSQL database: the few words the engines
 spell differently (folding a name's case and accents, ordering names byte by byte whatever the
@@ -21,15 +23,21 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
+from pipelines.ask.aggregates import group_sql
 from pipelines.ask.intent import QboIntent
+from pipelines.ask.owed import Refused, has_due_filter, is_owed, money_owed
 from pipelines.runtime.warehouse_sql import Dialect, WarehouseSQL, bytewise, fold
 from sources.quickbooks.extract import quote
 
 DEFAULT_WINDOW = timedelta(days=90)
-
-
-class Refused(ValueError):
-    """The intent cannot be answered as asked; the message says what to change."""
+# a row list's orderBy: (warehouse column, QBO field)
+ROW_ORDER = {
+    "amount": ("total_amount", "TotalAmt"),
+    "balance": ("balance", "Balance"),
+    "txnDate": ("txn_date", "TxnDate"),
+    "dueDate": ("due_date", "DueDate"),
+}
+__all__ = ["SHAPES", "Refused", "Shape", "Translation", "qbo_id_by_name", "translate"]
 
 
 @dataclass(frozen=True)
@@ -81,6 +89,7 @@ class Translation:
     params: list[Any]
     notes: list[str] = field(default_factory=list)
     post_filter: str | None = None  # what QBO's language cannot say, applied to its rows (voided)
+    measure: str = "TotalAmt"  # the QBO field a sum or an average adds up, on QBO's rows
 
 
 def translate(
@@ -132,18 +141,17 @@ def translate(
         sql.append("t.doc_number = ?")
         params.append(f.doc_number)
 
-    if f.status:
+    if f.status or has_due_filter(f):
         if not shape.owed:
             raise Refused(f"{intent.entity} records have no balance: a status does not apply")
-        if f.status in ("open", "unpaid", "overdue"):
-            qbo.append("Balance > '0'")
-            sql.append("t.balance > 0")
-        if f.status == "overdue":
-            if not shape.dated:
-                raise Refused("only invoices and bills can be overdue")
-            qbo.append(f"DueDate < {quote(today.isoformat())}")
-            sql.append("t.due_date < ?")
-            params.append(today)
+        if (f.status == "overdue" or has_due_filter(f)) and not shape.dated:
+            raise Refused("only invoices and bills have due dates (and can be overdue)")
+        owed_qbo, owed_sql, owed_params = money_owed(f, today)
+        if f.status == "overdue" or f.past_due_days != (None, None):
+            notes.append(f"overdue and days past due are counted as of {today} (DueDate before that day)")
+        qbo += owed_qbo
+        sql += owed_sql
+        params += owed_params
         if f.status == "paid":
             qbo.append("Balance = '0'")
             sql.append("t.balance = 0")
@@ -159,12 +167,12 @@ def translate(
         sql.append("coalesce(t.active, true)")
 
     date_from, date_to = f.date_from, f.date_to
-    narrowed = bool(name or f.qbo_id or f.doc_number)
-    if shape.dated and not (date_from or date_to or narrowed):
-        date_from = today - DEFAULT_WINDOW
-        notes.append(f"no date range or party given: limited to the last {DEFAULT_WINDOW.days} days")
     if (date_from or date_to) and not shape.dated:
         raise Refused(f"{intent.entity} records have no transaction date")
+    narrowed = bool(name or f.qbo_id or f.doc_number or is_owed(f) or has_due_filter(f))
+    notes.append(_window_note(intent, shape, today, narrowed))
+    if shape.dated and not (date_from or date_to or narrowed or intent.aggregate):
+        date_from = today - DEFAULT_WINDOW
     if date_from:
         qbo.append(f"TxnDate >= {quote(date_from.isoformat())}")
         sql.append("t.txn_date >= ?")
@@ -179,23 +187,63 @@ def translate(
             sql.append(f"t.{shape.amount} {op} ?")
             params.append(bound)
 
+    measure, qbo_measure = shape.amount, shape.qbo_amount
+    if shape.dated and shape.owed and is_owed(f):  # what is still owed, not what was invoiced
+        measure, qbo_measure = "balance", "Balance"
+    if intent.aggregate in ("sum", "avg") or intent.group_by:
+        notes.append(
+            f"the total adds up {qbo_measure}" + (" (what is still owed)" if measure == "balance" else "")
+        )
     where = f" WHERE {' AND '.join(qbo)}" if qbo else ""
-    order = " ORDERBY TxnDate DESC" if shape.dated else " ORDERBY DisplayName"
     page = intent.pagination
-    if intent.aggregate == "count":
+    if intent.aggregate == "count" and not (intent.group_by or post_filter):
         qbo_query = f"SELECT COUNT(*) FROM {intent.entity}{where}"
-    elif intent.aggregate == "sum":  # QBO cannot sum: every page is read and added up
+    elif intent.aggregate:  # QBO cannot sum or group: every page is read and added up here
+        order = " ORDERBY TxnDate DESC" if shape.dated else " ORDERBY DisplayName"
         qbo_query = f"SELECT * FROM {intent.entity}{where}{order} STARTPOSITION 1 MAXRESULTS 1000"
     else:
         qbo_query = (
-            f"SELECT * FROM {intent.entity}{where}{order}"
+            f"SELECT * FROM {intent.entity}{where}{_qbo_order(intent, shape)}"
             f" STARTPOSITION {page.start} MAXRESULTS {page.page_size}"
         )
-    sql_text = _sql(intent, shape, sql, dialect)
-    return Translation(intent.entity, qbo_query, sql_text, params, notes, post_filter)
+    sql_text = _sql(intent, shape, sql, dialect, measure)
+    translation = Translation(intent.entity, qbo_query, sql_text, params, notes, post_filter)
+    translation.measure = qbo_measure
+    return translation
 
 
-def _sql(intent: QboIntent, shape: Shape, where: list[str], dialect: Dialect) -> str:
+def _window_note(intent: QboIntent, shape: Shape, today: date, narrowed: bool) -> str:
+    """Which TxnDate window the answer covers, said on every answer: a total over 90 days is not one
+    over all time, and a reader must be able to tell."""
+    f = intent.filters
+    if not shape.dated:
+        return "window: none (customers have no transaction date)"
+    if f.date_from or f.date_to:
+        return f"window: TxnDate {f.date_from or 'any'} to {f.date_to or 'any'}, as asked"
+    if intent.aggregate:
+        return "window: all dates (a total or count is never cut to the list window)"
+    if narrowed:
+        return "window: all dates (the question narrows the list)"
+    return (
+        f"window: the last {DEFAULT_WINDOW.days} days of TxnDate (from {today - DEFAULT_WINDOW}): "
+        "no date range, party or status given; ask with dates for more"
+    )
+
+
+def _qbo_order(intent: QboIntent, shape: Shape) -> str:
+    if not shape.dated:
+        return " ORDERBY DisplayName"
+    column = ROW_ORDER.get(intent.order_by or "txnDate", ROW_ORDER["txnDate"])
+    _check_row_order(intent, shape)
+    return f" ORDERBY {column[1]} {(intent.order_direction or 'desc').upper()}"
+
+
+def _check_row_order(intent: QboIntent, shape: Shape) -> None:
+    if intent.order_by and ROW_ORDER[intent.order_by][0] not in shape.columns:
+        raise Refused(f"orderBy: {intent.entity} records have no {intent.order_by}")
+
+
+def _sql(intent: QboIntent, shape: Shape, where: list[str], dialect: Dialect, measure: str) -> str:
     join = ""
     if shape.party:
         join = (
@@ -203,15 +251,24 @@ def _sql(intent: QboIntent, shape: Shape, where: list[str], dialect: Dialect) ->
             f" ON p.realm_id = t.realm_id AND p.qbo_id = t.{shape.party_column}"
         )
     source = f"FROM staging.{shape.table} t{join} WHERE {' AND '.join(where)}"
+    if intent.group_by:
+        return group_sql(intent, source, f"t.{measure}", dialect)
     if intent.aggregate == "count":
         return f"SELECT count(*) AS count {source}"
-    if intent.aggregate == "sum":
-        return f"SELECT count(*) AS count, coalesce(sum(t.{shape.amount}), 0) AS total {source}"
+    if intent.aggregate:  # the average is the total over the count, in cents (aggregates.py)
+        return f"SELECT count(*) AS count, coalesce(sum(t.{measure}), 0) AS total {source}"
     columns = ", ".join(
         f"p.display_name AS {name}" if c == "party" else f"t.{c}"
         for c, name in zip(shape.columns, shape.row_columns, strict=True)
     )
-    first = "t.txn_date DESC" if shape.dated else bytewise("t.display_name", dialect)
+    if shape.dated:
+        _check_row_order(intent, shape)
+        column = ROW_ORDER[intent.order_by or "txnDate"][0]
+        first = f"t.{column} {(intent.order_direction or 'desc').upper()}"
+        if column != "txn_date":
+            first += ", t.txn_date DESC"
+    else:
+        first = bytewise("t.display_name", dialect)
     order = f"{first}, {bytewise('t.qbo_id', dialect)}"
     page = intent.pagination
     return f"SELECT {columns} {source} ORDER BY {order} LIMIT {page.page_size} OFFSET {page.start - 1}"

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -20,8 +21,9 @@ from pipelines.cli.common import connector, fail
 
 if TYPE_CHECKING:
     from pipelines.ask.names import NameIndex
+    from pipelines.ask.parse_error import ParseError
     from pipelines.ask.rule_parser import RuleParser
-    from pipelines.ask.run import Asker
+    from pipelines.ask.run import Answer, Asker
     from pipelines.runtime.settings import Settings
 
 
@@ -49,8 +51,8 @@ def _names(settings: Settings, realm: str | None) -> NameIndex:
     """The known names, from the warehouse of the settings; exit 2 naming the fix when it has none to
     give: no DuckDB file, a database the staging models are not built in, a PostgreSQL that is down."""
     from pipelines.ask.names import NameIndex
-    from pipelines.runtime.warehouse import WarehouseUnreachable
     from pipelines.runtime.warehouse_sql import open_warehouse
+    from pipelines.runtime.warehouse_target import WarehouseUnreachable
 
     unbuilt = f"no warehouse at {settings.warehouse_label}; run `qbo sync` and `qbo transform` first"
     if settings.warehouse_url is None and not settings.warehouse.exists():
@@ -104,11 +106,13 @@ def ask(
             rows=None,
             note=str(exc)[:2000],
         )
-        fail(str(exc), 2)
+        _refused(exc, as_json)
     except Refused as exc:
         fail(str(exc), 2)
+    shown = _queued_draft(asker, answer)
     if as_json:
-        typer.echo(json.dumps(answer.as_json(), default=str, ensure_ascii=False))
+        out = answer.as_json() | ({"draft": shown} if shown is not None else {})
+        typer.echo(json.dumps(out, default=str, ensure_ascii=False))
         return
     typer.echo(f"intent:   {intent.wire_json(exclude_defaults=True)}")
     typer.echo(f"QBO:      {answer.qbo_query or '-'}")
@@ -124,6 +128,38 @@ def ask(
         for row in answer.rows:
             typer.echo("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)))
         typer.echo(f"({len(answer.rows)} row{'s' if len(answer.rows) != 1 else ''})")
+    if shown is not None:
+        from pipelines.ask.draft_view import text
+
+        typer.echo(f"draft #{shown['id']} ({shown['status']}):")
+        for line in text(shown):
+            typer.echo(f"  {line}")
+
+
+def _refused(exc: ParseError, as_json: bool) -> NoReturn:
+    """A question refused, exit 2; a name it could be several of (or none known) lists the candidates,
+    one a line, and the question asked again with the first; `--json` prints it all as one object."""
+    if as_json:
+        typer.echo(json.dumps(exc.as_json(), ensure_ascii=False))
+        raise typer.Exit(2)
+    if exc.candidates:
+        typer.echo(f"error: {exc.problem}", err=True)
+        typer.echo("candidates:")  # the question back to the person: on stdout, one name a line
+        for name in exc.candidates:
+            typer.echo(f"  {name}")
+        if exc.rephrase:
+            typer.echo(f"try:     qbo ask {shlex.quote(exc.rephrase)}")
+        raise typer.Exit(2)
+    fail(str(exc), 2)
+
+
+def _queued_draft(asker: Asker, answer: Answer) -> dict[str, Any] | None:
+    """The draft an answer queued, in full (customer, lines as quantity x price, total, due date)."""
+    if answer.ran_on != "approval_queue" or not answer.rows:
+        return None
+    from pipelines.ask.draft_view import queued
+
+    return queued(asker.connector, int(answer.rows[0][0]))
 
 
 def mcp(
@@ -138,6 +174,7 @@ def mcp(
     fresh_minutes: Annotated[int, typer.Option(min=0)] = 120,
 ) -> None:
     """Serve the intents as tools over the Model Context Protocol on stdio (for agent orchestrators)."""
+    from pipelines.ask.draft_view import queued
     from pipelines.ask.mcp_server import serve_stdio
 
     asker, parser = _asker(ctx, realm, fresh_minutes, caller="mcp")
@@ -146,6 +183,7 @@ def mcp(
         lambda text: parser.parse(text, datetime.now(UTC).date()),
         realm=realm,
         audit=partial(asker.connector.store.intents.audit, caller="mcp"),
+        describe=partial(queued, asker.connector),
     )
 
 

@@ -61,6 +61,8 @@ def approve(
     ] = None,
 ) -> None:
     """Approve a pending void or deactivation, or a drafted write (without --id or --draft: list them)."""
+    from pipelines.ask.draft_view import of_row
+    from pipelines.ask.draft_view import text as draft_text
     from pipelines.push import batch
     from pipelines.push.drafts import approve_draft
 
@@ -93,6 +95,8 @@ def approve(
             typer.echo(
                 f"  draft #{row['id']}: {row['entity']} by {row['caller']} at {row['at']:%Y-%m-%d %H:%M}"
             )
+            for line in draft_text(of_row(the_connector, row)):  # the draft in full: whom, lines, total
+                typer.echo(f"    {line}")
         if drafts:
             typer.echo(f"{len(drafts)} drafted write(s) await approval; approve with --draft N")
         return

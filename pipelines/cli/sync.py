@@ -11,7 +11,6 @@ from pipelines.cli.common import connector, day, entity_names, fail
 from pipelines.runtime.locks import LockBusy
 from pipelines.runtime.progress import Progress
 from pipelines.runtime.settings import ConfigError
-from pipelines.runtime.warehouse import LoadFailed, WarehouseBusy
 from sources.quickbooks.errors import QboError
 from sources.quickbooks.token_store import TokenStoreError
 
@@ -52,6 +51,7 @@ def backfill(
 ) -> None:
     """Reload a past period in 30-day windows without moving the live checkpoint; resumable."""
     from pipelines.backfill import backfill_all
+    from pipelines.runtime.warehouse import LoadFailed, WarehouseBusy
 
     start = day(since, "--since")
     end = day(until, "--until") if until else datetime.now(UTC)

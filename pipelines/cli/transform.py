@@ -22,7 +22,7 @@ def transform(
     ] = None,
 ) -> None:
     """Build the dbt project over the warehouse: mappings, drift, conflicts, outbound, finance marts."""
-    from pipelines.runtime.settings import mastering_policy
+    from pipelines.runtime.policy_config import mastering_policy
     from pipelines.transform.dbt_build import transform as run_transform
 
     as_of_day = day(as_of, "--as-of").date() if as_of else None

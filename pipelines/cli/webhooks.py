@@ -28,6 +28,11 @@ def webhooks_drain(ctx: typer.Context) -> None:
         f"{result.fetched} records fetched, {result.deleted} marked deleted in {result.requests} requests; "
         f"{syncs} requested syncs"
     )
+    if result.unknown:
+        typer.echo(
+            f"{result.unknown} records the events name gone were never in the warehouse: "
+            "kept as events (their note says so), no row written"
+        )
     if result.given_up:
         given_up = "; ".join(n for n in result.notes if "marked failed" in n)
         typer.echo(

@@ -38,8 +38,8 @@ from pipelines.mapping.inbound import InboundReading, reference_dto
 from pipelines.mapping.order import ORDER
 from pipelines.mapping.rendering import rendered
 from pipelines.mapping.spec import load_spec
-from pipelines.runtime.warehouse import Warehouse, is_postgres, warehouse_label
 from pipelines.runtime.warehouse_sql import open_warehouse
+from pipelines.runtime.warehouse_target import Warehouse, is_postgres, warehouse_label
 from pipelines.store.outbox import change_id
 from sources.quickbooks.catalog import ENTITIES
 from sources.quickbooks.extract import fetch_ids

@@ -9,12 +9,12 @@ generated macro included); policy.py, values.py, payloads.py and outbound.py rea
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from dlt.common.normalizers.naming.snake_case import NamingConvention
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sources.platform.dto import MODELS, QBO_MASTERED, Dto
@@ -22,7 +22,37 @@ from sources.platform.dto import MODELS, QBO_MASTERED, Dto
 SPEC_PATH = Path(__file__).with_name("spec.yml")
 Rule = Literal["text", "name", "code", "email", "phone", "money", "number", "date", "bool", "exact"]
 Master = Literal["platform", "qbo"]
-NAMING = NamingConvention()
+
+
+class _Naming:
+    """dlt's snake_case naming convention (dlt.common.normalizers.naming.snake_case), written out: importing
+    dlt costs a second that `qbo ask` and the gateway should not pay for a spec they only read.
+    tests/transform/test_mapping_spec.py checks it names every spec field and entity as dlt does."""
+
+    _BREAK_1 = re.compile("([^_])([A-Z][a-z]+)")
+    _BREAK_2 = re.compile("([a-z0-9])([A-Z])")
+    _REDUCE = str.maketrans("+-*@|", "x_xal")
+    _NON_ALPHANUMERIC = re.compile(r"[^a-zA-Z\d_]+")
+    _UNDERSCORES = re.compile("__+")
+
+    @cache  # noqa: B019 - one instance, for the life of the process
+    def normalize_identifier(self, identifier: str) -> str:
+        identifier = identifier.strip()
+        if not identifier:
+            raise ValueError("an empty identifier")
+        name = self._NON_ALPHANUMERIC.sub("_", identifier.translate(self._REDUCE))
+        name = self._BREAK_2.sub(r"\1_\2", self._BREAK_1.sub(r"\1_\2", name)).lower()
+        if name[:1].isdigit():
+            name = "_" + name
+        stripped = name.rstrip("_")
+        return self._UNDERSCORES.sub("_", stripped + "x" * (len(name) - len(stripped)))
+
+    @staticmethod
+    def make_path(*parts: str) -> str:
+        return "__".join(p for p in parts if p.strip())
+
+
+NAMING = _Naming()
 # the SQL type each rule compares in: the cast staging applies to both sides
 SQL_TYPES: dict[str, str] = {
     "money": "decimal(18,2)",

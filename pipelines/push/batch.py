@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from pipelines.runtime.connector import Connector
 
 log = logging.getLogger("qbo.push")
+# the summary's words for QBO's answers: the plan's own `invalid` (pre-flight, never sent) is not these
+SAID = {"invalid": "invalid (refused by QBO)"}
 
 
 @dataclass
@@ -99,8 +101,12 @@ def push_all(
         ops = [op for op in the_plan.operations if op.realm_id == realm_id and op.status == "send"]
         result = push_realm(connector, realm_id, ops, echo, guard)
         results.append(result)
-        sent = ", ".join(f"{n} {outcome}" for outcome, n in sorted(result.outcomes.items())) or "nothing sent"
-        echo(f"realm {realm_id}: {sent} in {result.requests} batch requests")
+        sent = ", ".join(
+            f"{n} {SAID.get(outcome, outcome)}" for outcome, n in sorted(result.outcomes.items())
+        )
+        records = sum(result.outcomes.values())
+        said = f"{records} record{'s' if records != 1 else ''} pushed: {sent}" if records else "nothing sent"
+        echo(f"realm {realm_id}: {said} in {result.requests} batch requests")
         if result.stopped:
             echo(f"realm {realm_id}: STOPPED: {result.stopped}")
     # what QBO took makes the decisions behind it final: no longer to be withdrawn
@@ -154,6 +160,7 @@ def push_realm(
         if pipeline.has_pending_data:  # a push killed half-way: its unfinished batches go first, as they were
             echo(f"realm {realm_id}: finishing an interrupted push first")
             pipeline.load()
+            ops = _not_answered(ops, sink.results)
         links = connector.store.push_log.created_links(realm_id)
         for entity in ORDER:
             group = [op for op in ops if op.entity == entity]
@@ -169,6 +176,14 @@ def push_realm(
     result.requests, result.outcomes = sink.sent, dict(sink.outcomes)
     result.retries = sink.client.stats.retries
     return result
+
+
+def _not_answered(
+    ops: list[Operation], results: dict[tuple[str, str, str], dict[str, Any]]
+) -> list[Operation]:
+    """The planned operations the finished interrupted push did not answer: those it did are not sent
+    again (nor counted twice); a record changed since is sent, with its new payload."""
+    return [op for op in ops if results.get(op.key, {}).get("payload_hash") != op.row["payload_hash"]]
 
 
 def _item(op: Operation, links: dict[tuple[str, str, str], str]) -> dict[str, Any]:

@@ -12,6 +12,9 @@ again and compared with the last synced version: if QBO changed only fields QBO 
 rebased onto the new SyncToken and sent again, otherwise it is a conflict and QBO keeps its values.
 Whole-request failures (429, 5xx, transport) are retried with back-off by the client; when they keep
 coming the realm's circuit opens and the push stops there.
+
+A record can be answered more than once in a run (a batch dlt sends again replays QBO's first answer;
+a rebased update is sent twice): the counts are of records, each by its last answer, never of answers.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -50,6 +54,11 @@ def request_id(items: list[dict[str, Any]], attempt: str = "") -> str:
     return digest.hexdigest()[:36]
 
 
+def record_key(item: dict[str, Any]) -> tuple[str, str, str]:
+    """(entity, tenant, platform id): the record an item writes, as `Operation.key` names it."""
+    return item["entity"], item["tenant_id"], item["platform_id"]
+
+
 def batch_item(item: dict[str, Any], bid: str) -> dict[str, Any]:
     body = json.loads(item["body"])
     entity, operation = item["entity"], item["operation"]
@@ -73,9 +82,14 @@ class Sink:
     breaker: int = 3  # whole-request failures in a row that open the circuit
     failures: int = 0
     sent: int = 0  # /batch requests
-    outcomes: dict[str, int] = field(default_factory=dict)
-    results: dict[str, dict[str, Any]] = field(default_factory=dict)  # platform id -> its last outcome
+    # (entity, tenant, platform id) -> its last outcome, doc, error and the payload it answered
+    results: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
     answered: Callable[[int], None] = lambda _items: None  # after each batch QBO answered: its items
+
+    @property
+    def outcomes(self) -> dict[str, int]:
+        """Records per final outcome: each record once, however many answers it got."""
+        return dict(Counter(result["outcome"] for result in self.results.values()))
 
     def __call__(self, items: list[dict[str, Any]], table: dict[str, Any]) -> None:
         for start in range(0, len(items), MAX_BATCH):
@@ -168,8 +182,12 @@ class Sink:
         doc: dict[str, Any] | None = None,
         error: dict[str, Any] | None = None,
     ) -> None:
-        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
-        self.results[item["platform_id"]] = {"outcome": outcome, "doc": doc, "error": error}
+        self.results[record_key(item)] = {
+            "outcome": outcome,
+            "doc": doc,
+            "error": error,
+            "payload_hash": item["payload_hash"],
+        }
         self.store.push_log.record(
             pushed_at=datetime.now(UTC),
             tenant_id=item["tenant_id"],

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pipelines.push.realtime import RealtimePush
-from pipelines.runtime.settings import mastering_policy
+from pipelines.runtime.policy_config import mastering_policy
 
 if TYPE_CHECKING:
     from pipelines.runtime.connector import Connector

@@ -20,8 +20,8 @@ from pipelines.mapping.rendering import rendered
 from pipelines.mapping.spec import LINES_FIELD
 from pipelines.push import preflight
 from pipelines.push.operation import Operation
-from pipelines.runtime.warehouse import Warehouse, is_postgres, warehouse_label
 from pipelines.runtime.warehouse_sql import WarehouseSQL, open_warehouse
+from pipelines.runtime.warehouse_target import Warehouse, is_postgres, warehouse_label
 from sources.platform.errors import detail, error_dto
 
 

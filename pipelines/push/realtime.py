@@ -155,7 +155,7 @@ class RealtimePush:
         except (QboError, DestinationTerminalException) as exc:
             code = getattr(exc, "code", None) or "QBO_UNAVAILABLE"
             return Answer(503, error_dto(code, f"QBO did not take the push: {exc}"))
-        outcome = sink.results[dto.id]
+        outcome = sink.results[(entity, tenant, dto.id)]
         if outcome["outcome"] == "desynced":  # QBO no longer has the linked record (§7.1): forget the link
             self.refs.forget(realm_id, entity, tenant, dto.id)
         if outcome["outcome"] != "ok":

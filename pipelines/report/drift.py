@@ -24,8 +24,8 @@ from markupsafe import Markup, escape
 
 from pipelines.report import exports, views
 from pipelines.report.records import Directory, read_directory
-from pipelines.runtime.warehouse import Warehouse, is_postgres, warehouse_label
 from pipelines.runtime.warehouse_sql import WarehouseSQL, missing_relation, open_warehouse
+from pipelines.runtime.warehouse_target import Warehouse, is_postgres, warehouse_label
 
 TEMPLATES = Path(__file__).with_name("templates")
 HTML_ROW_LIMIT = views.ROW_LIMIT  # per table on the page; the CSV and XLSX files hold every row

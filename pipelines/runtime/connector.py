@@ -1,21 +1,25 @@
 """Wiring: settings -> OAuth client, token store and manager, request budgets, per-realm clients.
 
 One `Connector` per process; everything it builds is shared by the realms it serves, and nothing
-of one realm is used for another (budgets and tokens are keyed by realm).
+of one realm is used for another (budgets and tokens are keyed by realm). Each part is imported when it
+is first built: `qbo ask` needs the store, not Redis, OAuth or the HTTP client.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from pipelines.runtime.settings import Settings
-from pipelines.store.integration_store import IntegrationStore
-from sources.quickbooks.budget import BudgetBackend, RequestBudget, open_backend
-from sources.quickbooks.client import QboClient, RetryPolicy
-from sources.quickbooks.oauth import OAuthClient
-from sources.quickbooks.token_store import TokenRecord, TokenStore
-from sources.quickbooks.tokens import TokenManager
+
+if TYPE_CHECKING:
+    from pipelines.store.integration_store import IntegrationStore
+    from sources.quickbooks.budget import BudgetBackend, RequestBudget
+    from sources.quickbooks.client import QboClient, RetryPolicy
+    from sources.quickbooks.oauth import OAuthClient
+    from sources.quickbooks.token_store import TokenRecord, TokenStore
+    from sources.quickbooks.tokens import TokenManager
 
 
 class TenantRealmError(LookupError):
@@ -32,6 +36,8 @@ class Connector:
 
     @cached_property
     def oauth(self) -> OAuthClient:
+        from sources.quickbooks.oauth import OAuthClient
+
         self.settings.require("client_id", "client_secret")
         return OAuthClient(
             self.settings.client_id or "",
@@ -42,11 +48,15 @@ class Connector:
 
     @cached_property
     def token_store(self) -> TokenStore:
+        from sources.quickbooks.token_store import TokenStore
+
         self.settings.require("token_encryption_keys")
         return TokenStore(self.settings.store_url, keys=list(self.settings.token_encryption_keys))
 
     @cached_property
     def tokens(self) -> TokenManager:
+        from sources.quickbooks.tokens import TokenManager
+
         self.settings.require(
             "client_id", "client_secret", "token_encryption_keys"
         )  # all that is missing, at once
@@ -54,19 +64,27 @@ class Connector:
 
     @cached_property
     def store(self) -> IntegrationStore:
+        from pipelines.store.integration_store import IntegrationStore
+
         return IntegrationStore(self.settings.store_url)
 
     @cached_property
     def budget_backend(self) -> BudgetBackend:
+        from sources.quickbooks.budget import open_backend
+
         return open_backend(self.settings.budget_backend_url)
 
     def budget(self, realm_id: str) -> RequestBudget:
+        from sources.quickbooks.budget import RequestBudget
+
         if realm_id not in self._budgets:
             app = self.settings.client_id or "app"
             self._budgets[realm_id] = RequestBudget(app, realm_id, self.budget_backend)
         return self._budgets[realm_id]
 
     def client(self, realm_id: str) -> QboClient:
+        from sources.quickbooks.client import QboClient
+
         return QboClient(
             realm_id, self.settings.base_url, self.tokens, budget=self.budget(realm_id), retry=self.retry
         )

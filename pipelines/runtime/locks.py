@@ -25,8 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import dlt
-
+from pipelines.runtime.config_values import lookup
 from pipelines.runtime.settings import ConfigError
 from sources.platform.errors import detail, error_dto
 from sources.quickbooks.errors import redact
@@ -40,7 +39,7 @@ POLL_SECONDS = 0.2
 def lock_wait_seconds() -> float:
     """How long a run waits for a lock another run holds (config key or environment), in seconds."""
     try:
-        raw = dlt.config.get(WAIT_KEY)
+        raw = lookup(WAIT_KEY)
     except Exception:
         raw = None
     if raw in (None, ""):

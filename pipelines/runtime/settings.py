@@ -4,7 +4,8 @@ Keys live in `[sources.quickbooks]` (env `SOURCES__QUICKBOOKS__<KEY>`). A missin
 reported with the key, the environment variable and what to do, never with a secret's value.
 The warehouse is a DuckDB file (the default) or a PostgreSQL URL: `--warehouse`, `[warehouse] url`
 (env `WAREHOUSE__URL`, secrets.toml too: it may hold a password) or `[sources.quickbooks] warehouse`,
-in that order; a URL's password is never printed (`redact_url`).
+in that order; a URL's password is never printed (`redact_url`). The files are read as dlt reads them,
+without importing dlt (config_values.py): a `qbo` command that needs no pipeline starts fast.
 """
 
 from __future__ import annotations
@@ -12,16 +13,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import dlt
-from pydantic import ValidationError
-
-from pipelines.mapping.policy import CONFIG_KEY, ENV_NAME, MasteringPolicy, Override, PolicyError
+from pipelines.runtime.config_values import ConfigFileError, lookup
 from sources.quickbooks import settings as qbo
 
 SECTION = "sources.quickbooks"
@@ -85,11 +83,8 @@ def warehouse_location(value: str | Path, where: str) -> tuple[Path, str | None]
 
 def _warehouse_url_setting() -> Any:
     """`[warehouse] url`: the environment and secrets.toml first (a URL with a password), then config."""
-    for provider in (dlt.secrets, dlt.config):
-        try:
-            value = provider.get(WAREHOUSE_URL_KEY)
-        except Exception:
-            value = None
+    for secret in (True, False):
+        value = _setting(WAREHOUSE_URL_KEY, secret)
         if value not in (None, ""):
             return value
     return None
@@ -100,11 +95,15 @@ def _env_name(key: str) -> str:
 
 
 def _lookup(key: str, secret: bool = False) -> Any:
-    provider = dlt.secrets if secret else dlt.config
+    return _setting(f"{SECTION}.{key}", secret)
+
+
+def _setting(key: str, secret: bool = False) -> Any:
+    """A configured value (config_values.lookup), a settings file that is not TOML as `ConfigError`."""
     try:
-        return provider.get(f"{SECTION}.{key}")
-    except Exception:
-        return None
+        return lookup(key, secret=secret)
+    except ConfigFileError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _api_keys(raw: Any) -> dict[str, frozenset[str]]:
@@ -258,32 +257,3 @@ class Settings:
     @property
     def budget_backend_url(self) -> str:
         return self.budget_url or f"sqlite:///{VAR / 'budget.sqlite'}"
-
-
-def mastering_policy(raw: Iterable[Any] | None = None) -> MasteringPolicy:
-    """The policy configured in .dlt/config.toml (or the environment), validated."""
-    if raw is None:
-        try:
-            raw = dlt.config.get(CONFIG_KEY) or []
-        except Exception:
-            raw = []
-    if isinstance(raw, str):  # from the environment: TRANSFORM__MASTERING__OVERRIDES='[{...}]'
-        try:
-            raw = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{CONFIG_KEY} (env {ENV_NAME}) is not a JSON list: {exc.msg}") from None
-    if not isinstance(raw, list):
-        raise ConfigError(f"{CONFIG_KEY} must be a list of {{tenant, entity, field, master}}")
-    overrides = []
-    for n, item in enumerate(raw):
-        try:
-            overrides.append(Override.model_validate(item))
-        except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            raise ConfigError(
-                f"{CONFIG_KEY}[{n}]: {problems}; expected {{tenant, entity, field, master}}"
-            ) from None
-    try:
-        return MasteringPolicy(overrides)
-    except PolicyError as exc:
-        raise ConfigError(str(exc)) from None

@@ -35,7 +35,6 @@ from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import dlt
 
@@ -52,11 +51,19 @@ from dlt.normalize.exceptions import NormalizeJobFailed
 from dlt.pipeline.pipeline import Pipeline
 
 from pipelines.runtime.locks import POLL_SECONDS, LockBusy, hold, lock_wait_seconds, warehouse_lock_path
-from pipelines.runtime.settings import POSTGRES_SCHEMES, redact_url
+
+# re-exported: the loaders' one import of the warehouse
+from pipelines.runtime.warehouse_target import (  # noqa: F401
+    Warehouse,
+    WarehouseUnreachable,
+    chain,
+    is_postgres,
+    warehouse_label,
+    warehouse_unreachable,
+)
 from sources.platform.errors import detail, error_dto
 
 T = TypeVar("T")
-Warehouse = Path | str  # a DuckDB file, or a PostgreSQL URL (Settings.warehouse_target)
 log = logging.getLogger("qbo.warehouse")
 
 DUCKDB_CONFIG = {"memory_limit": "256MB", "threads": 2, "preserve_insertion_order": False}
@@ -74,16 +81,6 @@ DLT_LIMITS = {
     # one load job at a time: DuckDB has one writer, and two merges would share its memory cap
     "LOAD__WORKERS": "1",
 }
-
-
-def is_postgres(warehouse: Warehouse) -> bool:
-    """A PostgreSQL URL (anything else is a DuckDB file)."""
-    return isinstance(warehouse, str) and warehouse.split("://", 1)[0].lower() in POSTGRES_SCHEMES
-
-
-def warehouse_label(warehouse: Warehouse) -> str:
-    """The warehouse as a message names it: never a password."""
-    return redact_url(warehouse) if is_postgres(warehouse) else str(warehouse)
 
 
 def loader_file_format(warehouse: Warehouse) -> Any:
@@ -218,7 +215,7 @@ def load_failure(exc: BaseException, pipeline: str) -> LoadFailed | None:
     error, a busy or unreachable warehouse: the package, if any, stays for the next run)."""
     if warehouse_busy(exc) is not None or warehouse_unreachable(exc) is not None:
         return None
-    for inner in _chain(exc):
+    for inner in chain(exc):
         if isinstance(inner, LoadFailed):
             return inner
         retry_left = getattr(inner, "retry_count", 0) < getattr(inner, "max_retry_count", 0)
@@ -260,76 +257,15 @@ class WarehouseBusy(RuntimeError):
         return error_dto(self.code, str(self), [detail("warehouse", "busy", self.warehouse)])
 
 
-class WarehouseUnreachable(RuntimeError):
-    """The PostgreSQL warehouse refused the connection (down, a wrong host, database or password):
-    named by host and database, never by password. Nothing was loaded: the packages wait."""
-
-    code = "WAREHOUSE_UNREACHABLE"
-
-    def __init__(self, where: str, reason: str) -> None:
-        super().__init__(
-            f"cannot connect to the PostgreSQL warehouse {where}: {reason}. Check that the server is up "
-            "and that the database and user exist (--warehouse, [warehouse] url or env WAREHOUSE__URL); "
-            "what was extracted waits and loads on the next run"
-        )
-        self.where, self.reason = where, reason
-
-    def to_dto(self) -> dict[str, Any]:
-        return error_dto(self.code, str(self), [detail("warehouse", "unreachable", self.reason)])
-
-
-_PG_SERVER = re.compile(r'connection to server at "(?P<host>[^"]+)"(?: \([^)]*\))?, port (?P<port>\d+)')
-_PG_PASSWORD = re.compile(r"(password\s*=\s*)\S+|(://[^/:@\s]*):[^@/\s]*@", re.IGNORECASE)
-
-
-def warehouse_unreachable(exc: BaseException, url: str | None = None) -> WarehouseUnreachable | None:
-    """A PostgreSQL connection failure (psycopg's OperationalError while connecting), if that is what
-    `exc` comes down to, with the host and database of `url` (else those the error names)."""
-    for inner in _chain(exc):
-        if isinstance(inner, WarehouseUnreachable):
-            return inner
-        if type(inner).__name__ != "OperationalError" or "psycopg" not in type(inner).__module__:
-            continue
-        text = str(inner).strip()
-        server = _PG_SERVER.search(text)
-        if server is None and "connect" not in text.lower():
-            continue  # a failure of a statement on an open connection, not of the connection
-        database = re.search(r'database "(?P<db>[^"]+)"', text)
-        where = f"{server['host']}:{server['port']}" if server else "(the server)"
-        where += f", database {database['db']}" if database else ""
-        if url is not None:
-            parts = urlsplit(url)
-            where = f"{parts.hostname}:{parts.port or 5432}, database {parts.path.strip('/')}"
-        reason = text.split("failed:", 1)[-1].strip().splitlines()[0] if text else type(inner).__name__
-        reason = _PG_PASSWORD.sub(lambda m: f"{m[1]}***" if m[1] else f"{m[2]}:***@", reason)
-        return WarehouseUnreachable(where, reason.removeprefix("FATAL:").strip())
-    return None
-
-
 _DUCKDB_LOCK = re.compile(
     r'Could not set lock on file "(?P<file>[^"]+)"'
     r"(?:: Conflicting lock is held in (?P<cmd>.+?) \(PID (?P<pid>\d+)\))?"
 )
 
 
-def _chain(exc: BaseException) -> list[BaseException]:
-    """`exc` and what it wraps: dlt's `exception` / `inner_exc`, then `__cause__` / `__context__`."""
-    seen: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and all(current is not s for s in seen):
-        seen.append(current)
-        current = (
-            getattr(current, "exception", None)
-            or getattr(current, "inner_exc", None)
-            or current.__cause__
-            or current.__context__
-        )
-    return [e for e in seen if isinstance(e, BaseException)]
-
-
 def warehouse_busy(exc: BaseException, waited: float = 0.0) -> WarehouseBusy | None:
     """The DuckDB file lock another process holds, if that is what `exc` comes down to."""
-    for inner in _chain(exc):
+    for inner in chain(exc):
         if isinstance(inner, WarehouseBusy):
             return inner
         found = _DUCKDB_LOCK.search(str(inner))

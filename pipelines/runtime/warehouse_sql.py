@@ -23,7 +23,7 @@ import duckdb
 import psycopg
 from psycopg.types.string import TextLoader
 
-from pipelines.runtime.warehouse import Warehouse, is_postgres, warehouse_unreachable
+from pipelines.runtime.warehouse_target import Warehouse, is_postgres, warehouse_unreachable
 
 Dialect = Literal["duckdb", "postgres"]
 _PLACEHOLDER = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|%|\?")

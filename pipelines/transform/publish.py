@@ -9,8 +9,8 @@ from typing import Any
 from pipelines.mapping.order import ORDER
 from pipelines.mapping.payloads import pushable
 from pipelines.mapping.rendering import rendered
-from pipelines.runtime.warehouse import Warehouse
 from pipelines.runtime.warehouse_sql import WarehouseSQL, open_warehouse
+from pipelines.runtime.warehouse_target import Warehouse
 from pipelines.store.integration_store import IntegrationStore
 from pipelines.store.references import reference_row
 

@@ -126,13 +126,20 @@ def drafts_page(request: Request, session: Reviewer) -> HTMLResponse:
                 "amount": record.get("totalAmount") or record.get("amount"),
                 "currency": record.get("currency") or "USD",
                 "date": next((record[k] for k in DATE if record.get(k)), None),
-                "what": "; ".join(
-                    str(line.get("description") or "") for line in lines if isinstance(line, dict)
-                ),
+                "what": "; ".join(_line_words(line) for line in lines if isinstance(line, dict)),
+                "due": record.get("dueDate"),
             }
         )
     done = {k: v for k in ("approved", "rejected") if (v := request.query_params.get(k, "")).isdigit()}
     return console.render(request, "drafts.html", session=session, drafts=drafts, done=done)
+
+
+def _line_words(line: dict[str, Any]) -> str:
+    """A drafted line as the bookkeeper asked for it: "consulting: 3 x 150 = 450.00"."""
+    words = str(line.get("description") or "")
+    if line.get("quantity") is not None and line.get("unitPrice") is not None:
+        words += f": {line['quantity']} x {line['unitPrice']} = {line.get('amount')}"
+    return words
 
 
 @router.post("/drafts/{write_id}/approve")

@@ -29,7 +29,13 @@ FILTERS = (  # the spec's names (§11.1), then this project's camelCase addition
     "vendorName",
     "docNumber",
     "qboId",
+    "dueFrom",
+    "dueTo",
+    "minDaysPastDue",
+    "maxDaysPastDue",
+    "agingBucket",
 )
+RANKING = ("groupBy", "orderBy", "orderDirection", "top")  # absent in a case: must be absent
 
 
 @cache
@@ -64,6 +70,8 @@ def test_corpus(parser: RuleParser, case: dict[str, Any]) -> None:
     got = intent.filters.model_dump(by_alias=True, exclude_none=True)  # Python values, wire names
     assert got == expected
     assert intent.aggregate == case.get("aggregate")
+    wire = intent.wire()
+    assert {k: wire[k] for k in RANKING if k in wire} == {k: case[k] for k in RANKING if k in case}
     assert intent.record == case.get("record")
     if "pagination" in case:
         assert intent.pagination.model_dump(by_alias=True) == case["pagination"]

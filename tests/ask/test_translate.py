@@ -41,7 +41,7 @@ def test_a_customer_name_becomes_its_ref_for_qbo_and_a_bound_parameter_for_sql()
     assert "CustomerRef = '7'" in t.qbo_query and "O'Brien" not in t.qbo_query
     assert "O'Brien" not in t.sql and "O'Brien & Sons" in t.params
     assert t.sql.startswith("SELECT count(*) AS count, coalesce(sum(t.total_amount), 0) AS total")
-    assert t.notes == []  # a party bounds it: no default window
+    assert t.notes[0] == "window: all dates (a total or count is never cut to the list window)"
 
 
 def test_quotes_and_sql_fragments_in_names_stay_data() -> None:
@@ -58,7 +58,10 @@ def test_quotes_and_sql_fragments_in_names_stay_data() -> None:
 def test_a_broad_question_gets_a_default_window_and_says_so() -> None:
     t = translate(QboIntent(operation="LIST_BILLS"), "1", TODAY, resolve)
     assert "TxnDate >= '2026-09-02'" in t.qbo_query
-    assert t.notes == ["no date range or party given: limited to the last 90 days"]
+    assert t.notes == [
+        "window: the last 90 days of TxnDate (from 2026-09-02): no date range, party or status given; "
+        "ask with dates for more"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -121,12 +124,16 @@ def test_the_schema_is_the_specs_qbo_intent_with_camel_case_additions() -> None:
         "LIST_INVOICES", "GET_INVOICE", "LIST_CUSTOMERS", "GET_CUSTOMER",
         "LIST_PAYMENTS", "LIST_BILLS", "CREATE_INVOICE", "CREATE_BILL",
     ]  # fmt: skip
-    properties = ["operation", "filters", "aggregate", "pagination", "realmId", "record"]
+    properties = [
+        "operation", "filters", "aggregate", "groupBy", "orderBy", "orderDirection", "top",
+        "pagination", "realmId", "record",
+    ]  # fmt: skip
     assert list(schema["properties"]) == properties
     filters = schema["$defs"]["Filters"]
     assert set(filters["properties"]) == {
         "customerName", "status", "dateFrom", "dateTo", "minAmount", "maxAmount",  # the spec's
         "vendorName", "docNumber", "qboId",  # this project's
+        "dueFrom", "dueTo", "minDaysPastDue", "maxDaysPastDue", "agingBucket",  # money owed
     }  # fmt: skip
     assert filters["additionalProperties"] is False
     assert {"format": "date", "type": "string"} in filters["properties"]["dateFrom"]["anyOf"]
@@ -184,3 +191,74 @@ def test_an_intent_is_shown_and_stored_in_the_wire_names() -> None:
 def test_an_amount_no_qbo_record_can_have_is_refused_naming_the_field(amount: object) -> None:
     with pytest.raises(ValidationError, match=r"filters\.minAmount"):
         QboIntent.from_wire({"operation": "LIST_INVOICES", "filters": {"minAmount": amount}})
+
+
+def test_overdue_and_days_past_due_are_due_dates_seen_from_today_in_both_languages() -> None:
+    overdue = translate(QboIntent.from_wire({"operation": "LIST_INVOICES", "filters": {"status": "overdue"}}),
+                        "1", TODAY, resolve)  # fmt: skip
+    assert "Balance > '0' AND DueDate <= '2026-11-30'" in overdue.qbo_query
+    assert "coalesce(t.due_date, t.txn_date) <= ?" in overdue.sql and date(2026, 11, 30) in overdue.params
+    assert "TxnDate" not in overdue.qbo_query.split("ORDERBY")[0]  # no 90-day window: owed money narrows it
+    aged = translate(
+        QboIntent.from_wire({"operation": "LIST_BILLS", "filters": {"agingBucket": "31-60"}}),
+        "1",
+        TODAY,
+        resolve,
+    )
+    assert "Balance > '0' AND DueDate >= '2026-10-02' AND DueDate <= '2026-10-31'" in aged.qbo_query
+
+
+def test_a_total_is_never_cut_to_the_list_window_and_sums_what_is_still_owed() -> None:
+    t = translate(QboIntent.from_wire({"operation": "LIST_BILLS", "filters": {"status": "unpaid"},
+                                       "aggregate": "sum"}), "1", TODAY, resolve)  # fmt: skip
+    assert "TxnDate" not in t.qbo_query.split("ORDERBY")[0] and "txn_date >=" not in t.sql
+    assert "sum(t.balance)" in t.sql and t.measure == "Balance"
+    assert t.notes[0] == "window: all dates (a total or count is never cut to the list window)"
+
+
+def test_a_ranking_groups_orders_and_limits_in_sql_with_one_group_more_to_tell_there_are_more() -> None:
+    intent = QboIntent.from_wire({"operation": "LIST_INVOICES", "filters": {"status": "open"},
+                                  "aggregate": "sum", "groupBy": "customer", "top": 5})  # fmt: skip
+    t = translate(intent, "1", TODAY, resolve, "postgres")
+    assert "GROUP BY t.customer, p.display_name" in t.sql
+    assert t.sql.endswith('ORDER BY coalesce(sum(t.balance), 0) DESC, p.display_name COLLATE "C" ASC LIMIT 6')
+    months = translate(QboIntent.from_wire({"operation": "LIST_PAYMENTS", "aggregate": "count",
+                                            "groupBy": "month"}), "1", TODAY, resolve)  # fmt: skip
+    assert "ORDER BY CAST(date_trunc('month', t.txn_date) AS DATE) ASC LIMIT 101" in months.sql
+
+
+@pytest.mark.parametrize(
+    ("intent", "field"),
+    [
+        ({"operation": "LIST_INVOICES", "groupBy": "customer"}, "groupBy needs aggregate"),
+        ({"operation": "LIST_BILLS", "aggregate": "sum", "groupBy": "customer"}, "groupBy"),
+        ({"operation": "LIST_CUSTOMERS", "aggregate": "sum", "groupBy": "month"}, "groupBy applies"),
+        ({"operation": "LIST_INVOICES", "aggregate": "sum", "groupBy": "month", "top": 101}, "top"),
+        ({"operation": "LIST_INVOICES", "top": 5}, "top counts groups"),
+        ({"operation": "LIST_INVOICES", "aggregate": "sum", "orderBy": "amount"}, "orderBy"),
+        ({"operation": "LIST_INVOICES", "aggregate": "median"}, "aggregate"),
+        ({"operation": "LIST_INVOICES", "filters": {"minDaysPastDue": -1}}, "filters.minDaysPastDue"),
+        (
+            {"operation": "LIST_INVOICES", "filters": {"minDaysPastDue": 9, "maxDaysPastDue": 3}},
+            "minDaysPastDue",
+        ),
+        ({"operation": "LIST_INVOICES", "filters": {"agingBucket": "91-120"}}, "filters.agingBucket"),
+        (
+            {"operation": "LIST_INVOICES", "filters": {"dueFrom": "2026-02-01", "dueTo": "2026-01-01"}},
+            "dueFrom",
+        ),
+        ({"operation": "LIST_INVOICES", "filters": {"status": "paid", "minDaysPastDue": 1}}, "still owed"),
+        ({"operation": "LIST_INVOICES", "orderDirection": "asc"}, "orderDirection needs orderBy"),
+    ],
+)
+def test_rankings_and_due_filters_are_validated_naming_the_field(intent: dict, field: str) -> None:
+    with pytest.raises(ValidationError, match=field):
+        QboIntent.from_wire(intent)
+
+
+def test_a_contradictory_due_range_is_refused() -> None:
+    intent = QboIntent.from_wire(
+        {"operation": "LIST_INVOICES", "filters": {"status": "overdue", "dueFrom": "2026-12-05"}}
+    )
+    with pytest.raises(Refused, match="no due date is both"):
+        translate(intent, "1", TODAY, resolve)

@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 
 from pipelines.ask.intent import QboIntent
 from pipelines.ask.run import Asker
+from pipelines.push import batch
 from pipelines.push.batch import RealmPush
 from pipelines.push.drafts import approve_draft
 from pipelines.runtime.connector import Connector
@@ -88,6 +89,12 @@ def test_the_round_trip_leaves_only_what_a_person_must_decide(
     next push sends nothing."""
     ready, before, first = pushed_once
     assert first.outcomes["ok"] > 80 and first.requests <= 12 and not first.stopped
+    sent = {
+        (r["entity"], r["platform_id"])
+        for r in ready.push_results()
+        if not r["request_id"].startswith("preflight:")
+    }
+    assert sum(first.outcomes.values()) == len(sent)  # the summary counts records, once each
     # an invalid record is refused alone, its fields named; the rest of its batch went through
     errors = ready.world.connector.store.errors.recent(limit=200)
     long_name = next(e for e in errors if e["code"] == "QBO_VALIDATION_FAILED" and e["entity"] == "Customer")
@@ -134,6 +141,8 @@ def test_the_round_trip_leaves_only_what_a_person_must_decide(
 
 
 def test_a_push_killed_mid_batch_and_run_again_creates_no_duplicate(ready: Ready) -> None:
+    """Killed in the middle of the invoices (three batches): the re-run finishes them, sends the rest,
+    creates nothing twice, and its summary counts each record it pushed once."""
     before = ready.counts()
     ready.admin("POST", "config", json={"latency": {"min_ms": 700, "max_ms": 700}})
     child = subprocess.Popen(
@@ -144,7 +153,11 @@ def test_a_push_killed_mid_batch_and_run_again_creates_no_duplicate(ready: Ready
         env={**os.environ},
     )
     deadline = time.monotonic() + 120
-    while not ready.push_results() and time.monotonic() < deadline and child.poll() is None:
+    while (
+        not any(r["entity"] == "Invoice" for r in ready.push_results())
+        and time.monotonic() < deadline
+        and child.poll() is None
+    ):
         time.sleep(0.05)
     time.sleep(0.3)  # the next batch is on its way: the sandbox may do it, the pusher never hears back
     os.kill(child.pid, signal.SIGKILL)
@@ -152,8 +165,13 @@ def test_a_push_killed_mid_batch_and_run_again_creates_no_duplicate(ready: Ready
     partial = len(ready.push_results())
     assert partial >= 1
     ready.admin("POST", "config", json={"latency": {"min_ms": 0, "max_ms": 0}})
+    left = {op.key for op in batch.plan(ready.world.connector).by_status("send")}
     rerun = ready.push()
     assert not rerun.stopped
+    assert "finishing an interrupted push first" in " ".join(ready.output)
+    assert sum(rerun.outcomes.values()) == len(left)  # each record once, those the interrupted push had
+    summary = next(line for line in reversed(ready.output) if "batch requests" in line)
+    assert f": {len(left)} records pushed: " in summary, summary
     results = ready.push_results()
     created = [r for r in results if r["operation"] == "create" and r["outcome"] == "ok"]
     keys = [(r["entity"], r["platform_id"]) for r in created]
@@ -257,6 +275,7 @@ def test_with_a_fifth_of_requests_failing_the_pushed_end_state_equals_a_clean_ru
     )
     result = faulty.push()
     assert not result.stopped and result.retries > 0  # the faults happened, and were ridden out
+    assert result.outcomes == pushed_once[2].outcomes  # resent batches: each record still counted once
     assert qbo_state(faulty) == qbo_state(clean)
 
 

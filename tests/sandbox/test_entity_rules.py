@@ -209,6 +209,37 @@ def test_payments_reduce_balances_link_both_ways_and_refuse_overpayment(tiny: Qb
     assert fault_code(wrong_style) == "500"
 
 
+def test_a_paid_invoice_or_bill_is_not_deleted_until_its_payments_are(tiny: QboHttp) -> None:
+    """The sandbox's pick where QBO's API reference is silent (README, undocumented behaviours): the
+    delete is fault 6000 and changes nothing; once the payment is gone, the delete goes through."""
+    customer = tiny.ok("customer", {"DisplayName": "Paid Then Deleted"})
+    item = tiny.rows("SELECT * FROM Item WHERE Type = 'Service' MAXRESULTS 1")[0]
+    invoice = tiny.ok("invoice", invoice_body(customer["Id"], item["Id"], 80, TaxCodeRef={"value": "NON"}))
+    payment = tiny.ok(
+        "payment",
+        {
+            "CustomerRef": {"value": customer["Id"]},
+            "TotalAmt": 30,
+            "Line": [{"Amount": 30, "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}],
+        },
+    )
+    paid = tiny.read("invoice", invoice["Id"]).json()["Invoice"]
+    refused = tiny.post("invoice", {"Id": paid["Id"], "SyncToken": paid["SyncToken"]}, operation="delete")
+    assert refused.status_code == 400 and fault_code(refused) == "6000"
+    assert "Delete or unapply the payments first" in refused.json()["Fault"]["Error"][0]["Detail"]
+    assert tiny.read("invoice", invoice["Id"]).json()["Invoice"] == paid  # nothing written
+    tiny.ok("payment", {"Id": payment["Id"], "SyncToken": payment["SyncToken"]}, operation="delete")
+    unpaid = tiny.read("invoice", invoice["Id"]).json()["Invoice"]
+    assert unpaid["Balance"] == unpaid["TotalAmt"] == 80
+    gone = tiny.ok("invoice", {"Id": unpaid["Id"], "SyncToken": unpaid["SyncToken"]}, operation="delete")
+    assert gone["status"] == "Deleted"
+
+    bill = next(b for b in tiny.rows("SELECT * FROM Bill MAXRESULTS 1000") if b["Balance"] < b["TotalAmt"])
+    refused = tiny.post("bill", {"Id": bill["Id"], "SyncToken": bill["SyncToken"]}, operation="delete")
+    assert refused.status_code == 400 and fault_code(refused) == "6000"
+    assert tiny.read("bill", bill["Id"]).json()["Bill"]["Balance"] == bill["Balance"]
+
+
 def test_meta_times_use_the_company_offset_which_follows_daylight_saving() -> None:
     pacific = ZoneInfo("America/Los_Angeles")
     winter = datetime(2024, 1, 15, 12, tzinfo=pacific).timestamp()

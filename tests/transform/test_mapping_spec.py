@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,8 @@ from pipelines.mapping.payloads import platform_field
 from pipelines.mapping.policy import MasteringPolicy, Override
 from pipelines.mapping.rendering import render_dbt_macro, rendered
 from pipelines.mapping.spec import SPEC_PATH, MappingSpec, load_spec
-from pipelines.runtime.settings import ConfigError, mastering_policy
+from pipelines.runtime.policy_config import mastering_policy
+from pipelines.runtime.settings import ConfigError
 from pipelines.transform.dbt_build import SPEC_MACRO, run_dbt
 from sources.quickbooks.errors import QboError
 from tests.demo_runs import DemoRun
@@ -182,3 +184,23 @@ def test_a_qbo_fault_names_the_platform_field_and_keeps_qbos_element() -> None:
     (detail,) = fault.to_dto(lambda element: platform_field("Invoice", element))["details"]
     assert detail["field"] == "lines[].amount"
     assert (detail["qboElement"], detail["code"]) == ("Line.Amount", "6000")
+
+
+def test_the_spec_names_columns_exactly_as_dlt_does() -> None:
+    """spec.py writes dlt's snake_case out (importing dlt is a second `qbo ask` should not pay): for every
+    name the spec, the catalog and the DTOs hold, and a few hard ones, it must agree with dlt."""
+    from dlt.common.normalizers.naming.snake_case import NamingConvention
+
+    from pipelines.mapping.spec import NAMING
+    from sources.platform.dto import MODELS
+    from sources.quickbooks.catalog import ENTITIES
+
+    dlt_naming = NamingConvention()
+    spec_text = (Path(__file__).resolve().parents[2] / "pipelines" / "mapping" / "spec.yml").read_text()
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_\[\]]*", spec_text))
+    words |= set(ENTITIES) | {name for model in MODELS.values() for name in model.model_fields}
+    words |= {"HTTPServer", "9lives", "x_", "a__b", "+x-y@z|w", " Spaced Name ", "Élan", "lines[].itemId"}
+    assert len(words) > 300
+    for word in sorted(words):
+        assert NAMING.normalize_identifier(word) == dlt_naming.normalize_identifier(word), word
+    assert NAMING.make_path("invoice", "", "lines") == dlt_naming.make_path("invoice", "", "lines")

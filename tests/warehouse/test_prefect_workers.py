@@ -172,6 +172,8 @@ def wait_final(run_id: UUID, timeout: float) -> str:
     raise AssertionError(f"flow run {run_id} did not finish in {timeout} s")
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(900)  # a server, two workers and six flow runs: two minutes alone
 def test_two_workers_share_four_realms_in_one_hourly_tick(
     four_realms: World, prefect_server: PrefectServer
 ) -> None:

@@ -26,7 +26,8 @@ from pipelines.runtime.connector import Connector
 from sandbox.demo import tour
 from tests.demo_runs import DemoRun, pg_database
 
-pytestmark = pytest.mark.slow  # two whole tours, one per warehouse: about two minutes
+# two whole tours, one per warehouse: about two minutes alone, more beside the rest of the suite
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 KEY = Fernet.generate_key().decode()  # the tour's own key is gone with it: the connections list, unread
 TIMES = re.compile(r"\b\d+(\.\d+)?\s?(s|ms|seconds)\b|127\.0\.0\.1:\d+")
 
