@@ -4,8 +4,10 @@ The gateway only stores events (store/webhook_queue.py). The drain claims them u
 them (one change told twice is one change), groups them by realm and entity, and loads the changed
 records through the source's targeted fetch: Create, Update, Void and Emailed fetch the record; Delete
 marks it deleted; Merge fetches the survivor and marks the merged-away record deleted, recording what it
-went into. Events are marked done only after their load committed, so a worker killed mid-batch leaves
-them claimed; once the lease runs out the next worker takes them again, and the merge on (realm_id, id)
+went into. A record is marked deleted only if the warehouse holds it: a Delete for an id it never saw (a
+flood of signed events for made-up ids, say) stays an event, done, with a note, and writes no row.
+Events are marked done only after their load committed, so a worker killed mid-batch leaves them
+claimed; once the lease runs out the next worker takes them again, and the merge on (realm_id, id)
 makes the second load change nothing. Processed events are kept, for `qbo webhooks replay`.
 
 One bad event must not hold its realm back (issue 15). When QBO refuses a group's fetch for good (a
@@ -38,6 +40,9 @@ log = logging.getLogger("qbo.webhooks")
 
 GONE = ("Delete",)
 MAX_ATTEMPTS = 3  # tries (claims, counted in `attempts`) before an event QBO refuses is marked failed
+UNKNOWN_NOTE = (
+    "the warehouse never held this {entity} (and QBO has none live): kept as an event, no row written"
+)
 
 
 @dataclass
@@ -47,7 +52,7 @@ class Changes:
     fetch: set[str] = field(default_factory=set)
     deleted: dict[str, tuple[datetime, str | None]] = field(default_factory=dict)
     events: list[int] = field(default_factory=list)
-    told: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))  # fetched id -> events
+    told: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))  # record id -> its events
 
 
 def coalesce(rows: Iterable[dict[str, Any]]) -> dict[tuple[str, str], Changes]:
@@ -59,6 +64,7 @@ def coalesce(rows: Iterable[dict[str, Any]]) -> dict[tuple[str, str], Changes]:
         when = row["occurred_at"]
         if row["operation"] in GONE:
             changes.deleted[row["entity_id"]] = (when, None)
+            changes.told[row["entity_id"]].append(row["id"])
         elif row["operation"] == "Merge" and row["deleted_id"]:
             changes.fetch.add(row["entity_id"])
             changes.told[row["entity_id"]].append(row["id"])
@@ -77,6 +83,7 @@ class DrainResult:
     duplicates: int = 0  # events that told a change another event had told
     fetched: int = 0  # records asked of QBO
     deleted: int = 0  # records marked deleted
+    unknown: int = 0  # records events named gone that the warehouse never held: no row written
     ignored: int = 0  # events of realms not connected, or entities not in the catalog
     failed: int = 0  # events given back for the next drain
     given_up: int = 0  # events QBO refused MAX_ATTEMPTS times, marked failed: no drain takes them again
@@ -116,7 +123,7 @@ def drain(
         passing = False  # a failure that may pass: the drain stops, and the next one retries
         for (realm_id, entity), changes in sorted(coalesce(rows).items()):
             try:
-                requests, refused = _load(connector, realm_id, entity, changes, load_lock)
+                requests, refused, unknown = _load(connector, realm_id, entity, changes, load_lock)
             except Exception as exc:
                 cause = root_cause(exc)
                 connector.store.errors.record(cause, realm_id, entity, operation="webhook")
@@ -127,15 +134,20 @@ def drain(
                 continue
             result.requests += requests
             bad = {event for entity_id in refused for event in changes.told[entity_id]}
-            queue.finish(token, [e for e in changes.events if e not in bad], "done")
+            unseen = {event for entity_id in unknown for event in changes.told[entity_id]} - bad
+            queue.finish(token, [e for e in changes.events if e not in bad | unseen], "done")
+            queue.finish(token, sorted(unseen), "done", UNKNOWN_NOTE.format(entity=entity))
             for entity_id, cause in sorted(refused.items()):
                 told = {e: attempts[e] for e in changes.told[entity_id]}
                 given_back |= _refused(connector, token, result, (realm_id, entity, entity_id), told, cause)
             result.fetched += len(changes.fetch) - len(refused)
-            result.deleted += len(changes.deleted)
+            marked = len(set(changes.deleted) - unknown)
+            result.deleted += marked
+            result.unknown += len(unknown)
             echo(
                 f"realm {realm_id}: {entity}: {len(changes.events)} events, "
-                f"{len(changes.fetch) - len(refused)} fetched, {len(changes.deleted)} deleted"
+                f"{len(changes.fetch) - len(refused)} fetched, {marked} deleted"
+                + (f", {len(unknown)} never in the warehouse (no row written)" if unknown else "")
                 + (f", {len(refused)} refused by QBO" if refused else "")
             )
         if passing:
@@ -186,20 +198,22 @@ def _load(
     entity: str,
     changes: Changes,
     load_lock: AbstractContextManager[Any] | None = None,
-) -> tuple[int, dict[str, BaseException]]:
+) -> tuple[int, dict[str, BaseException], set[str]]:
     """Fetch and merge one (realm, entity) group: (the HTTP requests it took, the ids QBO refused for
-    good, with why). A refused fetch is split in halves until the refused ids stand alone; any other
-    failure is raised, for the whole group to be given back."""
+    good, with why, the ids named gone that the warehouse never held, so not marked). A refused fetch
+    is split in halves until the refused ids stand alone; any other failure is raised, for the whole
+    group to be given back."""
     client = connector.client(realm_id)
     before = client.stats.requests
     refused: dict[str, BaseException] = {}
+    unknown: set[str] = set()
     parts: list[tuple[list[str], dict[str, tuple[datetime, str | None]]]] = [
         (sorted(changes.fetch), changes.deleted)
     ]
     while parts:
         ids, deleted = parts.pop()
         try:
-            fetch_records(
+            fetched = fetch_records(
                 client,
                 entity,
                 ids,
@@ -219,7 +233,9 @@ def _load(
                 continue
             half = len(ids) // 2
             parts += [(ids[half:], {}), (ids[:half], deleted)]
-    return client.stats.requests - before, refused
+            continue
+        unknown |= fetched.unknown
+    return client.stats.requests - before, refused, unknown
 
 
 def refused_for_good(cause: BaseException) -> bool:

@@ -65,9 +65,15 @@ class SyncResult:
 
 
 def live_ids(pipeline: Pipeline, realm_id: str, entity: str) -> set[str]:
-    """Ids of `entity` the warehouse holds as live for the realm (empty before the first load)."""
+    """Ids of `entity` the warehouse holds as live for the realm (empty before the first load).
+
+    A pipeline that never extracted has no schema yet (a full refresh of a warehouse never synced):
+    it holds nothing, so a re-scan of it is a first sync, not a dlt `SchemaNotFoundError`.
+    """
     table = table_name(entity)
-    if table not in pipeline.default_schema.tables or pipeline.first_run:
+    if pipeline.first_run or pipeline.default_schema_name is None:
+        return set()
+    if table not in pipeline.default_schema.tables:
         return set()
     with pipeline.sql_client() as sql:
         rows = sql.execute_sql(

@@ -6,19 +6,25 @@ the push log, and the records as QBO answered them, so the next transform sees Q
 Each load holds its pipeline's lock file (a realm's pipeline is the sync's too) and opens the warehouse
 under its lock file only (a DuckDB file's; PostgreSQL needs none); a package the warehouse refuses is
 set aside, never left to wedge the next run.
+
+A deletion mark is written only for a record the warehouse holds: a Delete event (or a fetch QBO answers
+with nothing) for an id the warehouse never saw says nothing about its data, and a flood of events for
+made-up ids must not leave a row per id (issue 20). Those ids are returned, for the caller to note.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import dlt
 from dlt.common.pipeline import LoadInfo
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.pipeline.pipeline import Pipeline
 
 from pipelines.runtime.locks import pipeline_run
@@ -36,8 +42,9 @@ from pipelines.runtime.warehouse import (
     warehouse_pipeline,
     when_free,
 )
-from sources.quickbooks import quickbooks_docs, quickbooks_ids
+from sources.quickbooks import quickbooks_docs, quickbooks_ids, table_name
 from sources.quickbooks.client import QboClient
+from sources.quickbooks.extract import DELETED
 
 if TYPE_CHECKING:
     from pipelines.runtime.connector import Connector
@@ -67,6 +74,41 @@ def run_locked(
     return load_or_set_aside(pipeline, access, normalize_and_load), earlier
 
 
+IDS_PER_QUERY = 500  # ids per IN (...) list: well under either engine's parameter limits
+
+
+def held_ids(pipeline: Pipeline, realm_id: str, entity: str, ids: Iterable[str]) -> set[str]:
+    """Which of `ids` the warehouse holds a row of for the realm, live or deleted (none before the
+    entity's first load: no schema, no table)."""
+    wanted = sorted(set(ids))
+    table = table_name(entity)
+    if not wanted or pipeline.default_schema_name is None or table not in pipeline.default_schema.tables:
+        return set()
+    held: set[str] = set()
+    try:
+        with pipeline.sql_client() as sql:
+            name = sql.make_qualified_table_name(table)
+            for start in range(0, len(wanted), IDS_PER_QUERY):
+                chunk = wanted[start : start + IDS_PER_QUERY]
+                marks = ", ".join(["%s"] * len(chunk))
+                rows = sql.execute_sql(
+                    f"SELECT id FROM {name} WHERE realm_id = %s AND id IN ({marks})", realm_id, *chunk
+                )
+                held.update(str(row[0]) for row in rows or [])
+    except DatabaseUndefinedRelation:  # in the schema, never loaded (its first load was set aside)
+        return set()
+    return held
+
+
+@dataclass
+class Fetched:
+    """A targeted fetch's load, and the ids it wrote nothing for: named deleted (or not found in QBO)
+    while the warehouse never held them."""
+
+    info: LoadInfo
+    unknown: set[str] = field(default_factory=set)
+
+
 def fetch_records(
     client: QboClient,
     entity: str,
@@ -76,13 +118,41 @@ def fetch_records(
     pipelines_dir: Path,
     deleted: Mapping[str, tuple[datetime | None, str | None]] | None = None,
     load_lock: AbstractContextManager[Any] | None = None,
-) -> LoadInfo:
+) -> Fetched:
     """Load exactly these records into the warehouse (those QBO no longer has, as deleted); `deleted`
-    are ids known gone (when, merged into what), marked without asking QBO."""
-    with pipeline_run(pipelines_dir, qbo_pipeline_name(client.realm_id)):
-        pipeline = qbo_pipeline(client.realm_id, warehouse, pipelines_dir)
-        data = quickbooks_ids(client.realm_id, client, entity, ids, deleted=deleted)
-        return run_locked(pipeline, data, warehouse, load_lock)[0]
+    are ids known gone (when, merged into what), marked without asking QBO. Either kind of mark is
+    written only for a record the warehouse holds; the others come back in `Fetched.unknown`."""
+    realm_id = client.realm_id
+    with pipeline_run(pipelines_dir, qbo_pipeline_name(realm_id)):
+        pipeline = qbo_pipeline(realm_id, warehouse, pipelines_dir)
+        data = quickbooks_ids(realm_id, client, entity, ids, deleted=deleted)
+        access = WarehouseAccess(warehouse, load_lock)
+        candidates = set(ids) | set(deleted or {})
+        known: list[set[str]] = []  # asked once, at the first mark: after run_locked's pending loads
+
+        def held() -> set[str]:
+            if not known:
+                with access:
+                    known.append(when_free(lambda: held_ids(pipeline, realm_id, entity, candidates)))
+            return known[0]
+
+        unknown: set[str] = set()
+        data.resources[table_name(entity)].add_filter(_marks_of_held(held, unknown))
+        info = run_locked(pipeline, data, warehouse, load_lock)[0]
+    return Fetched(info, unknown)
+
+
+def _marks_of_held(held: Callable[[], set[str]], unknown: set[str]) -> Callable[[dict[str, Any]], bool]:
+    """A row filter: records pass, a deletion mark passes only for an id in `held()`; the ids of the
+    marks dropped are added to `unknown`."""
+
+    def keep(row: dict[str, Any]) -> bool:
+        if not row.get(DELETED) or str(row["Id"]) in held():
+            return True
+        unknown.add(str(row["Id"]))
+        return False
+
+    return keep
 
 
 PUSH_LOG_COLUMNS = (

@@ -134,6 +134,18 @@ def test_cdc_answers_over_the_cap_are_narrowed_without_losing_deletes(
     assert realm.warehouse_rows("Invoice")[victim["Id"]] == (None, True)
 
 
+def test_a_full_refresh_of_a_warehouse_never_synced_is_a_first_sync(
+    make_realm: Callable[..., Realm],
+) -> None:
+    realm = make_realm("tiny")
+    first = realm.sync(full_refresh=True)  # no pipeline, no schema, no tables yet
+    realm.assert_warehouse_equals_sandbox()
+    assert sum(first.rows.values()) > 0
+    realm.mutate(entity="Customer", id="3", op="update", changes={"Notes": "refreshed"})
+    realm.sync(full_refresh=True)  # and the next one re-scans what the first loaded
+    realm.assert_warehouse_equals_sandbox()
+
+
 def test_a_realm_not_swept_for_30_days_is_rescanned_and_deletions_found(
     make_realm: Callable[..., Realm],
 ) -> None:

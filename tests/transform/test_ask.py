@@ -5,6 +5,7 @@ queue, and every call is in the audit log."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -219,3 +220,32 @@ def test_qbo_mcp_serves_the_warehouse_over_stdio(demo_run: DemoRun) -> None:
     assert answer["rows"][0][0] > 0
     (text,) = refused.content
     assert refused.is_error and isinstance(text, types.TextContent) and "destructive" in text.text
+
+
+def readme_questions() -> list[str]:
+    """Every `qbo ask "..."` the README shows."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    return re.findall(r'^uv run qbo ask "([^"]+)"', readme, flags=re.MULTILINE)
+
+
+def test_every_readme_question_answers_on_the_demo_data(demo_run: DemoRun) -> None:
+    """The README's examples are the demo's: each answers from the demo warehouse (or, a draft, is queued),
+    as `make demo` leaves it, with the two settings the README exports."""
+    from typer.testing import CliRunner
+
+    from pipelines.cli.app import app
+
+    env = {
+        "SOURCES__QUICKBOOKS__WAREHOUSE": str(demo_run.warehouse),
+        "SOURCES__QUICKBOOKS__STORE_URL": f"sqlite:///{demo_run.workdir / 'integration.sqlite'}",
+    }
+    questions = readme_questions()
+    assert len(questions) >= 8
+    for question in questions:
+        shown = CliRunner().invoke(app, ["ask", question, "--json"], env=env)
+        assert shown.exit_code == 0, (question, shown.output)
+        answer = json.loads(shown.stdout)
+        if answer["intent"]["operation"].startswith("CREATE_"):
+            assert answer["ran_on"] == "approval_queue", question
+            continue
+        assert answer["ran_on"] == "warehouse" and answer["rows"], (question, answer)
