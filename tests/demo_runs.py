@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from pipelines.runtime.connector import Connector
-from pipelines.runtime.settings import Settings
+from pipelines.runtime.settings import SECTION, Settings
 from pipelines.runtime.warehouse import Warehouse
 from pipelines.runtime.warehouse_sql import open_warehouse
 from sandbox.demo import tour as demo
@@ -73,6 +73,25 @@ class DemoRun:
         """`sql` with `?` placeholders, on whichever warehouse this run built."""
         with open_warehouse(self.warehouse) as db:
             return db.all(sql, list(params))
+
+
+def settings_env(settings: Settings, tenant: str) -> dict[str, str]:
+    """The settings as the environment `qbo` and the flows resolve them (SOURCES__QUICKBOOKS__*): what a
+    Prefect worker or a served flow of the tests is started with."""
+    values = {
+        "base_url": settings.base_url,
+        "discovery_url": settings.discovery_url,
+        "client_id": settings.client_id,
+        "client_secret": settings.client_secret,
+        "redirect_uri": settings.redirect_uri,
+        "token_encryption_keys": ",".join(settings.token_encryption_keys),
+        "store_url": settings.store_url,
+        "budget_url": settings.budget_url,
+        "warehouse": settings.warehouse_url or str(settings.warehouse),
+        "pipelines_dir": str(settings.pipelines_path),
+        "tenant_id": tenant,
+    }
+    return {f"{SECTION}.{k}".upper().replace(".", "__"): str(v) for k, v in values.items() if v}
 
 
 def run_demo(workdir: Path, warehouse_url: str | None = None) -> DemoRun:

@@ -3,26 +3,13 @@ the same rows the (just synced) warehouse gives."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from pipelines.ask.intent import QboIntent
 from pipelines.ask.run import Asker
-from pipelines.mapping.policy import MasteringPolicy
-from pipelines.sync import sync_all
-from pipelines.transform.dbt_build import run_dbt
-from sandbox.demo.world import World, world
-
-
-@pytest.fixture(scope="module")
-def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with world(tmp_path_factory.mktemp("ask"), "tiny", write=lambda _: None) as w:
-        sync_all(w.connector, echo=lambda _: None)
-        staged = run_dbt(w.settings.warehouse, policy=MasteringPolicy(), command="run", select=["staging"])
-        assert staged.success, staged.summary()
-        yield w
+from sandbox.demo.world import World
 
 
 @pytest.mark.parametrize(

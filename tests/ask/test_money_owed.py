@@ -4,7 +4,6 @@ staging models and the finance marts, never by the code under test (issue 17).""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -16,12 +15,9 @@ from pipelines.ask.intent import QboIntent
 from pipelines.ask.names import NameIndex
 from pipelines.ask.rule_parser import RuleParser
 from pipelines.ask.run import Answer, Asker
-from pipelines.mapping.policy import MasteringPolicy
 from pipelines.runtime.connector import Connector
 from pipelines.runtime.settings import Settings
-from pipelines.sync import sync_all
-from pipelines.transform.dbt_build import run_dbt
-from sandbox.demo.world import World, world
+from sandbox.demo.world import World
 from tests.demo_runs import DemoRun
 
 LIVE = "NOT is_deleted"
@@ -166,15 +162,6 @@ def test_a_plain_list_says_it_was_cut_to_90_days_and_a_count_says_it_was_not(dem
 
 
 # -- QBO answers the same when the warehouse is stale: it has no GROUP BY or SUM, so its rows are added up
-
-
-@pytest.fixture(scope="module")
-def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with world(tmp_path_factory.mktemp("owed"), "tiny", write=lambda _: None) as w:
-        sync_all(w.connector, echo=lambda _: None)
-        staged = run_dbt(w.settings.warehouse, policy=MasteringPolicy(), command="run", select=["staging"])
-        assert staged.success, staged.summary()
-        yield w
 
 
 @pytest.mark.parametrize(

@@ -27,9 +27,10 @@ from prefect.client.schemas.sorting import TaskRunSort
 from prefect.testing.utilities import prefect_test_harness
 
 from pipelines.runtime.connector import Connector
-from pipelines.runtime.settings import SECTION, Settings
+from pipelines.runtime.settings import Settings
 from sandbox.demo.world import World
 from sandbox.demo.world import world as demo_world
+from tests.demo_runs import settings_env
 
 REALMS = ("6101", "6102")  # two tiny companies, connected for the whole package
 TENANT = "flows-tenant"
@@ -43,23 +44,6 @@ def prefect_server() -> Iterator[None]:
         yield
 
 
-def env_for(settings: Settings) -> dict[str, str]:
-    values = {
-        "base_url": settings.base_url,
-        "discovery_url": settings.discovery_url,
-        "client_id": settings.client_id,
-        "client_secret": settings.client_secret,
-        "redirect_uri": settings.redirect_uri,
-        "token_encryption_keys": ",".join(settings.token_encryption_keys),
-        "store_url": settings.store_url,
-        "budget_url": settings.budget_url,
-        "warehouse": str(settings.warehouse),
-        "pipelines_dir": str(settings.pipelines_path),
-        "tenant_id": TENANT,
-    }
-    return {f"{SECTION}.{k}".upper().replace(".", "__"): str(v) for k, v in values.items() if v}
-
-
 @pytest.fixture(scope="package")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """Two tiny companies, connected for the whole package; the connector is the one the flows resolve."""
@@ -69,7 +53,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         demo_world(workdir, write=lambda _: None, companies=companies, tenant=TENANT, connect=False) as w,
         pytest.MonkeyPatch.context() as env,
     ):
-        for name, value in env_for(w.settings).items():
+        for name, value in settings_env(w.settings, TENANT).items():
             env.setenv(name, value)
         resolved = Settings.resolve()
         assert resolved.warehouse == w.settings.warehouse  # the flows see these settings

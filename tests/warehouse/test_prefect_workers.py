@@ -25,10 +25,9 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlo
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from pipelines.runtime.connector import Connector
-from pipelines.runtime.settings import SECTION, Settings
 from sandbox.background import free_port
 from sandbox.demo.world import World, world
-from tests.demo_runs import pg_database
+from tests.demo_runs import pg_database, settings_env
 
 ROOT = Path(__file__).resolve().parents[2]
 PREFECT = str(Path(sys.executable).with_name("prefect"))
@@ -40,24 +39,6 @@ QUIET = {
     "RUNTIME__DLTHUB_TELEMETRY": "false",
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
 }
-
-
-def settings_env(settings: Settings) -> dict[str, str]:
-    """The settings as the environment `qbo` and the flows resolve (SOURCES__QUICKBOOKS__*)."""
-    values = {
-        "base_url": settings.base_url,
-        "discovery_url": settings.discovery_url,
-        "client_id": settings.client_id,
-        "client_secret": settings.client_secret,
-        "redirect_uri": settings.redirect_uri,
-        "token_encryption_keys": ",".join(settings.token_encryption_keys),
-        "store_url": settings.store_url,
-        "budget_url": settings.budget_url,
-        "warehouse": settings.warehouse_url,
-        "pipelines_dir": str(settings.pipelines_path),
-        "tenant_id": TENANT,
-    }
-    return {f"{SECTION}.{k}".upper().replace(".", "__"): str(v) for k, v in values.items() if v}
 
 
 @pytest.fixture
@@ -183,7 +164,7 @@ def test_two_workers_share_four_realms_in_one_hourly_tick(
     server.run("work-pool", "create", "qbo", "--type", "process")
     deployed = server.run("--no-prompt", "deploy", "--all")
     assert "hourly" in deployed and "sync-realm" in deployed
-    worker_env = {**server.env, **settings_env(w.settings)}
+    worker_env = {**server.env, **settings_env(w.settings, TENANT)}
     logs = [
         server.spawn(name, "worker", "start", "--pool", "qbo", "--name", name, "--limit", "3", env=worker_env)
         for name in ("worker-a", "worker-b")
