@@ -6,14 +6,9 @@ import secrets
 from typing import Annotated
 
 import typer
-from cryptography.fernet import Fernet
 
 from pipelines.cli.common import connector, fail
 from pipelines.runtime.settings import ConfigError
-from sources.quickbooks.errors import QboError
-from sources.quickbooks.oauth import InvalidState
-from sources.quickbooks.token_store import TokenStoreError
-from sources.quickbooks.tokens import ConnectionRefused
 
 
 def connect(
@@ -28,6 +23,10 @@ def connect(
     """Connect a QuickBooks company: print the consent URL and take the redirect on a loopback port
     (with --realm R: reconnect that company), or finish with --code C --realm R."""
     from pipelines.connect import connect_interactively, finish_connection
+    from sources.quickbooks.errors import QboError
+    from sources.quickbooks.oauth import InvalidState
+    from sources.quickbooks.token_store import TokenStoreError
+    from sources.quickbooks.tokens import ConnectionRefused
 
     the_connector = connector(ctx)
     tenant_id = tenant or the_connector.settings.tenant_id
@@ -58,6 +57,8 @@ def disconnect(
     realm: Annotated[str, typer.Option(help="the realm to disconnect")],
 ) -> None:
     """Revoke the realm's tokens at Intuit and delete them here."""
+    from sources.quickbooks.errors import QboError
+
     try:
         removed = connector(ctx).tokens.disconnect(realm)
     except (ConfigError, QboError) as exc:
@@ -70,6 +71,7 @@ def disconnect(
 def status(ctx: typer.Context) -> None:
     """Per realm: connection and token expiry, last successful sync and its rows, last error."""
     from pipelines.status import status_lines
+    from sources.quickbooks.token_store import TokenStoreError
 
     try:
         for line in status_lines(connector(ctx)):
@@ -91,6 +93,8 @@ def keygen(
     api_key: Annotated[bool, typer.Option(help="a gateway API key instead of an encryption key")] = False,
 ) -> None:
     """Print a new token-encryption key (put it first in token_encryption_keys to rotate)."""
+    from cryptography.fernet import Fernet
+
     typer.echo(secrets.token_urlsafe(32) if api_key else Fernet.generate_key().decode())
 
 

@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 
 from pipelines.cli.common import connector, entity_names, fail
-from pipelines.mapping.order import ORDER
 from pipelines.runtime.progress import Progress
 from pipelines.runtime.settings import ConfigError
 
@@ -24,6 +23,7 @@ def push(
 ) -> None:
     """Push platform-mastered records to QBO (run `qbo transform` first): creates, sparse updates, approved
     voids and deactivations, through the batch endpoint, with idempotent requestids."""
+    from pipelines.mapping.order import ORDER
     from pipelines.push import batch
 
     selected = entity_names(entities, allowed=ORDER)

@@ -8,11 +8,8 @@ from typing import Annotated
 import typer
 
 from pipelines.cli.common import connector, day, entity_names, fail
-from pipelines.runtime.locks import LockBusy
 from pipelines.runtime.progress import Progress
 from pipelines.runtime.settings import ConfigError
-from sources.quickbooks.errors import QboError
-from sources.quickbooks.token_store import TokenStoreError
 
 
 def sync(
@@ -29,6 +26,7 @@ def sync(
 ) -> None:
     """Extract and load QBO into the warehouse, incrementally (CDC), deletes included."""
     from pipelines.sync import SyncFailed, sync_all
+    from sources.quickbooks.token_store import TokenStoreError
 
     selected = entity_names(entities)
     try:
@@ -51,7 +49,10 @@ def backfill(
 ) -> None:
     """Reload a past period in 30-day windows without moving the live checkpoint; resumable."""
     from pipelines.backfill import backfill_all
+    from pipelines.runtime.locks import LockBusy
     from pipelines.runtime.warehouse import LoadFailed, WarehouseBusy
+    from sources.quickbooks.errors import QboError
+    from sources.quickbooks.token_store import TokenStoreError
 
     start = day(since, "--since")
     end = day(until, "--until") if until else datetime.now(UTC)
