@@ -3,7 +3,8 @@ SHELL := /bin/bash
 # resolved by the shell at run time, after `setup` may have installed it
 UV := $$(command -v uv 2>/dev/null || echo "python3 -m uv")
 export UV_LINK_MODE ?= copy
-export UV_COMPILE_BYTECODE ?= 1  # a user's install has bytecode: without it every `qbo` recompiles ~1,400 modules
+# a user's install has bytecode: without it every `qbo` run recompiles ~1,400 modules
+export UV_COMPILE_BYTECODE ?= 1
 export RUNTIME__DLTHUB_TELEMETRY ?= false
 export DO_NOT_TRACK ?= 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS ?= false
