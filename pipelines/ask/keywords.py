@@ -36,9 +36,11 @@ INVOICE = re.compile(r"\b(?:invoic(?:e|es|ed|ing)|billed|sales|revenue|receivabl
 BILL = re.compile(r"\b(?:bills?|payables?|a/p|expenses)\b")
 WE_PAY = re.compile(r"\b(?:we|i)\s+(?:paid|pay)\b")
 WE_SPEND = re.compile(r"\b(?:we|i)\s+(?:spent|spend)\b|\bspending\b")
-WE_OWE = re.compile(r"\b(?:we|i)\s+(?:still\s+)?(?:owe|owed)\b")
+# "are we owed" is money owed to us: the passive is OWES_US's
+WE_OWE = re.compile(r"(?<!\bare\s)(?<!\bwere\s)(?<!\bam\s)\b(?:we|i)\s+(?:still\s+)?(?:owe|owed)\b")
 OWES_US = re.compile(
     rf"\bowes?\s+us\b|\bwho\s+(?:still\s+)?owes\b|\b(?:does|do|did)\s+{MASK}+\s+(?:still\s+)?owe\b|\bowed\s+to\s+us\b|\b(?:is|are)\s+owed\b"
+    r"|\b(?:are|were|am)\s+(?:we|i)\s+(?:still\s+)?owed\b"
 )
 PAY_VERB = re.compile(
     rf"\b(?:paid|pay|pays)\s+us\b|\b(?:did|has|have|had)\s+{MASK}+\s+(?:\w+\s+)?(?:pay|paid)\b|{MASK}\s+paid\b|"
