@@ -3,18 +3,20 @@ SHELL := /bin/bash
 # resolved by the shell at run time, after `setup` may have installed it
 UV := $$(command -v uv 2>/dev/null || echo "python3 -m uv")
 export UV_LINK_MODE ?= copy
-# a user's install has bytecode: without it every `qbo` run recompiles ~1,400 modules
+# a user's install has bytecode: without it every `qbo` run recompiles ~1,400 modules (setup compiles the
+# project's own too: uv installs it editable, and PYTHONDONTWRITEBYTECODE=1 would leave it uncompiled)
 export UV_COMPILE_BYTECODE ?= 1
 export RUNTIME__DLTHUB_TELEMETRY ?= false
 export DO_NOT_TRACK ?= 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS ?= false
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
-.PHONY: setup demo test lint format sandbox flows bench clean
+.PHONY: setup demo test lint format sandbox flows bench docs clean
 
 setup: ## install uv if missing, then the locked environment (idempotent, seconds when up to date)
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	@$(UV) sync --frozen --quiet
+	@$(UV) run --frozen --quiet python -m compileall -q -j 0 pipelines sources sandbox service flows >/dev/null
 
 demo: setup ## the whole product against an embedded sandbox, no credentials
 	$(UV) run --frozen qbo demo
@@ -42,6 +44,11 @@ bench: setup ## performance figures (prints, never asserts)
 	$(UV) run --frozen python bench/transform_bench.py --company demo
 	$(UV) run --frozen python bench/push_bench.py --creates 600
 	$(UV) run --frozen python bench/webhook_bench.py
+
+docs: setup ## dbt's documentation of the demo warehouse (after `make demo`), one page: dbt_project/target/static_index.html
+	@test -f var/demo/warehouse.duckdb || { echo "no demo warehouse at var/demo/warehouse.duckdb: run \`make demo\` first" >&2; exit 2; }
+	cd dbt_project && QBO_WAREHOUSE=$(CURDIR)/var/demo/warehouse.duckdb $(UV) run --frozen dbt docs generate --static --profiles-dir . --quiet
+	@echo "docs: dbt_project/target/static_index.html (open it in a browser; or serve them: cd dbt_project && uv run --frozen dbt docs serve --profiles-dir .)"
 
 clean:
 	rm -rf var/ .pytest_cache .ruff_cache

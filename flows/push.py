@@ -41,7 +41,8 @@ def push_task(
 def plan_task(connector: Connector, realm_ids: list[str], entities: list[str] | None) -> list[str]:
     """What a push would do, calling nothing (it only reads the warehouse)."""
     with warehouse_writer(connector.settings):
-        lines = push_job.plan(connector, realm_ids, entities).summary()
+        the_plan = push_job.plan(connector, realm_ids, entities)
+    lines = the_plan.summary() + [line for r in the_plan.realms() for line in the_plan.not_sent(r)]
     echo = run_echo()
     for line in lines:
         echo(line)

@@ -11,14 +11,14 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dlt.pipeline.pipeline import Pipeline
 
 from pipelines.runtime.locks import pipeline_run
-from pipelines.runtime.progress import progress_of
+from pipelines.runtime.progress import Progress, dlt_collector, progress_of
 from pipelines.runtime.warehouse import (
     QBO_DATASET,
     Warehouse,
@@ -27,6 +27,7 @@ from pipelines.runtime.warehouse import (
     load,
     load_or_set_aside,
     loader_file_format,
+    root_cause,
     warehouse_pipeline,
     when_free,
 )
@@ -84,6 +85,8 @@ def _windows(
     done: set[str] = set(pipeline.state.get("_local", {}).get("backfill_windows", []))
     loaded: dict[str, int] = {}
     bar = progress_of(echo)
+    if isinstance(echo, Progress):  # the command line's: dlt's steps as they happen
+        pipeline.collector = dlt_collector(bar, f"realm {realm_id}")
     task = f"realm {realm_id}: backfill"
     windows = -(-(until - since) // timedelta(days=window_days))
     start = since
@@ -104,16 +107,21 @@ def _windows(
                     when_free(lambda: load(pipeline))
                 return counts
 
-            counts = load_or_set_aside(pipeline, access, normalize_and_load)
+            counts = records(load_or_set_aside(pipeline, access, normalize_and_load))
             for table, count in counts.items():
-                if not table.startswith("_dlt") and "__" not in table:
-                    loaded[table] = loaded.get(table, 0) + count
+                loaded[table] = loaded.get(table, 0) + count
             done.add(key)
             pipeline.set_local_state_val("backfill_windows", sorted(done))
             echo(f"realm {realm_id}: window {iso(start)} .. {iso(end)} loaded, {sum(counts.values()):,} rows")
         bar.advance(task, total=windows, unit="windows", done=end >= until)
         start = end
     return loaded
+
+
+def records(row_counts: dict[str, int]) -> dict[str, int]:
+    """The rows of the entities' own tables: not dlt's bookkeeping, not the child tables of lines. A
+    window's line and the backfill's total count the same rows, as `qbo sync` counts them."""
+    return {t: n for t, n in row_counts.items() if not t.startswith("_dlt") and "__" not in t}
 
 
 def backfill_all(
@@ -131,11 +139,12 @@ def backfill_all(
     lock: AbstractContextManager[Any] = load_lock if load_lock is not None else threading.Lock()
     realms = connector.realms(realm_ids)
     clients = {realm_id: connector.client(realm_id) for realm_id in realms}
-    with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(realms)))) as pool:
-        futures = {  # each thread in a copy of this context: a scheduler's run context goes along
-            realm_id: pool.submit(
-                contextvars.copy_context().run,
-                backfill_realm,
+
+    def recorded(realm_id: str) -> dict[str, int]:
+        """One realm's backfill, kept on record like a sync's (`qbo status` reads the latest outcome)."""
+        started = datetime.now(UTC)
+        try:
+            loaded = backfill_realm(
                 clients[realm_id],
                 since,
                 until,
@@ -145,6 +154,19 @@ def backfill_all(
                 echo=echo,
                 load_lock=lock,
             )
-            for realm_id in realms
+        except Exception as exc:
+            cause = root_cause(exc)
+            connector.store.errors.record(cause, realm_id, getattr(cause, "entity", None), "backfill")
+            connector.store.runs.record(realm_id, "backfill", started, "failed", {}, None, [str(cause)])
+            raise
+        note = f"{iso(since)} .. {iso(until)}"
+        connector.store.runs.record(
+            realm_id, "backfill", started, "ok", loaded, clients[realm_id].stats.requests, [note]
+        )
+        return loaded
+
+    with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(realms)))) as pool:
+        futures = {  # each thread in a copy of this context: a scheduler's run context goes along
+            realm_id: pool.submit(contextvars.copy_context().run, recorded, realm_id) for realm_id in realms
         }
         return {realm_id: future.result() for realm_id, future in futures.items()}

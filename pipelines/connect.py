@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pipelines.runtime.connector import Connector
+from pipelines.runtime.settings import ConfigError
 from sources.quickbooks.oauth import Callback, StateClaims, make_state, parse_callback, read_state
 from sources.quickbooks.token_store import TokenRecord
 from sources.quickbooks.tokens import ConnectionRefused
@@ -29,6 +30,25 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 REALM_ID = re.compile(r"[0-9]{1,32}")  # QuickBooks company ids are digits (the token table holds 32)
 CODE = re.compile(r"[\x21-\x7e]{1,512}")  # printable ASCII, no spaces: Intuit's codes are ~50 chars
 STATE_USED = "this connect link was already used; start again from qbo connect / the connect URL"
+
+
+def check_configuration(connector: Connector, interactive: bool = True) -> None:
+    """What a connection needs, checked before a person is sent to consent (or a code is spent): the
+    client id and secret, encryption keys that are Fernet keys (the token store opens with them) and,
+    to take the redirect here, a loopback redirect URI. ConfigError names each setting, never a value."""
+    connector.settings.require("client_id", "client_secret", "token_encryption_keys")  # all missing, at once
+    state_secret(connector)
+    connector.tokens  # noqa: B018 - the keys are Fernet keys (else `qbo keygen`) and the store opens
+    if interactive:
+        redirect_uri = connector.settings.redirect_uri
+        parts = urlsplit(redirect_uri)
+        if parts.hostname not in LOOPBACK or parts.scheme != "http":
+            raise ConfigError(
+                f"sources.quickbooks.redirect_uri ({redirect_uri}) is not an http loopback URL, so the "
+                "redirect cannot be taken here: set it to http://127.0.0.1:8799/callback (and register it "
+                "with the app), or take the code from the redirect and run "
+                "`qbo connect --code C --realm R`"
+            )
 
 
 def state_secret(connector: Connector) -> str:
@@ -73,6 +93,10 @@ def finish_connection(connector: Connector, tenant_id: str, code: str, realm_id:
     return connector.tokens.connect(tenant_id, code, realm_id, api_base_url=connector.settings.base_url)
 
 
+class RedirectPortBusy(OSError):
+    """The redirect URI's loopback port cannot be served (another process has it)."""
+
+
 def wait_for_redirect(redirect_uri: str, timeout: float, on_ready: Callable[[], None]) -> Callback:
     """Serve the redirect URI's path once on loopback; returns what the browser brought back."""
     parts = urlsplit(redirect_uri)
@@ -104,9 +128,15 @@ def wait_for_redirect(redirect_uri: str, timeout: float, on_ready: Callable[[], 
         def log_message(self, *args: Any) -> None:  # the query string holds the code: never log it
             pass
 
-    server = HTTPServer(
-        (parts.hostname if parts.hostname != "localhost" else "127.0.0.1", parts.port or 80), Handler
-    )
+    address = (parts.hostname if parts.hostname != "localhost" else "127.0.0.1", parts.port or 80)
+    try:
+        server = HTTPServer(address, Handler)
+    except OSError as exc:
+        raise RedirectPortBusy(
+            f"cannot take the redirect on {redirect_uri} ({exc.strerror or exc}): another program has "
+            "the port, perhaps a `qbo connect` still running; stop it, or set sources.quickbooks."
+            "redirect_uri to a free loopback port registered with the app"
+        ) from None
     server.timeout = 0.5
     done = threading.Event()
 
@@ -137,14 +167,14 @@ def connect_interactively(
 ) -> TokenRecord:
     """Print the consent URL (and, given `browse`, open it: the demo and tests play the browser).
     With `realm_id` (a reconnect), consent given for another company is refused before the code is
-    spent."""
-    secret = state_secret(connector)
-    connector.tokens  # noqa: B018 - missing settings or a bad key fail now, before the person consents
-    url = connector.oauth.authorize_url(make_state(tenant_id, secret))
+    spent. The configuration is checked first (`check_configuration`): a consent is never spent on
+    tokens that could not be stored. The URL is printed on the line after the instruction, in the same
+    write, so an echo that drops lines cannot leave the instruction without it."""
+    check_configuration(connector)
+    url = connector.oauth.authorize_url(make_state(tenant_id, state_secret(connector)))
 
     def ready() -> None:
-        echo("Open this URL in a browser and approve the connection:")
-        echo(url)
+        echo(f"Open this URL in a browser and approve the connection:\n{url}")
         if browse is not None:
             browse(url)
 

@@ -27,7 +27,7 @@ from dlt.common.pipeline import LoadInfo
 from dlt.pipeline.pipeline import Pipeline
 
 from pipelines.runtime.locks import LockBusy, pipeline_run
-from pipelines.runtime.progress import progress_of
+from pipelines.runtime.progress import Progress, dlt_collector, progress_of
 from pipelines.runtime.warehouse import (
     LoadFailed,
     Warehouse,
@@ -115,6 +115,8 @@ def sync_realm(
 
         before = client.stats.requests, client.stats.retries
         bar = progress_of(echo)
+        if isinstance(echo, Progress):  # the command line's: each step as it starts, entities, load jobs
+            pipeline.collector = dlt_collector(bar, f"realm {realm_id}")
         report: dict[str, Any] = {}
         source = quickbooks(
             realm_id,
@@ -173,7 +175,7 @@ def sync_connected_realm(
     """Sync one connected realm and keep the run on record (`qbo status` reads it); a failure is
     recorded with its typed cause, then raised, so a scheduler can retry it."""
     started = datetime.now(UTC)
-    echo(f"realm {realm_id}: syncing ...")
+    progress_of(echo).say(f"realm {realm_id}: syncing ...")
     try:
         result = sync_realm(
             connector.client(realm_id),

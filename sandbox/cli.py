@@ -67,10 +67,11 @@ def demo(
     ] = "demo",
     seed: Annotated[int, typer.Option()] = 1,
 ) -> None:
-    """Run the product end to end against an embedded sandbox, with no credentials."""
+    """Run the product end to end against an embedded sandbox, with no credentials; its warehouse and
+    store become the project's defaults (var/defaults.toml), so the README's commands read them."""
     from sandbox.demo import tour
 
-    tour.run(company=company, seed=seed, out=sys.stdout)
+    tour.run(company=company, seed=seed, out=sys.stdout, record_as="qbo demo")
 
 
 def platform_generate(

@@ -203,3 +203,23 @@ def test_transform_and_push_benches_run_and_print_their_figures(tmp_path: Path) 
     )
     assert push.returncode == 0, push.stderr[-2000:]
     assert "operations/min against a bound of 1,200/min" in push.stdout
+
+
+def test_the_cli_starts_without_the_heavy_stacks() -> None:
+    """Issue 19: `qbo --help` and every command's start load none of the data stacks; each command
+    imports its own when it runs (`qbo ask` loads DuckDB and the store, never dlt, dbt or Prefect)."""
+    heavy = {"pandas", "dlt", "dbt", "prefect", "sqlalchemy", "duckdb", "psycopg", "pyarrow", "fastapi"}
+    heavy |= {"requests", "rich"}
+    probe = (
+        "import sys, pipelines.cli.app; "
+        f"print(','.join(sorted({{m.split('.')[0] for m in sys.modules}} & set({sorted(heavy)!r}))))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "", loaded.stdout
+    asked = (
+        "import sys, pipelines.cli.ask, pipelines.ask.run, pipelines.ask.rule_parser, "
+        "pipelines.store.integration_store; "
+        f"print(','.join(sorted({{m.split('.')[0] for m in sys.modules}} & set({sorted(heavy)!r}))))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", asked], capture_output=True, text=True, check=True)
+    assert set(loaded.stdout.strip().split(",")) == {"duckdb", "sqlalchemy"}, loaded.stdout

@@ -101,6 +101,7 @@ def test_connect_sync_status_backfill_disconnect(server: RunningSandbox, tmp_pat
         ).fetchall()
     assert [r[0] for r in realms] == ["4101", "4102"], synced.stdout
     assert all(n > 0 for _, n in realms)
+    assert "warehouse: " not in synced.stderr  # --warehouse named it: no need to say it again
 
     status = qbo(env, *common, "status")
     assert status.returncode == 0, status.stderr
@@ -119,8 +120,11 @@ def test_connect_sync_status_backfill_disconnect(server: RunningSandbox, tmp_pat
 
     bad = qbo(env, *common, "sync", "--realm", "999")
     assert bad.returncode == 2 and "not connected" in bad.stderr
-    bad_entity = qbo(env, *common, "sync", "--entities", "Invoices")
-    assert bad_entity.returncode == 2 and "Invoices" in bad_entity.stderr
+    bad_entity = qbo(env, *common, "sync", "--entities", "Invioces")
+    told = " ".join(bad_entity.stderr.replace("│", " ").split())  # the error box wraps lines
+    assert bad_entity.returncode == 2 and "did you mean Invoice?" in told
+    which = qbo(env, *common, "backfill", "--since", "2024-01-01")  # two realms connected: say which
+    assert which.returncode == 2 and "connected to realms 4101, 4102: say which with --realm" in which.stderr
 
     old_key = env["SOURCES__QUICKBOOKS__TOKEN_ENCRYPTION_KEYS"]
     env["SOURCES__QUICKBOOKS__TOKEN_ENCRYPTION_KEYS"] = f"{Fernet.generate_key().decode()},{old_key}"

@@ -1,14 +1,17 @@
-"""Progress on long work: bars on a terminal, steady plain lines in logs and CI, never a line per page."""
+"""Progress on long work: bars on a terminal, steady plain lines on stderr in logs and CI (never a line
+per page), nothing under --quiet; results stay on stdout."""
 
 from __future__ import annotations
 
 import io
+from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
 from rich.progress import Progress as RichProgress
 
-from pipelines.runtime.progress import Progress, progress_of
+from pipelines.runtime.progress import Progress, dlt_collector, progress_of
 
 
 def test_plain_lines_are_throttled_and_the_end_of_a_task_is_said() -> None:
@@ -53,3 +56,56 @@ def test_off_a_terminal_live_progress_is_plain_lines(monkeypatch: pytest.MonkeyP
     assert lines == ["a line"]
     assert progress_of(progress) is progress  # a job hands the caller's progress on
     assert progress_of(None).bars is None
+
+
+def test_progress_goes_to_stderr_and_quiet_silences_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("CI", raising=False)  # off a terminal (captured): plain lines, no carriage returns
+    with Progress.live(print, every=0) as progress:
+        progress("realm 1: 2,060 rows in 32 requests")  # a result: stdout
+        progress.say("realm 1: syncing ...")
+        progress.advance("dbt build", completed=41, total=98, current="int_drift_invoice")
+    out, err = capsys.readouterr()
+    assert out == "realm 1: 2,060 rows in 32 requests\n"
+    assert err == "realm 1: syncing ...\ndbt build: [41/98] int_drift_invoice\n"
+    with Progress.live(print, quiet=True, every=0) as progress:
+        progress("the result")
+        progress.say("realm 1: syncing ...")
+        progress.advance("realm 1: push", 30, total=45, unit="operations", done=True)
+    assert capsys.readouterr() == ("the result\n", "")
+
+
+def test_a_model_that_starts_is_said_inside_the_interval() -> None:
+    lines: list[str] = []
+    progress = Progress(lines.append, every=3600)
+    progress.advance("dbt build", completed=1, total=3, current="test not_null_x")  # a test: throttled
+    progress.advance("dbt build", completed=2, total=3, current="int_drift_invoice", always=True)
+    assert lines == ["dbt build: [2/3] int_drift_invoice"]
+
+
+def test_a_sync_says_each_dlt_step_and_the_entities_extracted(tmp_path: Path) -> None:
+    """dlt's own counters (a pipeline's collector) as the sync's progress: steps, entities, load jobs."""
+    import dlt
+
+    lines: list[str] = []
+    progress = Progress(lines.append, every=3600)
+
+    @dlt.source
+    def two() -> list[Any]:
+        return [
+            dlt.resource([{"id": 1}], name="customers"),
+            dlt.resource([{"id": 2}, {"id": 3}], name="invoices"),
+        ]
+
+    pipeline = dlt.pipeline(
+        pipeline_name="progress_test",
+        pipelines_dir=str(tmp_path / "pipelines"),
+        destination=dlt.destinations.duckdb(str(tmp_path / "w.duckdb")),
+        dataset_name="raw",
+    )
+    pipeline.collector = dlt_collector(progress, "realm 1")
+    pipeline.run(two())
+    assert lines[:2] == ["realm 1: extracting from QBO ...", "realm 1: extract: 2/2 entities done"]
+    assert "realm 1: normalizing ..." in lines and "realm 1: loading into the warehouse ..." in lines
+    assert any(line.startswith("realm 1: load: ") and line.endswith(" jobs done") for line in lines), lines

@@ -87,6 +87,8 @@ _DATE_PREP = re.compile(
 _DUE_CUE = re.compile(
     r"\b(?:due|payable)(?:\s+dates?)?(?:\s+(?:is|are|was|falls?|falling|in|on|during|within|of))*\s+$"
 )
+# "how much is due on invoices this month": a date with no preposition of its own, after these words
+_DUE_VERB = re.compile(r"\b(?:is|are|was|were|falls?|falling|comes?|coming|becomes?)\s+due\b(?!\s+dates?)")
 _RANGE_GAP = re.compile(r"\s*(?:and|to|through|thru|until|till|-)\s*")
 
 
@@ -229,7 +231,7 @@ def _take(t: MaskedText, today: date, due: bool) -> tuple[date | None, date | No
         prep_m = _DATE_PREP.search(m[:start]) if not match.group("year") else None
         mask_from = prep_m.start("p") if prep_m else start if not match.group("year") else match.start()
         cue = _DUE_CUE.search(m[:mask_from])
-        if due and not cue:
+        if due and not cue and (prep_m or not _DUE_VERB.search(m[:mask_from])):
             i += 1
             continue
         if cue:

@@ -23,8 +23,10 @@ CENT = Decimal("0.01")
 MAX_QUANTITY = Decimal("1e12")  # the DTO's Quantity: below 10^12
 LINE_EXAMPLE = '"create an invoice for Acme Corp for 3 hours of consulting at 150"'
 _UNIT = (
-    r"(?:hours?|hrs?|h|units?|pcs?|pieces?|items?|days?|sessions?|visits?|bags?|boxes?|loads?|yards?"
-    r"|feet|ft|each|x)"
+    r"(?:hours?|hrs?|h|units?|pcs?|pieces?|items?|days?|weeks?|months?|sessions?|visits?|bags?|boxes?"
+    r"|loads?|yards?|feet|ft|metres?|meters?|reams?|cases?|packs?|packets?|packages?|pallets?|cartons?"
+    r"|crates?|rolls?|sheets?|bottles?|cans?|dozens?|gallons?|gal|litres?|liters?|pounds?|lbs?|kg|tons?"
+    r"|tonnes?|sets?|pairs?|licen[cs]es?|seats?|users?|each|x)"
 )
 _QTY = r"(?P<qty>\d{1,12}(?:\.\d{1,6})?)"
 _PRICE = (

@@ -42,6 +42,8 @@ OWES_US = re.compile(
     rf"\bowes?\s+us\b|\bwho\s+(?:still\s+)?owes\b|\b(?:does|do|did)\s+{MASK}+\s+(?:still\s+)?owe\b|\bowed\s+to\s+us\b|\b(?:is|are)\s+owed\b"
     r"|\b(?:are|were|am)\s+(?:we|i)\s+(?:still\s+)?owed\b"
 )
+# money owed with nothing named ("how much is overdue", "what is outstanding"): owed to us, as on invoices
+OWED_STATE = re.compile(r"\b(?:overdue|past[\s-]due|outstanding|unpaid|receivables?|a/r|due)\b")
 PAY_VERB = re.compile(
     rf"\b(?:paid|pay|pays)\s+us\b|\b(?:did|has|have|had)\s+{MASK}+\s+(?:\w+\s+)?(?:pay|paid)\b|{MASK}\s+paid\b|"
     r"\b(?:received|receive|collected|collect|receipts?|came\s+in|brought\s+in)\b"

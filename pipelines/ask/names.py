@@ -75,7 +75,9 @@ class NameIndex:
         lists: dict[str, list[str]] = {}
         built = db.tables("staging")  # a realm with no vendors synced yet has no vendors model
         for kind, table in ((CUSTOMER, "stg_qbo__customers"), (VENDOR, "stg_qbo__vendors")):
+            # QBO renames a list record it deletes to "Name (deleted)": never a name to offer
             sql = f"SELECT display_name FROM staging.{table} WHERE NOT is_deleted"
+            sql += " AND display_name NOT LIKE '%(deleted)'"
             params: list[str] = []
             if realm_id is not None:
                 sql += " AND realm_id = ?"

@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pipelines.ask.intent import Filters
-from sources.quickbooks.extract import quote
+from sources.quickbooks.query_text import quote
 
 
 class Refused(ValueError):

@@ -12,8 +12,8 @@ from collections.abc import Iterable
 
 EXAMPLE = (
     '"Show me all unpaid invoices from last month over 1000 dollars", '
-    '"How much did Acme Corp pay us this quarter?", "invoice #1043", '
-    '"create an invoice for Acme Corp for $500 for consulting"'
+    '"How much did Björn Dubois pay us this quarter?", "invoice #1043", '
+    '"create an invoice for Amy\'s Bird Sanctuary for 3 hours of consulting at 150"'
 )
 MAX_CANDIDATES = 10  # a choice a person reads at a glance; the message says how many more there were
 

@@ -83,7 +83,12 @@ class RuleParser:
         m = t.m
         if create:
             return self._create(t, create, name, exact, amount_min, realm, line)
-        operation, status = self._ranked_operation(m, name, doc_entity, qbo_id, ranking)
+        try:
+            operation, status = self._ranked_operation(m, name, doc_entity, qbo_id, ranking)
+        except ParseError:
+            if not (due_from or due_to or least_late or most_late is not None):
+                raise
+            operation, status = "LIST_INVOICES", None  # "what falls due next week": owed to us
         leftover = re.search(r"(?<![\w.])\d[\d,.]*(?![\w])", m)
         if leftover:
             raise ParseError(f"not sure what {leftover.group(0)!r} means here (an amount? a date? a number?)")
@@ -201,6 +206,8 @@ class RuleParser:
             raise ParseError(
                 "vendors can not be listed here: ask about their bills", '"unpaid bills from Staples"'
             )
+        if keywords.OWED_STATE.search(m):
+            return "LIST_INVOICES", None
         raise ParseError("could not tell what to look up (invoices, bills, payments or customers)")
 
     @staticmethod

@@ -15,14 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipelines.ask.aggregates import finish, from_docs
-from pipelines.ask.drafts import draft
 from pipelines.ask.intent import QboIntent
 from pipelines.ask.owed import realm_today
 from pipelines.ask.translate import SHAPES, Refused, Translation, qbo_id_by_name, translate
 from pipelines.mapping.values import get_path
 from pipelines.runtime.warehouse_sql import Dialect, open_warehouse
 from pipelines.runtime.warehouse_target import Warehouse, is_postgres
-from sources.quickbooks.extract import quote
+from sources.quickbooks.query_text import quote
 
 if TYPE_CHECKING:
     from pipelines.runtime.connector import Connector
@@ -213,7 +212,10 @@ class Asker:
         return columns, [[get_path(doc, QBO_COLUMNS.get(c, c)) for c in columns] for doc in docs]
 
     def _queue_write(self, intent: QboIntent, realm_id: str, today: date) -> Answer:
-        """The DTO the intent stands for, checked like a push; queued for a person, never sent."""
+        """The DTO the intent stands for, checked like a push; queued for a person, never sent. The
+        drafting side (the mapping spec, the platform DTOs) loads only here: a read never needs it."""
+        from pipelines.ask.drafts import draft
+
         dto, error = draft(self.connector, intent, realm_id, today)
         queued, status = self.connector.store.intents.queue_write(
             self.caller, realm_id, intent.entity, dto, error

@@ -27,7 +27,7 @@ from pipelines.ask.aggregates import group_sql
 from pipelines.ask.intent import QboIntent
 from pipelines.ask.owed import Refused, has_due_filter, is_owed, money_owed
 from pipelines.runtime.warehouse_sql import Dialect, WarehouseSQL, bytewise, fold
-from sources.quickbooks.extract import quote
+from sources.quickbooks.query_text import quote
 
 DEFAULT_WINDOW = timedelta(days=90)
 # a row list's orderBy: (warehouse column, QBO field)

@@ -17,34 +17,47 @@ def connect(
     realm: Annotated[
         str | None, typer.Option(help="the realm id that came with --code; alone: the realm to reconnect")
     ] = None,
-    tenant: Annotated[str | None, typer.Option(help="the platform tenant this company belongs to")] = None,
+    tenant: Annotated[
+        str | None,
+        typer.Option(help="the platform tenant this company belongs to [default: a reconnected realm's own]"),
+    ] = None,
     timeout: Annotated[int, typer.Option(help="seconds to wait for the browser's redirect")] = 300,
 ) -> None:
     """Connect a QuickBooks company: print the consent URL and take the redirect on a loopback port
-    (with --realm R: reconnect that company), or finish with --code C --realm R."""
-    from pipelines.connect import connect_interactively, finish_connection
+    (with --realm R: reconnect that company), or finish with --code C --realm R. The QBO it is made
+    against (--qbo-base-url, else production) is stored with it: later commands need no --qbo-base-url."""
+    from pipelines.connect import (
+        RedirectPortBusy,
+        check_configuration,
+        connect_interactively,
+        finish_connection,
+    )
     from sources.quickbooks.errors import QboError
     from sources.quickbooks.oauth import InvalidState
     from sources.quickbooks.token_store import TokenStoreError
     from sources.quickbooks.tokens import ConnectionRefused
 
+    if code and not realm:
+        fail("--code and --realm go together (both come back on the redirect URL)", 2)
     the_connector = connector(ctx)
     tenant_id = tenant or the_connector.settings.tenant_id
     try:
+        check_configuration(the_connector, interactive=not code)  # before a consent or a code is spent
+        if realm:  # a reconnect: for the realm's tenant, at the QBO it was connected to (unless told)
+            tenant_id = tenant or the_connector.token_store.owner(realm) or tenant_id
+            the_connector = the_connector.at_connection_of(realm)
         if code:
-            if not realm:
-                fail("--code and --realm go together (both come back on the redirect URL)", 2)
-            the_connector.tokens  # noqa: B018 - missing settings or a bad key fail before the code is spent
-            record = finish_connection(the_connector, tenant_id, code, realm)
+            record = finish_connection(the_connector, tenant_id, code, str(realm))
         else:
             record = connect_interactively(the_connector, tenant_id, timeout, echo=typer.echo, realm_id=realm)
     except (ConfigError, ConnectionRefused, InvalidState, TokenStoreError) as exc:
         fail(_one_line(exc), 2)  # refused: nothing was stored, and the line says what to do
-    except (QboError, ValueError, TimeoutError) as exc:
+    except (QboError, ValueError, TimeoutError, RedirectPortBusy) as exc:
         fail(_one_line(exc))
+    where = f" ({record.location.label})" if record.location else ""
     typer.echo(
-        f"connected realm {record.realm_id} for tenant {record.tenant_id}; refresh token valid until "
-        f"{record.refresh_token_expires_at:%Y-%m-%d}"
+        f"connected realm {record.realm_id} for tenant {record.tenant_id}{where}; refresh token valid "
+        f"until {record.refresh_token_expires_at:%Y-%m-%d}"
     )
 
 

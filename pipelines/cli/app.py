@@ -7,6 +7,7 @@ packages register them through the `qbo.commands` entry points (pyproject.toml),
 
 from __future__ import annotations
 
+from dataclasses import replace
 from importlib.metadata import entry_points
 from typing import Annotated
 
@@ -47,7 +48,7 @@ def main(
     try:
         settings = Settings.resolve(warehouse=warehouse, store_url=store)
         if qbo_base_url:
-            settings = settings.with_sandbox(qbo_base_url.rstrip("/"))
+            settings = replace(settings.with_sandbox(qbo_base_url.rstrip("/")), base_url_given=True)
     except ConfigError as exc:
         fail(str(exc), 2)
     ctx.obj = settings

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from pipelines.cli.common import connector, fail
+from pipelines.cli.common import connector, fail, reading_warehouse
 
 if TYPE_CHECKING:
     from pipelines.ask.names import NameIndex
@@ -40,27 +40,30 @@ def _asker(
     """The answering side and the words-to-intent side of `qbo ask` and `qbo mcp`."""
     from pipelines.ask.rule_parser import RuleParser
     from pipelines.ask.run import Asker
+    from pipelines.runtime.warehouse_target import WarehouseUnreachable
 
     the_connector = connector(ctx)
+    try:
+        reading_warehouse(ctx)
+    except WarehouseUnreachable as exc:
+        fail(str(exc), 2)
     names = _names(the_connector.settings, realm)
     asker = Asker(the_connector, caller=caller, fresh=timedelta(minutes=fresh_minutes))
     return asker, RuleParser(names)
 
 
 def _names(settings: Settings, realm: str | None) -> NameIndex:
-    """The known names, from the warehouse of the settings; exit 2 naming the fix when it has none to
-    give: no DuckDB file, a database the staging models are not built in, a PostgreSQL that is down."""
+    """The known names, from the warehouse of the settings (synced: `reading_warehouse`); exit 2 naming
+    the fix when it has none to give: staging models not built, a PostgreSQL that is down."""
     from pipelines.ask.names import NameIndex
     from pipelines.runtime.warehouse_sql import open_warehouse
     from pipelines.runtime.warehouse_target import WarehouseUnreachable
 
-    unbuilt = f"no warehouse at {settings.warehouse_label}; run `qbo sync` and `qbo transform` first"
-    if settings.warehouse_url is None and not settings.warehouse.exists():
-        fail(unbuilt, 2)
     try:
         with open_warehouse(settings.warehouse_target) as db:
             if "stg_qbo__customers" not in db.tables("staging"):
-                fail(unbuilt.replace("no warehouse at", "no staging models in the warehouse"), 2)
+                where = settings.warehouse_label
+                fail(f"no staging models in the warehouse {where}; run `qbo transform` first", 2)
             return NameIndex.from_db(db, realm)
     except WarehouseUnreachable as exc:
         fail(str(exc), 2)
@@ -79,6 +82,13 @@ def ask(
     ] = 120,
 ) -> None:
     """A finance question in words: the intent it is read as, the query run, and the answer as a table."""
+    from pipelines.runtime.warehouse_sql import one_connection
+
+    with one_connection(ctx.obj.warehouse_target):  # one question: one open of the warehouse
+        _ask(ctx, question, realm, as_json, fresh_minutes)
+
+
+def _ask(ctx: typer.Context, question: str, realm: str | None, as_json: bool, fresh_minutes: int) -> None:
     from pipelines.ask.rule_parser import ParseError
     from pipelines.ask.translate import Refused
 

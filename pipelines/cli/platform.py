@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from pipelines.cli.common import connector, fail, group
+from pipelines.cli.common import connector, fail, group, reading_warehouse
 
 HELP = "Platform records: the demo dataset, the DTO schemas, loading them."
 
@@ -77,6 +77,7 @@ def platform_deliver(ctx: typer.Context) -> None:
     from pipelines.deliver.callback import post_pending
     from pipelines.deliver.enqueue import NotTransformed, deliver
 
+    reading_warehouse(ctx)
     chosen = connector(ctx)
     try:
         result = deliver(chosen, echo=typer.echo)

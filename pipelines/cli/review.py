@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from pipelines.cli.common import connector, fail, group
+from pipelines.cli.common import connector, entity_names, fail, group
 
 QUEUE_HELP = "conflict, drift, candidate, approval or issue (default: all)"
 By = Annotated[str, typer.Option("--by", help="who decides (recorded with the decision)")]
@@ -33,7 +33,10 @@ def _entry(ctx: typer.Context, number: int) -> dict[str, Any]:
 def review_list(
     ctx: typer.Context,
     queue: Annotated[str | None, typer.Option(help=QUEUE_HELP)] = None,
-    entity: Annotated[str | None, typer.Option(help="only this entity (Invoice, Customer, ...)")] = None,
+    entities: Annotated[
+        list[str] | None,
+        typer.Option("--entities", help="only these entities (Invoice, customers, ...), comma-separated"),
+    ] = None,
     search: Annotated[str | None, typer.Option(help="a name, document number or id")] = None,
     limit: Annotated[int, typer.Option(min=1, max=200)] = 50,
 ) -> None:
@@ -42,9 +45,15 @@ def review_list(
 
     if queue is not None and queue not in QUEUES:
         fail(f"--queue must be one of {', '.join(QUEUES)}", 2)
-    rows, total = connector(ctx).store.review.entries(
-        None, queue, entity=entity, search=search, page_size=limit
-    )
+    review = connector(ctx).store.review
+    chosen: list[str | None] = list(entity_names(entities) or [None])
+    rows: list[dict[str, Any]] = []
+    total = 0
+    for entity in chosen:
+        some, count = review.entries(None, queue, entity=entity, search=search, page_size=limit)
+        rows, total = rows + some, total + count
+    if len(chosen) > 1:  # newest change first across the entities too
+        rows = sorted(rows, key=lambda r: str(r["changed_at"]), reverse=True)[:limit]
     for r in rows:
         what = f"{r['field']}: platform {r['platform_value']!r}, QBO {r['qbo_value']!r}" if r["field"] else ""
         party = f" ({r['party']})" if r["party"] else ""

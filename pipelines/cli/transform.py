@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from pipelines.cli.common import connector, day, fail, group
-from pipelines.runtime.progress import Progress
+from pipelines.cli.common import connector, day, fail, group, reading_warehouse
 from pipelines.runtime.settings import ConfigError
 
 
@@ -20,8 +19,14 @@ def transform(
     select: Annotated[
         str | None, typer.Option(help="dbt node selection, e.g. 'staging sync_drift+' [default: all]")
     ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="no progress on stderr, only the summary")
+    ] = False,
 ) -> None:
-    """Build the dbt project over the warehouse: mappings, drift, conflicts, outbound, finance marts."""
+    """Build the dbt project over the warehouse: mappings, drift, conflicts, outbound, finance marts.
+
+    Progress (each model as it starts) goes to stderr; the summary to stdout, or to stderr with the
+    failing nodes, their files and their errors when the build fails (exit 1)."""
     from pipelines.runtime.policy_config import mastering_policy
     from pipelines.transform.dbt_build import transform as run_transform
 
@@ -31,11 +36,15 @@ def transform(
     except ConfigError as exc:
         fail(str(exc), 2)
     nodes = select.replace(",", " ").split() if select else None
-    with Progress.live(typer.echo) as progress:
+    reading_warehouse(ctx)
+    from pipelines.runtime.progress import Progress
+
+    with Progress.live(typer.echo, quiet=quiet) as progress:
         result = run_transform(connector(ctx), policy=policy, as_of=as_of_day, select=nodes, echo=progress)
-    typer.echo(result.summary())
     if not result.success:
+        typer.echo(f"error: {result.summary()}", err=True)
         raise typer.Exit(1)
+    typer.echo(result.summary())
 
 
 def report_drift(
@@ -45,7 +54,7 @@ def report_drift(
     """Write the drift report: HTML for people, CSV and XLSX of the same rows."""
     from pipelines.report.drift import read, write
 
-    settings = connector(ctx).settings
+    settings = reading_warehouse(ctx)
     try:
         report = read(settings.warehouse_target)
     except FileNotFoundError as exc:

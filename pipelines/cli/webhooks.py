@@ -47,13 +47,14 @@ def webhooks_replay(
     ctx: typer.Context,
     since: Annotated[str, typer.Option(help="events received from this day (YYYY-MM-DD) or time (ISO 8601)")],
     realm: Annotated[str | None, typer.Option(help="only this realm's events")] = None,
-    entity: Annotated[str | None, typer.Option(help="only this entity's events")] = None,
+    entities: Annotated[
+        list[str] | None, typer.Option(help="only these entities' events, repeated or comma-separated")
+    ] = None,
 ) -> None:
     """Queue processed events again (then `qbo webhooks drain`): their records are fetched anew."""
     start = moment(since, "--since")
-    if entity is not None:
-        entity_names([entity])
-    count = connector(ctx).store.events.replay(start, realm, entity)
+    events = connector(ctx).store.events
+    count = sum(events.replay(start, realm, entity) for entity in entity_names(entities) or [None])
     typer.echo(f"{count} events queued again; run `qbo webhooks drain` to process them")
 
 

@@ -17,6 +17,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from pipelines.mapping.values import LINES_FIELD
 from sources.platform.dto import MODELS, QBO_MASTERED, Dto
 
 SPEC_PATH = Path(__file__).with_name("spec.yml")
@@ -60,7 +61,6 @@ SQL_TYPES: dict[str, str] = {
     "date": "date",
     "bool": "boolean",
 }
-LINES_FIELD = "lines"  # a line array compares as one field: every line, in key order
 DERIVED = ("invoice_status", "invoice_voided", "invoice_discount")
 
 

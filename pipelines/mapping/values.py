@@ -15,7 +15,8 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from pipelines.mapping.spec import LINES_FIELD
+LINES_FIELD = "lines"  # a line array compares as one field: every line, in key order
+
 
 CENT = Decimal("0.01")
 Lookup = Callable[[str, str], str | None]  # (list table, QBO Id) -> the looked-up value (a Term's Name)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from pipelines.mapping.order import ORDER
 from pipelines.push.destination import MAX_BATCH, Sink
 from pipelines.push.operation import Operation
-from pipelines.push.plan import Plan, read_plan
+from pipelines.push.plan import HELD, LOOK, SHOWN, WHY, Plan, read_plan, refusal_lines, tally
 from pipelines.runtime.landing import land_push_results
 from pipelines.runtime.progress import progress_of
 from pipelines.runtime.warehouse import Warehouse, root_cause
@@ -34,8 +35,7 @@ if TYPE_CHECKING:
     from pipelines.runtime.connector import Connector
 
 log = logging.getLogger("qbo.push")
-# the summary's words for QBO's answers: the plan's own `invalid` (pre-flight, never sent) is not these
-SAID = {"invalid": "invalid (refused by QBO)"}
+QBO_SAID = {"invalid": "refuse", "conflict": "conflict", "desynced": "desynced"}  # QBO's answers, as tallied
 
 
 @dataclass
@@ -45,16 +45,22 @@ class RealmPush:
     retries: int = 0  # requests sent again after a 429, 5xx or transport failure
     outcomes: dict[str, int] = field(default_factory=dict)
     stopped: str | None = None  # why the realm's push stopped early (circuit open, ...)
+    # each record QBO did not take: entity, platform_id, qbo_id, operation, outcome, error (its DTO)
+    refusals: list[dict[str, Any]] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)  # the plan's words: created, refused, held
+    answers: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)  # each record's last
 
 
 def plan(
     connector: Connector, realms: list[str] | None = None, entities: Sequence[str] | None = None
 ) -> Plan:
+    """What a push would do, reading the warehouse and the store only; a record refused before and
+    unchanged carries the error it was refused with."""
     store = connector.store
     known: dict[tuple[str, str, str], str] = {}
     for realm in realms or connector.realms():
         known |= store.push_log.created_links(realm)
-    return read_plan(
+    the_plan = read_plan(
         connector.settings.warehouse_target,
         realms=realms,
         entities=list(entities) if entities else None,
@@ -62,6 +68,10 @@ def plan(
         pushed=store.push_log.pushed(),
         known_links=known,
     )
+    refusals = store.push_log.refusals()
+    for op in the_plan.by_status("refused"):
+        op.error = (refusals.get((*op.key, op.row["payload_hash"])) or {}).get("error")
+    return the_plan
 
 
 def push_all(
@@ -73,12 +83,15 @@ def push_all(
 ) -> list[RealmPush]:
     """Push every connected realm's outbound records (or those asked for); land the results.
     `load_lock` (a flow's writer slot) is held while the warehouse is read or written, not while QBO
-    answers: held around the whole push it would invert the order a sync takes its locks in."""
+    answers: held around the whole push it would invert the order a sync takes its locks in.
+
+    What is said: the plan in the words `--dry-run` uses, then per realm the result in the same words
+    and counts (created 3, updated 2, refused 1), and each refused record with its error DTO."""
     guard = load_lock or nullcontext()
     chosen = connector.realms(realms)
     with guard:
         the_plan = plan(connector, chosen, entities)
-    for line in the_plan.summary():
+    for line in the_plan.summary(lead="to push: "):
         echo(line)
     for op in the_plan.by_status("invalid"):  # refused before sending: on record like QBO's refusals
         connector.store.errors.record_dto(op.error or {}, op.realm_id, op.entity, "push")
@@ -98,17 +111,19 @@ def push_all(
         )
     results = []
     for realm_id in chosen:
+        started = datetime.now(UTC)
         ops = [op for op in the_plan.operations if op.realm_id == realm_id and op.status == "send"]
         result = push_realm(connector, realm_id, ops, echo, guard)
         results.append(result)
-        sent = ", ".join(
-            f"{n} {SAID.get(outcome, outcome)}" for outcome, n in sorted(result.outcomes.items())
+        _tally(result, the_plan, ops)
+        for line in _result_lines(result, the_plan):
+            echo(line)
+        said = tally(result.counts, past=True, by_qbo=_by_qbo(result))  # what `qbo status` repeats
+        notes = [said] + ([f"stopped: {result.stopped}"] if result.stopped else [])
+        status = "failed" if result.stopped else "ok"
+        connector.store.runs.record(
+            realm_id, "push", started, status, dict(result.counts), result.requests, notes
         )
-        records = sum(result.outcomes.values())
-        said = f"{records} record{'s' if records != 1 else ''} pushed: {sent}" if records else "nothing sent"
-        echo(f"realm {realm_id}: {said} in {result.requests} batch requests")
-        if result.stopped:
-            echo(f"realm {realm_id}: STOPPED: {result.stopped}")
     # what QBO took makes the decisions behind it final: no longer to be withdrawn
     sent = connector.store.push_log.results(landed=False)
     connector.store.review.mark_pushed(
@@ -116,6 +131,65 @@ def push_all(
     )
     land_push_results(connector, load_lock)
     return results
+
+
+def _tally(result: RealmPush, the_plan: Plan, ops: list[Operation]) -> None:
+    """The realm's result in the plan's words: each sent record by QBO's last answer, what pre-flight
+    refused, what was held back, and what a stopped push did not send."""
+    counts: Counter[str] = Counter()
+    planned = the_plan.counts(result.realm_id)
+    counts["refuse"] = planned.get("refuse", 0)
+    for word in HELD:
+        counts[word] = planned.get(word, 0)
+    answered = 0
+    for key, outcome in result.answers.items():
+        answered += 1
+        counts[outcome["operation"] if outcome["outcome"] == "ok" else QBO_SAID[outcome["outcome"]]] += 1
+        if outcome["outcome"] != "ok":
+            entity, _, platform_id = key
+            result.refusals.append(
+                {"entity": entity, "platform_id": platform_id} | {k: outcome[k] for k in REFUSAL}
+            )
+    counts["unsent"] = max(0, len(ops) - answered)
+    result.counts = +counts
+
+
+REFUSAL = ("qbo_id", "operation", "outcome", "error")
+BY_QBO = {"invalid": "refused by QBO", "conflict": "conflict: QBO changed it", "desynced": "gone from QBO"}
+
+
+def _by_qbo(result: RealmPush) -> int:
+    return sum(1 for r in result.refusals if r["outcome"] == "invalid")
+
+
+def _result_lines(result: RealmPush, the_plan: Plan) -> list[str]:
+    """The result line, the records refused (pre-flight's, then QBO's; SHOWN of them) and where to look."""
+    realm = result.realm_id
+    requests = f"{result.requests} batch request{'s' if result.requests != 1 else ''}"
+    lines = [f"realm {realm}: {requests}: {tally(result.counts, past=True, by_qbo=_by_qbo(result))}"]
+    if result.stopped:
+        lines.append(f"realm {realm}: STOPPED: {result.stopped}")
+    refused = [  # one group of lines per record: pre-flight's refusals, then QBO's
+        refusal_lines(
+            op.entity, op.row["platform_id"], op.row.get("qbo_id"), op.operation, WHY[op.status], op.error
+        )
+        for op in the_plan.by_status("invalid")
+        if op.realm_id == realm
+    ] + [
+        refusal_lines(
+            r["entity"], r["platform_id"], r["qbo_id"], r["operation"], BY_QBO[r["outcome"]], r["error"]
+        )
+        for r in result.refusals
+    ]
+    records = len(refused)
+    if records:
+        lines.append(f"realm {realm}: {records} record{'s' if records != 1 else ''} not taken:")
+        lines += [line for group in refused[:SHOWN] for line in group]
+        if records > SHOWN:
+            lines.append(f"  ... and {records - SHOWN} more: `qbo push --refused` lists them all")
+    if records or result.counts.get("refused"):
+        lines.append(f"  where to look: {LOOK}")
+    return lines
 
 
 def push_realm(
@@ -134,7 +208,9 @@ def push_realm(
         connector.store,
         lookup,
         datetime.now(UTC).date(),
-        answered=lambda n: bar.advance(f"realm {realm_id}: push", n, total=len(ops), unit="operations"),
+        answered=lambda n: bar.advance(
+            f"realm {realm_id}: push", n, total=len(ops), unit="operations", always=True
+        ),
     )
 
     def qbo(items: Any, table: Any) -> None:  # dlt's destination callable: a batch of at most 30
@@ -174,6 +250,7 @@ def push_realm(
         connector.store.errors.record(cause, realm_id, None, operation="push")
         result.stopped = str(cause)
     result.requests, result.outcomes = sink.sent, dict(sink.outcomes)
+    result.answers = dict(sink.results)
     result.retries = sink.client.stats.retries
     return result
 

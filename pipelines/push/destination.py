@@ -184,6 +184,8 @@ class Sink:
     ) -> None:
         self.results[record_key(item)] = {
             "outcome": outcome,
+            "operation": item["operation"],
+            "qbo_id": (doc or {}).get("Id") or item.get("qbo_id"),
             "doc": doc,
             "error": error,
             "payload_hash": item["payload_hash"],

@@ -24,6 +24,64 @@ from pipelines.runtime.warehouse_sql import WarehouseSQL, open_warehouse
 from pipelines.runtime.warehouse_target import Warehouse, is_postgres, warehouse_label
 from sources.platform.errors import detail, error_dto
 
+OPERATIONS = ("create", "update", "deactivate", "void")
+PAST = {"create": "created", "update": "updated", "deactivate": "deactivated", "void": "voided"}
+# what is not sent, in the words the plan (--dry-run) and the push's result both use
+HELD = {
+    "approval": "awaiting approval",
+    "waiting": "waiting for a reference",
+    "refused": "refused before (unchanged)",
+    "done": "already pushed",
+}
+# outcomes only QBO's answers make: the result says them, the plan cannot foresee them
+ANSWERED = {
+    "conflict": "in conflict (QBO kept its values)",
+    "desynced": "gone from QBO",
+    "unsent": "not sent",
+}
+LOOK = (
+    "every refused record and its error: `qbo push --refused`; after `qbo transform`, "
+    "`qbo review list --queue issue` (and the review console of `qbo serve`)"
+)
+SHOWN = 10  # refused records listed per realm; `qbo push --refused` lists them all
+
+
+def tally(counts: Counter[str], *, past: bool = False, by_qbo: int = 0) -> str:
+    """`create 3, update 2, refuse 1; not sent: 2 awaiting approval`, or (past) `created 3, updated 2,
+    refused 1`: the plan and the result in the same words, so their counts can be compared."""
+    acts = [f"{PAST[op] if past else op} {counts[op]}" for op in OPERATIONS if counts.get(op)]
+    refused = counts.get("refuse", 0)
+    if refused:
+        split = (
+            f" ({refused - by_qbo} by pre-flight, {by_qbo} by QBO)" if past and 0 < by_qbo < refused else ""
+        )
+        acts.append(f"{'refused' if past else 'refuse'} {refused}{split}")
+    acts += [f"{counts[k]} {word}" for k, word in ANSWERED.items() if counts.get(k)]
+    held = [f"{counts[k]} {word}" for k, word in HELD.items() if counts.get(k)]
+    said = ", ".join(acts) or ("nothing pushed" if past else "nothing to send")
+    return f"{said}; not sent: {', '.join(held)}" if held else said
+
+
+def refusal_lines(
+    entity: str, platform_id: str, qbo_id: Any, operation: str, why: str, dto: dict[str, Any] | None
+) -> list[str]:
+    """One refused record: its ids, what was refused and by whom, and its error DTO (code, message and a
+    line per detail: the field in the platform's terms and the issue)."""
+    dto = dto or {}
+    qbo = f", QBO Id {qbo_id}" if qbo_id else ""
+    lines = [
+        f"  {entity} {platform_id} ({operation}{qbo}, {why}): "
+        f"{dto.get('code', 'UNKNOWN')}: {dto.get('message', 'no error recorded')}"
+    ]
+    for d in dto.get("details") or []:
+        message = f": {d['message']}" if d.get("message") else ""
+        lines.append(f"      {d.get('field', '(record)')} {d.get('issue', 'invalid')}{message}"[:200])
+    return lines
+
+
+# a plan status -> how a refused or held record's reason is said in a listing
+WHY = {"invalid": "refused by pre-flight", "refused": "refused before, unchanged since", "waiting": "waiting"}
+
 
 @dataclass
 class Plan:
@@ -32,30 +90,55 @@ class Plan:
     def by_status(self, status: str) -> list[Operation]:
         return [op for op in self.operations if op.status == status]
 
-    def summary(self) -> list[str]:
-        counts = Counter((op.realm_id, op.entity, op.operation, op.status) for op in self.operations)
+    def realms(self) -> list[str]:
+        return sorted({op.realm_id for op in self.operations})
+
+    def counts(self, realm: str, entity: str | None = None) -> Counter[str]:
+        """What the plan does with a realm's (or an entity's) records: an operation for what is sent,
+        `refuse` for what pre-flight refuses, a status of HELD for what waits."""
+        out: Counter[str] = Counter()
+        for op in self.operations:
+            if op.realm_id == realm and entity in (None, op.entity):
+                out[
+                    op.operation if op.status == "send" else "refuse" if op.status == "invalid" else op.status
+                ] += 1
+        return out
+
+    def summary(self, lead: str = "would ") -> list[str]:
+        """Per realm its tally (`lead` before it: `would ` for a dry run), then per entity."""
         lines = []
-        for realm in sorted({op.realm_id for op in self.operations}):
-            lines.append(f"realm {realm}:")
+        for realm in self.realms():
+            said = tally(self.counts(realm))
+            lines.append(f"realm {realm}: {'' if said.startswith('nothing') else lead}{said}")
             for entity in ORDER:
-                cells = []
-                for status, label in (
-                    ("send", ""),
-                    ("approval", "awaiting approval"),
-                    ("invalid", "invalid"),
-                    ("waiting", "waiting for a reference"),
-                    ("done", "already pushed"),
-                    ("refused", "refused by QBO before, unchanged"),
-                ):
-                    for operation in ("create", "update", "deactivate", "void"):
-                        n = counts.get((realm, entity, operation, status), 0)
-                        if n:
-                            cells.append(
-                                f"{n} {operation}{'s' if n > 1 else ''}{' ' + label if label else ''}"
-                            )
-                if cells:
-                    lines.append(f"  {entity:<9} " + ", ".join(cells))
+                counts = self.counts(realm, entity)
+                if counts:
+                    lines.append(f"  {entity:<9} {tally(counts)}")
+            if self.counts(realm).get("approval"):
+                lines.append("  awaiting approval: `qbo approve` lists them and approves one")
         return lines or ["nothing to push"]
+
+    def not_sent(
+        self,
+        realm: str,
+        statuses: tuple[str, ...] = ("invalid", "refused", "waiting"),
+        limit: int | None = SHOWN,
+    ) -> list[str]:
+        """The realm's records refused or waiting, each with its ids and error DTO (`limit` of them)."""
+        ops = [
+            op
+            for status in statuses
+            for op in self.operations
+            if op.realm_id == realm and op.status == status
+        ]
+        lines = []
+        for op in ops[:limit]:
+            lines += refusal_lines(
+                op.entity, op.row["platform_id"], op.row.get("qbo_id"), op.operation, WHY[op.status], op.error
+            )
+        if limit is not None and len(ops) > limit:
+            lines.append(f"  ... and {len(ops) - limit} more: `qbo push --refused` lists them all")
+        return lines
 
 
 def _references(entity: str) -> list[tuple[str, str, str]]:

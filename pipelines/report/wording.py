@@ -36,9 +36,9 @@ ACTIONS = {
         "approval",
         "Waiting for approval: deactivations and voids",
         "The platform deactivated or voided these records. QuickBooks cannot undo a void, so nothing is "
-        "sent until someone approves it: `qbo approve` lists what waits, `qbo approve --entity "
+        "sent until someone approves it: `qbo approve` lists what waits, `qbo approve --entities "
         "<entity> --id <platform id> --by <your name>` approves one, and the next `qbo push` sends it.",
-        "Approve it with `qbo approve --entity {entity} --id {platform_id}`; the next `qbo push` sends it",
+        "Approve it with `qbo approve --entities {entity} --id {platform_id}`; the next `qbo push` sends it",
     ),
     "push": Action(
         "push",

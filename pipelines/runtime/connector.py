@@ -3,23 +3,30 @@
 One `Connector` per process; everything it builds is shared by the realms it serves, and nothing
 of one realm is used for another (budgets and tokens are keyed by realm). Each part is imported when it
 is first built: `qbo ask` needs the store, not Redis, OAuth or the HTTP client.
+
+A realm is served by the QBO it was connected to (production, Intuit's sandbox or a local sandbox:
+its API base URL and OAuth endpoints are stored with its tokens), so `--qbo-base-url` is given once,
+at `qbo connect`. Given again, it wins, and a realm connected elsewhere is named in a warning.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import logging
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from pipelines.runtime.settings import Settings
+from pipelines.runtime.settings import ConfigError, Settings
 
 if TYPE_CHECKING:
     from pipelines.store.integration_store import IntegrationStore
     from sources.quickbooks.budget import BudgetBackend, RequestBudget
     from sources.quickbooks.client import QboClient, RetryPolicy
     from sources.quickbooks.oauth import OAuthClient
-    from sources.quickbooks.token_store import TokenRecord, TokenStore
+    from sources.quickbooks.token_store import QboLocation, TokenRecord, TokenStore
     from sources.quickbooks.tokens import TokenManager
+
+log = logging.getLogger(__name__)
 
 
 class TenantRealmError(LookupError):
@@ -33,6 +40,8 @@ class Connector:
     settings: Settings
     retry: RetryPolicy | None = None  # how hard clients retry 429/5xx/transport (default: RetryPolicy())
     _budgets: dict[str, RequestBudget] = field(default_factory=dict)
+    _oauth_at: dict[str, OAuthClient] = field(default_factory=dict)  # discovery URL -> client
+    _told: set[str] = field(default_factory=set)  # realms whose stored URL --qbo-base-url overrode
 
     @cached_property
     def oauth(self) -> OAuthClient:
@@ -48,10 +57,15 @@ class Connector:
 
     @cached_property
     def token_store(self) -> TokenStore:
-        from sources.quickbooks.token_store import TokenStore
+        """The encrypted token store; keys that are missing or not Fernet keys (the example's placeholder)
+        are a `ConfigError` naming the setting and `qbo keygen`, wherever a command first opens it."""
+        from sources.quickbooks.token_store import KeyProblem, TokenStore
 
         self.settings.require("token_encryption_keys")
-        return TokenStore(self.settings.store_url, keys=list(self.settings.token_encryption_keys))
+        try:
+            return TokenStore(self.settings.store_url, keys=list(self.settings.token_encryption_keys))
+        except KeyProblem as exc:
+            raise ConfigError(str(exc)) from None
 
     @cached_property
     def tokens(self) -> TokenManager:
@@ -60,7 +74,47 @@ class Connector:
         self.settings.require(
             "client_id", "client_secret", "token_encryption_keys"
         )  # all that is missing, at once
-        return TokenManager(self.token_store, self.oauth)
+        return TokenManager(self.token_store, self.oauth, oauth_for=self._oauth_for)
+
+    def location(self, realm_id: str) -> QboLocation | None:
+        """Where the realm was connected (None: not connected, or stored before locations were kept)."""
+        return self.token_store.location(realm_id)
+
+    def base_url(self, realm_id: str) -> str:
+        """The QBO API base URL of a realm: where it was connected, unless `--qbo-base-url` was given
+        (it wins; a realm connected elsewhere is named once in a warning)."""
+        stored = self.location(realm_id)
+        if stored is None:
+            return self.settings.base_url
+        if not self.settings.base_url_given:
+            return stored.api_base_url
+        if stored.api_base_url != self.settings.base_url and realm_id not in self._told:
+            self._told.add(realm_id)
+            log.warning(
+                "realm %s: using --qbo-base-url %s, not %s where it was connected",
+                realm_id,
+                self.settings.base_url,
+                stored.label,
+            )
+        return self.settings.base_url
+
+    def at_connection_of(self, realm_id: str) -> Connector:
+        """A connector pointed at the QBO the realm was connected to (to reconnect it there); this one
+        when `--qbo-base-url` was given or nothing is stored."""
+        stored = self.location(realm_id)
+        if stored is None or self.settings.base_url_given:
+            return self
+        moved = replace(self.settings, base_url=stored.api_base_url, discovery_url=stored.discovery_url)
+        return Connector(moved, retry=self.retry)
+
+    def _oauth_for(self, record: TokenRecord) -> OAuthClient:
+        """The OAuth endpoints a realm's refresh token belongs to: those it was connected at."""
+        stored = record.location
+        if stored is None or self.settings.base_url_given:
+            return self.oauth
+        if stored.discovery_url not in self._oauth_at:
+            self._oauth_at[stored.discovery_url] = self.oauth.at(stored.discovery_url)
+        return self._oauth_at[stored.discovery_url]
 
     @cached_property
     def store(self) -> IntegrationStore:
@@ -86,7 +140,7 @@ class Connector:
         from sources.quickbooks.client import QboClient
 
         return QboClient(
-            realm_id, self.settings.base_url, self.tokens, budget=self.budget(realm_id), retry=self.retry
+            realm_id, self.base_url(realm_id), self.tokens, budget=self.budget(realm_id), retry=self.retry
         )
 
     def connections(self) -> list[TokenRecord]:

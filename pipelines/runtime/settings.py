@@ -4,15 +4,20 @@ Keys live in `[sources.quickbooks]` (env `SOURCES__QUICKBOOKS__<KEY>`). A missin
 reported with the key, the environment variable and what to do, never with a secret's value.
 The warehouse is a DuckDB file (the default) or a PostgreSQL URL: `--warehouse`, `[warehouse] url`
 (env `WAREHOUSE__URL`, secrets.toml too: it may hold a password) or `[sources.quickbooks] warehouse`,
-in that order; a URL's password is never printed (`redact_url`). The files are read as dlt reads them,
-without importing dlt (config_values.py): a `qbo` command that needs no pipeline starts fast.
+in that order; a URL's password is never printed (`redact_url`). Below them all, the warehouse, store
+and dlt state `qbo demo` recorded in var/defaults.toml (`record_defaults`), so that after `make demo`
+every command reads the demo's data without flags; `Settings.warehouse_source` says where it came from.
+The files are read as dlt reads them, without importing dlt (config_values.py): a `qbo` command that
+needs no pipeline starts fast.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -24,6 +29,8 @@ from sources.quickbooks import settings as qbo
 
 SECTION = "sources.quickbooks"
 VAR = Path("var")
+DEFAULTS_FILE = VAR / "defaults.toml"
+_RECORDED = ("warehouse", "store_url", "pipelines_dir")
 
 
 class ConfigError(ValueError):
@@ -81,6 +88,43 @@ def warehouse_location(value: str | Path, where: str) -> tuple[Path, str | None]
     return VAR / "warehouse.duckdb", url
 
 
+def recorded_defaults(path: Path = DEFAULTS_FILE) -> dict[str, str]:
+    """What `record_defaults` wrote (`recorded_by` and the keys of _RECORDED), or {} without the file."""
+    try:
+        with open(path, "rb") as handle:
+            table = tomllib.load(handle).get("defaults", {})
+    except FileNotFoundError:
+        return {}
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid TOML ({exc}); delete it (`qbo demo` rewrites it)") from None
+    return {k: str(v) for k, v in table.items() if k in (*_RECORDED, "recorded_by") and v not in (None, "")}
+
+
+def record_defaults(recorded_by: str, path: Path = DEFAULTS_FILE, **values: str | Path | None) -> Path:
+    """Record the project's default warehouse, store and dlt state (atomically: a reader sees the old
+    file or the new one). Flags, the environment and .dlt/ settings still come first."""
+    unknown = set(values) - set(_RECORDED)
+    if unknown:
+        raise ValueError(f"cannot record {', '.join(sorted(unknown))}; only {', '.join(_RECORDED)}")
+    lines = [
+        f"# written by `{recorded_by}`: what qbo commands use when no flag, environment variable or",
+        "# .dlt/ setting names one. Delete this file to go back to var/warehouse.duckdb.",
+        "[defaults]",
+        f"recorded_by = {json.dumps(recorded_by)}",
+        *(f"{k} = {json.dumps(str(v))}" for k, v in values.items() if v is not None),
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+    return path
+
+
+def _source(env: str) -> str:
+    """Where a setting came from, for the line naming the warehouse: the environment or .dlt/."""
+    return f"env {env}" if env in os.environ else ".dlt/ settings"
+
+
 def _warehouse_url_setting() -> Any:
     """`[warehouse] url`: the environment and secrets.toml first (a URL with a password), then config."""
     for secret in (True, False):
@@ -132,6 +176,7 @@ def _api_keys(raw: Any) -> dict[str, frozenset[str]]:
 class Settings:
     base_url: str = qbo.PRODUCTION_BASE_URL
     discovery_url: str = qbo.PRODUCTION_DISCOVERY_URL
+    base_url_given: bool = False  # --qbo-base-url was given: it wins over where a realm was connected
     client_id: str | None = None
     client_secret: str | None = field(default=None, repr=False)
     redirect_uri: str = "http://127.0.0.1:8799/callback"
@@ -141,6 +186,7 @@ class Settings:
     budget_url: str | None = None  # None: a SQLite file beside the store; redis:// or postgresql:// to share
     warehouse: Path = VAR / "warehouse.duckdb"  # the DuckDB file, unless warehouse_url is set
     warehouse_url: str | None = field(default=None, repr=False)  # postgresql://...: the warehouse instead
+    warehouse_source: str = "the default"  # where the warehouse setting came from, as messages say it
     pipelines_dir: Path | None = None  # dlt's working state; default: beside the warehouse, one per warehouse
     tenant_id: str = "default"
     webhook_verifier_token: str | None = field(default=None, repr=False)
@@ -152,7 +198,8 @@ class Settings:
 
     @classmethod
     def resolve(cls, **overrides: Any) -> Settings:
-        """Defaults < config.toml < secrets.toml < environment < the given overrides (CLI options)."""
+        """Defaults < var/defaults.toml (recorded by `qbo demo`) < config.toml < secrets.toml <
+        environment < the given overrides (CLI options)."""
         values: dict[str, Any] = {}
         for key in (
             "base_url",
@@ -188,15 +235,29 @@ class Settings:
         if api_keys:
             values["gateway_api_keys"] = _api_keys(api_keys)
         chosen: tuple[Any, str] | None = None
+        source = "the default"
+        recorded = recorded_defaults()
+        if recorded.get("warehouse"):
+            chosen = (recorded["warehouse"], f"warehouse in {DEFAULTS_FILE}")
+            source = f"recorded by {recorded.get('recorded_by', 'qbo demo')}"
+        if recorded.get("store_url") and "store_url" not in values:
+            values["store_url"] = recorded["store_url"]
         if "warehouse" in values:
             chosen = (values.pop("warehouse"), f"{SECTION}.warehouse (env {_env_name('warehouse')})")
+            source = _source(_env_name("warehouse"))
         url = _warehouse_url_setting()
         if url is not None:
             chosen = (url, f"{WAREHOUSE_URL_KEY} (env {WAREHOUSE_URL_ENV})")
+            source = _source(WAREHOUSE_URL_ENV)
         if overrides.get("warehouse_url") is not None:
             chosen = (overrides["warehouse_url"], "warehouse_url")
+            source = "given"
         if overrides.get("warehouse") is not None:
             chosen = (overrides["warehouse"], "--warehouse")
+            source = "--warehouse"
+        if source.startswith("recorded") and recorded.get("pipelines_dir") and "pipelines_dir" not in values:
+            values["pipelines_dir"] = recorded["pipelines_dir"]  # that warehouse's dlt state, no other's
+        values["warehouse_source"] = source
         values.update({k: v for k, v in overrides.items() if v is not None and not k.startswith("warehouse")})
         if chosen is not None:
             values["warehouse"], values["warehouse_url"] = warehouse_location(*chosen)

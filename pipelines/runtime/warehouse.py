@@ -54,6 +54,7 @@ from pipelines.runtime.locks import POLL_SECONDS, LockBusy, hold, lock_wait_seco
 
 # re-exported: the loaders' one import of the warehouse
 from pipelines.runtime.warehouse_target import (  # noqa: F401
+    QBO_RAW_SCHEMA,
     Warehouse,
     WarehouseUnreachable,
     chain,
@@ -68,7 +69,7 @@ log = logging.getLogger("qbo.warehouse")
 
 DUCKDB_CONFIG = {"memory_limit": "256MB", "threads": 2, "preserve_insertion_order": False}
 LOADER_FILE_FORMAT = "parquet"
-QBO_DATASET = "raw_qbo"  # every realm's QBO records, one table per entity
+QBO_DATASET = QBO_RAW_SCHEMA  # every realm's QBO records, one table per entity
 PLATFORM_DATASET = "raw_platform"  # the platform's records, as its DTOs
 PUSH_DATASET = "raw_push"  # the push log
 DLT_LIMITS = {

@@ -15,13 +15,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import duckdb
-import psycopg
-from psycopg.types.string import TextLoader
 
 from pipelines.runtime.warehouse_target import Warehouse, is_postgres, warehouse_unreachable
 
@@ -94,6 +94,8 @@ class WarehouseSQL:
                 return self.all(sql, params)
             except duckdb.Error:
                 return None
+        import psycopg
+
         try:
             with self.connection.transaction():
                 return self.all(sql, params)
@@ -173,7 +175,44 @@ _ACCENTED, _PLAIN = _accent_table()
 @contextmanager
 def open_warehouse(warehouse: Warehouse, *, write: bool = False) -> Iterator[WarehouseSQL]:
     """The warehouse for a few queries: read-only unless `write` (then committed when the block ends
-    without an error). A PostgreSQL that cannot be reached is `WarehouseUnreachable`."""
+    without an error). A PostgreSQL that cannot be reached is `WarehouseUnreachable`. Inside
+    `one_connection(warehouse)`, a read-only open is the block's one connection."""
+    shared = _SHARED.get()
+    if shared is not None and not write and shared.target == str(warehouse):
+        if shared.db is None:
+            shared.db = shared.stack.enter_context(_connect(warehouse, write=False))
+        yield shared.db
+        return
+    with _connect(warehouse, write) as db:
+        yield db
+
+
+@dataclass
+class _Shared:
+    target: str
+    stack: ExitStack = field(default_factory=ExitStack)
+    db: WarehouseSQL | None = None
+
+
+_SHARED: ContextVar[_Shared | None] = ContextVar("one_connection", default=None)
+
+
+@contextmanager
+def one_connection(warehouse: Warehouse) -> Iterator[None]:
+    """Every read-only `open_warehouse(warehouse)` in the block shares one connection, opened at the
+    first: a one-shot command (`qbo ask`) checks, reads names and answers on one DuckDB open (each costs
+    tens of milliseconds) and, on PostgreSQL, one snapshot."""
+    shared = _Shared(str(warehouse))
+    token = _SHARED.set(shared)
+    try:
+        with shared.stack:
+            yield
+    finally:
+        _SHARED.reset(token)
+
+
+@contextmanager
+def _connect(warehouse: Warehouse, write: bool) -> Iterator[WarehouseSQL]:
     if is_postgres(warehouse):
         with _postgres(str(warehouse), write) as db:
             yield db
@@ -184,6 +223,9 @@ def open_warehouse(warehouse: Warehouse, *, write: bool = False) -> Iterator[War
 
 @contextmanager
 def _postgres(url: str, write: bool) -> Iterator[WarehouseSQL]:
+    import psycopg
+    from psycopg.types.string import TextLoader
+
     try:
         connection = psycopg.connect(url, connect_timeout=10)
     except psycopg.OperationalError as exc:

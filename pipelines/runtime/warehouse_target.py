@@ -85,3 +85,43 @@ def chain(exc: BaseException) -> list[BaseException]:
             or current.__context__
         )
     return [e for e in seen if isinstance(e, BaseException)]
+
+
+QBO_RAW_SCHEMA = "raw_qbo"  # where a sync lands QBO's records (warehouse.QBO_DATASET)
+
+
+class WarehouseNotSynced(LookupError):
+    """A warehouse a reading command was pointed at holds no QBO data: a typo'd path or URL, or a
+    warehouse never synced. Refused before anything opens it for writing, so no file is created."""
+
+    def __init__(self, warehouse: Warehouse, reason: str) -> None:
+        super().__init__(
+            f"{reason} at {warehouse_label(warehouse)}: check --warehouse (or [warehouse] url, "
+            "[sources.quickbooks] warehouse), or run `qbo sync` first"
+        )
+        self.warehouse = warehouse
+
+
+def require_synced(warehouse: Warehouse) -> None:
+    """Refuse (WarehouseNotSynced) a warehouse with no QBO data (no `raw_qbo` tables, no QBO staging
+    models): a DuckDB file that does not exist (never created here), or one or a PostgreSQL database no
+    sync has loaded. A PostgreSQL server that cannot be reached is `WarehouseUnreachable`."""
+    if not is_postgres(warehouse):
+        path = Path(warehouse)
+        if not path.is_file():
+            raise WarehouseNotSynced(warehouse, "no warehouse file")
+    from pipelines.runtime.warehouse_sql import open_warehouse  # noqa: PLC0415 - duckdb, psycopg
+
+    try:
+        with open_warehouse(warehouse) as db:
+            synced = bool(db.tables(QBO_RAW_SCHEMA)) or any(
+                t.startswith("stg_qbo__") for t in db.tables("staging")
+            )
+    except Exception as exc:
+        if is_postgres(warehouse):
+            raise warehouse_unreachable(exc, str(warehouse)) or exc from None
+        if "not a valid DuckDB database file" not in str(exc):
+            raise  # busy (another process holds it) and the rest: the caller's own handling
+        raise WarehouseNotSynced(warehouse, "not a DuckDB warehouse") from None
+    if not synced:
+        raise WarehouseNotSynced(warehouse, "no QBO data (never synced)")

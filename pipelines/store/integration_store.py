@@ -1,34 +1,91 @@
-"""The integration store: one engine, and one object per table family (each in its own module)."""
+"""The integration store: one engine, and one object per table family (each in its own module).
+
+A family's module loads when the family is first used: a question (`qbo ask`) needs three of ten, and
+the others bring the mapping spec and the platform DTOs with them.
+"""
 
 from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 
-from pipelines.store.approvals import Approvals
-from pipelines.store.intents import Intents
-from pipelines.store.outbox import Outbox
-from pipelines.store.push_log import PushLog
-from pipelines.store.references import References
-from pipelines.store.review import Review
-from pipelines.store.runs import IntegrationErrors, SyncRuns
 from pipelines.store.schema import engine_for, metadata
-from pipelines.store.webhook_queue import EventQueue
+
+if TYPE_CHECKING:
+    from pipelines.store.approvals import Approvals
+    from pipelines.store.intents import Intents
+    from pipelines.store.outbox import Outbox
+    from pipelines.store.push_log import PushLog
+    from pipelines.store.references import References
+    from pipelines.store.review import Review
+    from pipelines.store.runs import IntegrationErrors, SyncRuns
+    from pipelines.store.webhook_queue import EventQueue
 
 
 class IntegrationStore:
     def __init__(self, url: str) -> None:
         self.engine = engine_for(url)
         self._create_tables()
-        self.runs = SyncRuns(self.engine)
-        self.errors = IntegrationErrors(self.engine)
-        self.events = EventQueue(self.engine)  # one per engine: it serialises SQLite's writers
-        self.references = References(self.engine)
-        self.push_log = PushLog(self.engine)
-        self.approvals = Approvals(self.engine)
-        self.intents = Intents(self.engine)
-        self.outbox = Outbox(self.engine)  # what QBO changed, for the platform (deliver/)
-        self.review = Review(self.engine)  # the review queues and people's decisions
+
+    @cached_property
+    def runs(self) -> SyncRuns:
+        from pipelines.store.runs import SyncRuns
+
+        return SyncRuns(self.engine)
+
+    @cached_property
+    def errors(self) -> IntegrationErrors:
+        from pipelines.store.runs import IntegrationErrors
+
+        return IntegrationErrors(self.engine)
+
+    @cached_property
+    def events(self) -> EventQueue:
+        """One per engine: it serialises SQLite's writers."""
+        from pipelines.store.webhook_queue import EventQueue
+
+        return EventQueue(self.engine)
+
+    @cached_property
+    def references(self) -> References:
+        from pipelines.store.references import References
+
+        return References(self.engine)
+
+    @cached_property
+    def push_log(self) -> PushLog:
+        from pipelines.store.push_log import PushLog
+
+        return PushLog(self.engine)
+
+    @cached_property
+    def approvals(self) -> Approvals:
+        from pipelines.store.approvals import Approvals
+
+        return Approvals(self.engine)
+
+    @cached_property
+    def intents(self) -> Intents:
+        from pipelines.store.intents import Intents
+
+        return Intents(self.engine)
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        """What QBO changed, for the platform (deliver/)."""
+        from pipelines.store.outbox import Outbox
+
+        return Outbox(self.engine)
+
+    @cached_property
+    def review(self) -> Review:
+        """The review queues and people's decisions."""
+        from pipelines.store.review import Review
+
+        return Review(self.engine)
 
     def _create_tables(self) -> None:
         """Create the tables; processes starting together may race to it, and the loser just retries."""

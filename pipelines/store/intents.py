@@ -18,7 +18,7 @@ from sqlalchemy import Engine, insert, select, update
 
 from pipelines.store.pruning import BATCH, prune_rows
 from pipelines.store.schema import intent_audit, intent_writes, json_safe
-from sources.platform.dto import BOUNDED
+from sources.platform.bounds import BOUNDED
 from sources.platform.errors import detail, error_dto, field_path
 
 OUT_OF_BOUNDS = "DRAFT_OUT_OF_BOUNDS"

@@ -70,6 +70,28 @@ class PushLog:
             ).all()
         return {(e, t, p, h): outcome for e, t, p, h, outcome in rows}
 
+    def refusals(self) -> dict[tuple[str, str, str, str], dict[str, Any]]:
+        """(entity, tenant, platform id, payload hash) -> the last refusal of that very payload (outcome,
+        error DTO, when, QBO Id): why `qbo push` does not send it again until the record changes."""
+        c = push_results.c
+        query = (
+            select(
+                c.entity,
+                c.tenant_id,
+                c.platform_id,
+                c.payload_hash,
+                c.outcome,
+                c.error,
+                c.pushed_at,
+                c.qbo_id,
+            )
+            .where(c.outcome != "ok")
+            .order_by(c.id)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return {(r["entity"], r["tenant_id"], r["platform_id"], r["payload_hash"]): dict(r) for r in rows}
+
     def for_record(
         self, entity: str, tenant_id: str, platform_id: str, limit: int = 20
     ) -> list[dict[str, Any]]:

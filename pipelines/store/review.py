@@ -29,7 +29,7 @@ from pipelines.store.schema import (
     review_snapshots,
     sync_decisions,
 )
-from sources.platform.dto import MONEY, QUANTITY
+from sources.platform.bounds import MONEY, QUANTITY
 
 QUEUES = ("conflict", "drift", "candidate", "approval", "issue")
 # the decisions each queue takes, and the choices a resolution may make

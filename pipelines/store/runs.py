@@ -83,27 +83,31 @@ class SyncRuns:
         with self.engine.connect() as conn:
             return [RunRecord.of(r) for r in conn.execute(query).mappings().all()]
 
-    def last_ok(self, realm_id: str) -> RunRecord | None:
+    def last_ok(self, realm_id: str, kind: str | None = "sync") -> RunRecord | None:
+        """The realm's last successful run of `kind` (sync, backfill, push; None: of any kind)."""
         query = (
             select(sync_runs)
             .where(sync_runs.c.realm_id == realm_id, sync_runs.c.status == "ok")
             .order_by(desc(sync_runs.c.id))
             .limit(1)
         )
+        if kind is not None:
+            query = query.where(sync_runs.c.kind == kind)
         with self.engine.connect() as conn:
             row = conn.execute(query).mappings().first()
         return None if row is None else RunRecord.of(row)
 
     def prune(self, before: datetime, *, batch: int = BATCH, dry_run: bool = False) -> dict[str, int]:
         """Forget runs started before `before`, but never a realm's last run of each kind nor its last
-        successful one (`qbo status`, `qbo ask` and the console read them)."""
+        successful one of each kind (`qbo status`, `qbo ask` and the console read them: a push that
+        succeeded since does not make the last good sync forgettable)."""
         c = sync_runs.c
         condition = and_(
             c.started_at < before,
             newer_exists(sync_runs, "realm_id", "kind"),
             or_(
                 c.status != "ok",
-                newer_exists(sync_runs, "realm_id", where=lambda newer: newer.status == "ok"),
+                newer_exists(sync_runs, "realm_id", "kind", where=lambda newer: newer.status == "ok"),
             ),
         )
         return {sync_runs.name: prune_rows(self.engine, sync_runs, condition, batch=batch, dry_run=dry_run)}
@@ -152,6 +156,21 @@ class IntegrationErrors:
             "details": details,
         }
         self._insert(values, realm_id, entity, operation)
+
+    def current(self, realm_id: str, runs: SyncRuns) -> dict[str, Any] | None:
+        """The realm's last error while it is the realm's latest outcome: None once a run of the realm
+        (sync, backfill or push) succeeded after it, so a fixed failure stops being reported."""
+        latest = self.recent(realm_id, limit=1)
+        if not latest:
+            return None
+        ok = runs.last_ok(realm_id, kind=None)
+        if (
+            ok is not None
+            and ok.finished_at is not None
+            and _utc(ok.finished_at) >= _utc(latest[0]["occurred_at"])
+        ):
+            return None
+        return latest[0]
 
     def recent(self, realm_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         query = select(integration_errors).order_by(desc(integration_errors.c.id)).limit(limit)
@@ -239,3 +258,8 @@ class IntegrationErrors:
                     **values,
                 )
             )
+
+
+def _utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes (stored in UTC); PostgreSQL aware ones: compared as UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

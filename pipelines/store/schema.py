@@ -33,7 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 
-from sources.quickbooks.token_store import UTCDateTime
+from sources.quickbooks.token_schema import UTCDateTime
 
 metadata = MetaData()
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -28,7 +29,7 @@ from dbt_common.events.base_types import EventMsg
 
 from pipelines.mapping.policy import MasteringPolicy
 from pipelines.mapping.rendering import render_dbt_macro
-from pipelines.runtime.progress import progress_of
+from pipelines.runtime.progress import Progress, progress_of
 from pipelines.runtime.warehouse import WarehouseAccess
 from pipelines.runtime.warehouse_sql import TRANSFORM_LOCK, one_at_a_time
 from pipelines.transform.publish import land_decisions, publish, publish_review
@@ -42,12 +43,31 @@ QUIET = {"DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
 POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2")
 
 
+# what a node's status says, in words, per kind of node: "98 models built, 257 tests passed"
+NOUNS = {"model": "model", "seed": "seed", "snapshot": "snapshot", "test": "test", "unit_test": "unit test"}
+VERBS = {"success": "built", "pass": "passed", "warn": "warned", "fail": "failed", "error": "failed"}
+VERBS_OF = {"seed": {"success": "loaded"}, "snapshot": {"success": "taken"}}
+KIND_ORDER = ("model", "seed", "snapshot", "test", "unit_test")
+STATUS_ORDER = ("success", "pass", "warn", "fail", "error", "skipped")
+
+
 @dataclass(frozen=True)
 class Failure:
     node: str  # model, test or unit test name
     kind: str  # model | test | unit_test | seed | snapshot
     status: str  # error | fail
     message: str
+    path: str = ""  # the node's file, from the repository's root: dbt_project/models/...
+
+    def block(self) -> list[str]:
+        """The failure in one block: what failed, its file, and the database's (or dbt's) sentence."""
+        noun = NOUNS.get(self.kind, self.kind)
+        what = "did not build" if self.status == "error" and self.kind != "test" else "failed"
+        lines = [f"  {self.status.upper()} {noun} {self.node} {what}"]
+        if self.path:
+            lines.append(f"    file:  {self.path}")
+        lines.append(f"    error: {self.message}")
+        return lines
 
 
 @dataclass
@@ -60,15 +80,41 @@ class TransformResult:
     timings: dict[str, float] = field(default_factory=dict)  # seconds per node
     published: int | None = None  # references published for the gateway (after a whole build)
     in_review: int | None = None  # review entries published for the console and `qbo review`
+    kinds: dict[str, dict[str, int]] = field(default_factory=dict)  # {"model": {"success": 98}, ...}
+
+    def in_words(self) -> str:
+        """The build's counts as a person says them: "98 models built, 257 tests passed"."""
+        said: list[str] = []
+        for kind in sorted(self.kinds, key=lambda k: _rank(KIND_ORDER, k)):
+            counts = self.kinds[kind]
+            noun = NOUNS.get(kind, kind.replace("_", " "))
+            verbs = VERBS_OF.get(kind, {})
+            for status in sorted(counts, key=lambda s: _rank(STATUS_ORDER, s)):
+                n = counts[status]
+                verb = verbs.get(status) or VERBS.get(status, status)
+                said.append(f"{n:,} {noun}{'' if n == 1 else 's'} {verb}")
+        return ", ".join(said) or "nothing run"
 
     def summary(self) -> str:
-        counts = ", ".join(f"{n} {status}" for status, n in sorted(self.statuses.items()))
         verdict = "passed" if self.success else "FAILED"
-        lines = [f"dbt build {verdict} in {self.seconds:.1f} s ({counts or 'nothing run'})"]
+        lines = [f"dbt build {verdict} in {self.seconds:.1f} s: {self.in_words()}"]
         if self.crash:
             lines.append(f"  dbt could not run: {self.crash}")
         for failure in self.failures:
-            lines.append(f"  {failure.status.upper()} {failure.kind} {failure.node}: {failure.message}")
+            lines += failure.block()
+        skipped = self.statuses.get("skipped", 0)
+        if self.failures and skipped:
+            were = "node after it was" if skipped == 1 else "nodes after it were"
+            lines.append(f"  {skipped:,} {were} skipped")
+        if self.failures or self.crash:
+            what = (
+                "the file named above"
+                if self.crash and not self.failures
+                else "the model (or the data it reads)"
+            )
+            lines.append(
+                f"  fix {what} and run `qbo transform` again; dbt's whole log: dbt_project/logs/dbt.log"
+            )
         if self.published is not None:
             lines.append(
                 f"published {self.published:,} references (links, list names, defaults) for the gateway"
@@ -128,10 +174,13 @@ def run_dbt(
     select: list[str] | None = None,
     target_path: Path | None = None,
     echo: Callable[[str], None] | None = None,
+    project: Path | None = None,
 ) -> TransformResult:
     """dbt `command` (build by default) over `warehouse`, a DuckDB file or a postgresql:// URL (the
-    same project, with profiles.yml's `postgres` target); never raises for model or test failures."""
+    same project, with profiles.yml's `postgres` target); never raises for model or test failures.
+    `project` is dbt_project/ (a test builds a copy of it with a model broken on purpose)."""
     render_spec()
+    project = project or DBT_PROJECT
     for key, value in QUIET.items():
         os.environ.setdefault(key, value)
     target: list[str] = []
@@ -143,13 +192,14 @@ def run_dbt(
     args = [
         command,
         "--project-dir",
-        str(DBT_PROJECT),
+        str(project),
         "--profiles-dir",
-        str(DBT_PROJECT),
+        str(project),
         *target,
         "--vars",
         json.dumps(dbt_vars(policy, as_of)),
-        "--quiet",
+        "--log-level",  # nothing of dbt's on the terminal: the summary says what failed (dbt.log all)
+        "none",
     ]
     if target_path is not None:
         args += ["--target-path", str(target_path)]
@@ -157,26 +207,58 @@ def run_dbt(
         args += ["--select", *select]
     started = time.perf_counter()
     bar = progress_of(echo)
-
-    def node_finished(event: EventMsg) -> None:
-        if event.info.name == "NodeFinished":
-            bar.advance("dbt build", unit="nodes")
-
     try:
-        outcome = dbtRunner(callbacks=[node_finished]).invoke(args)
+        outcome = dbtRunner(callbacks=[node_progress(bar, f"dbt {command}")]).invoke(args)
     finally:
         release_warehouse()
     seconds = time.perf_counter() - started
     results = getattr(outcome.result, "results", None) or []
     statuses = Counter(str(r.status) for r in results)
+    kinds: dict[str, Counter[str]] = {}
+    for r in results:
+        kinds.setdefault(str(r.node.resource_type), Counter())[str(r.status)] += 1
     failures = [
-        Failure(r.node.name, str(r.node.resource_type), str(r.status), _first_line(r.message))
+        Failure(
+            r.node.name,
+            str(r.node.resource_type),
+            str(r.status),
+            error_sentence(r.message),
+            f"{project.name}/{r.node.original_file_path}" if r.node.original_file_path else "",
+        )
         for r in results
         if str(r.status) in ("error", "fail")
     ]
     crash = _first_line(str(outcome.exception)) if outcome.exception else None
     timings = {r.node.name: float(r.execution_time or 0) for r in results}
-    return TransformResult(bool(outcome.success), seconds, dict(statuses), failures, crash, timings)
+    result = TransformResult(bool(outcome.success), seconds, dict(statuses), failures, crash, timings)
+    result.kinds = {kind: dict(counts) for kind, counts in kinds.items()}
+    return result
+
+
+def node_progress(bar: Progress, task: str) -> Callable[[EventMsg], None]:
+    """A dbt callback: each node as it starts, "[41/355] int_drift_invoice" (a line per model, seed or
+    snapshot; tests, hundreds of quick ones, at most a line every few seconds off a terminal)."""
+
+    def on_event(event: EventMsg) -> None:
+        if event.info.name != "LogStartLine":
+            return
+        data = event.data
+        kind = data.node_info.resource_type
+        name = data.node_info.node_name
+        building = kind in ("model", "seed", "snapshot")
+        current = name if kind == "model" else f"{NOUNS.get(kind, kind)} {name}"
+        bar.advance(task, completed=data.index, total=data.total, current=current, always=building)
+
+    return on_event
+
+
+def error_sentence(message: str | None) -> str:
+    """The database's (or dbt's) own sentence from a node's message, without dbt's "Runtime Error in
+    model x (path)" preamble: "Binder Error: Referenced column "y" not found ..."."""
+    lines = [line.strip() for line in (message or "").splitlines() if line.strip()]
+    if len(lines) > 1 and re.match(r"^(Runtime|Database|Compilation) Error in ", lines[0]):
+        lines = lines[1:]
+    return " ".join(lines[:3])[:500]
 
 
 def transform(
@@ -208,6 +290,10 @@ def release_warehouse() -> None:
         if DuckDBConnectionManager._ENV is not None:
             DuckDBConnectionManager._ENV.close()
             DuckDBConnectionManager._ENV = None
+
+
+def _rank(order: tuple[str, ...], name: str) -> int:
+    return order.index(name) if name in order else len(order)
 
 
 def _first_line(message: str | None) -> str:

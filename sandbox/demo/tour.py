@@ -28,6 +28,8 @@ from pipelines.push.batch import push_all
 from pipelines.report import drift as report
 from pipelines.runtime.connector import Connector
 from pipelines.runtime.landing import land_push_results
+from pipelines.runtime.progress import Progress
+from pipelines.runtime.settings import record_defaults
 from pipelines.runtime.warehouse import QBO_DATASET as DATASET
 from pipelines.runtime.warehouse import Warehouse
 from pipelines.runtime.warehouse_sql import open_warehouse
@@ -58,10 +60,13 @@ def run(
     workdir: Path = DEMO_DIR,
     round_trip: bool = True,
     warehouse_url: str | None = None,
+    record_as: str | None = None,
 ) -> dict[str, int]:
     """Serve, connect, sync, load the platform, transform, push, sync, transform, report (without
     `round_trip`: stop before the push); returns the rows per entity QBO had at first. The warehouse is
-    workdir's DuckDB file, or the PostgreSQL database `warehouse_url` names."""
+    workdir's DuckDB file, or the PostgreSQL database `warehouse_url` names. With `record_as` (the command
+    that ran it), its warehouse, store and dlt state become the project's defaults (var/defaults.toml),
+    so that every README command then reads the demo's data without flags."""
 
     def write(text: str) -> None:
         if out:
@@ -110,6 +115,18 @@ def run(
     paths = report.write(report.read(settings.warehouse_target), workdir / "report")
     write(f"\ndrift report: {paths['html'].resolve()}")
     write(f"  also {paths['xlsx'].name} and CSV files in {paths['html'].parent}")
+    if record_as is not None:
+        recorded = record_defaults(
+            record_as,
+            warehouse=settings.warehouse_target,
+            store_url=settings.store_url,
+            pipelines_dir=settings.pipelines_path,
+        )
+        write(
+            f"\nqbo commands now read this warehouse and store by default ({recorded}; flags, the "
+            "environment and .dlt/ settings come first);\n"
+            "  try: uv run qbo ask 'top 5 customers by open balance'"
+        )
     return counts
 
 
@@ -195,7 +212,8 @@ def platform_feed(w: World, customer: str, as_of: date, write: Callable[[str], N
 def transform(connector: Connector, as_of: date, write: Callable[[str], None]) -> None:
     write("\ntransforming (dbt build: staging, mappings, drift, conflicts, outbound, finance) ...")
     warehouse = connector.settings.warehouse_target
-    result = run_transform(connector, policy=DEMO_POLICY, as_of=as_of)
+    with Progress.live(write) as progress:  # one line per model on stderr: the build takes a minute
+        result = run_transform(connector, policy=DEMO_POLICY, as_of=as_of, echo=progress)
     write(result.summary())
     if not result.success:
         raise DemoFailed("dbt build failed; the lines above say where")

@@ -72,7 +72,7 @@ class World:
             self.connector,
             self.tenant,
             timeout=30,
-            echo=lambda line: None if write is None or line.startswith("http") else write(line),
+            echo=write or (lambda _line: None),  # the instruction with its URL: the world is the browser
             browse=lambda url: requests.get(url, timeout=30).raise_for_status(),
         )
         if record.realm_id != realm_id:

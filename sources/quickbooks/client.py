@@ -3,7 +3,9 @@
 Everything that talks to QBO goes through `QboClient.request`, so the rules hold everywhere:
 - every call takes a slot of the realm's shared request budget (DESIGN decision 5);
 - 429, 5xx and transport failures (reset, timeout, truncated body) back off with full jitter,
-  honouring Retry-After when QBO sends one; other faults raise at once as typed errors;
+  honouring Retry-After when QBO sends one; an address where nothing answers (refused, unknown
+  host) is tried 3 times only, and the error names the URL and the realm; other faults raise at once
+  as typed errors;
 - a 401 refreshes the token once (through the token manager's cross-process lock), then gives up;
 - a fault inside a 200 answer is raised (and retried) like the same fault on an error status;
 - no token, secret or body is ever logged or put into an exception.
@@ -124,6 +126,15 @@ def _refreshing(state: RetryCallState) -> bool:
 
 def _worth_retrying(exc: BaseException) -> bool:
     return isinstance(exc, _TokenRejected) or (isinstance(exc, errors.QboError) and exc.retryable)
+
+
+UNREACHABLE_ATTEMPTS = 3  # nothing answers at the address (a wrong URL, a sandbox not started): say so soon
+
+
+def _gave_up_on_address(state: RetryCallState) -> bool:
+    failure = _failure(state)
+    unreachable = isinstance(failure, errors.TransportError) and failure.unreachable
+    return unreachable and state.attempt_number >= UNREACHABLE_ATTEMPTS
 
 
 @dataclass
@@ -259,9 +270,9 @@ class QboClient:
             )
             self.stats.retries += 1
 
-        retrying = Retrying(
+        retrying = Retrying(  # a last-attempt 401 still refreshes; an unreachable address stops early
             retry=retry_if_exception(_worth_retrying),
-            stop=lambda state: not _refreshing(state) and cap(state),  # a last-attempt 401 still refreshes
+            stop=lambda state: not _refreshing(state) and (cap(state) or _gave_up_on_address(state)),
             wait=lambda state: 0.0 if _refreshing(state) else backoff(state),
             before=take_token,
             before_sleep=between,
@@ -294,9 +305,14 @@ class QboClient:
                 )
                 _ = response.content  # read the whole body inside the slot: a truncated one fails here
             except requests.RequestException as exc:
-                raise errors.TransportError(
-                    "transport", f"{type(exc).__name__} talking to QBO", status=None
-                ) from None
+                failure = errors.TransportError(
+                    "transport",
+                    f"could not reach QBO at {self.base_url} for realm {self.realm_id}: "
+                    f"{errors.transport_reason(exc)}",
+                    status=None,
+                )
+                failure.unreachable = errors.unreachable(exc)
+                raise failure from None
         self.last_intuit_tid = response.headers.get("intuit_tid")
         return response
 

@@ -13,11 +13,12 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from sources.platform.errors import detail, issue_of
+
+if TYPE_CHECKING:  # only annotations: a reader of the store's errors does not load the HTTP stack
+    import requests
 
 _TOKEN_LIKE = re.compile(r"\b(?:eyJ[\w-]{8,}|RT1-[\w-]{8,}|AB\w{20,}|Bearer\s+\S+)")
 
@@ -110,6 +111,37 @@ class TransportError(QboError):
     """No usable answer: connection reset, timeout, a truncated or unreadable body; retry."""
 
     retryable = True
+    unreachable = False  # nothing answers at the address (refused, unknown host): retried briefly only
+
+
+def transport_reason(exc: requests.RequestException) -> str:
+    """A failed request's cause in a few words (refused, unknown host, timed out), for one-line errors."""
+    chain: list[BaseException] = []
+    todo: list[BaseException] = [exc]
+    while todo and len(chain) < 12:  # requests wraps urllib3's error, which wraps the socket's
+        seen = todo.pop()
+        if seen in chain:
+            continue
+        chain.append(seen)
+        inner = [seen.__cause__, seen.__context__, getattr(seen, "reason", None), *seen.args]
+        todo += [e for e in inner if isinstance(e, BaseException)]
+    names = {type(e).__name__ for e in chain}
+    text = " ".join(str(e) for e in chain).lower()
+    if "NameResolutionError" in names or "name or service not known" in text or "getaddrinfo" in text:
+        return "the host name does not resolve (DNS)"
+    if "ConnectionRefusedError" in names or "connection refused" in text:
+        return "connection refused: nothing answers there"
+    if any("Timeout" in name for name in names):  # requests' Timeout, ReadTimeout, ConnectTimeout
+        return "timed out"
+    if "ConnectionResetError" in names or "connection reset" in text:
+        return "the connection was reset"
+    return type(exc).__name__
+
+
+def unreachable(exc: requests.RequestException) -> bool:
+    """Nothing answered (refused, unknown host): the request was never sent, and retrying soon is
+    unlikely to help, unlike a reset or a timeout."""
+    return transport_reason(exc).startswith(("connection refused", "the host name"))
 
 
 class ValidationError(QboError):

@@ -20,6 +20,7 @@ from typing import Any
 from sources.quickbooks import errors, settings
 from sources.quickbooks.catalog import ENTITIES, EntitySpec
 from sources.quickbooks.client import QboClient
+from sources.quickbooks.query_text import quote
 
 log = logging.getLogger("qbo.extract")
 
@@ -92,11 +93,6 @@ def parse_time(value: str) -> datetime:
 
 def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def quote(value: str) -> str:
-    """A QBO query string literal: backslash-escaped (`'Amy\\'s Bird Sanctuary'`)."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def normalise(entity: str, doc: dict[str, Any], realm_id: str) -> dict[str, Any]:

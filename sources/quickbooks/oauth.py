@@ -48,11 +48,12 @@ from sources.quickbooks.errors import (
     TransportError,
     redact,
     retry_after_seconds,
+    transport_reason,
 )
+from sources.quickbooks.settings import ACCOUNTING_SCOPE
 
 log = logging.getLogger(__name__)
 
-ACCOUNTING_SCOPE = "com.intuit.quickbooks.accounting"
 INTUIT_DISCOVERY_URL = "https://developer.intuit.com/.well-known/openid_configuration/"
 INTUIT_SANDBOX_DISCOVERY_URL = "https://developer.intuit.com/.well-known/openid_sandbox_configuration/"
 HARD_EXPIRY_HEADER = "x-include-refresh-token-hard-expires-in"
@@ -65,7 +66,8 @@ _DEFAULT_REFRESH_TTL = 8_726_400
 
 
 def reconnect_hint(realm_id: str | None) -> str:
-    return f"qbo connect --realm {realm_id or '<realm id>'}"
+    """The command that reconnects a realm (consent again in the browser); `qbo connect` for any."""
+    return f"qbo connect --realm {realm_id}" if realm_id else "qbo connect"
 
 
 class OAuthError(QboError):
@@ -173,7 +175,7 @@ class Endpoints:
             response = http.get(url, headers={"Accept": "application/json"}, timeout=timeout)
         except requests.RequestException as exc:
             raise TransportError(
-                "transport", f"could not fetch the OpenID discovery document {url}: {type(exc).__name__}"
+                "transport", f"could not fetch the OpenID discovery document {url}: {transport_reason(exc)}"
             ) from None
         if response.status_code != 200:
             raise OAuthError(
@@ -263,6 +265,21 @@ class OAuthClient:
         where = self.discovery_url or (self._endpoints.token_endpoint if self._endpoints else "?")
         return f"OAuthClient(client_id={self.client_id!r}, endpoints={where!r})"
 
+    def at(self, discovery_url: str) -> OAuthClient:
+        """The same app at another QBO's OAuth endpoints (a realm connected against a sandbox)."""
+        if discovery_url == self.discovery_url:
+            return self
+        return OAuthClient(
+            self.client_id,
+            self.__secret,
+            self.redirect_uri,
+            discovery_url=discovery_url,
+            session=self._session,
+            timeout=self.timeout,
+            retries=self.retries,
+            sleep=self.sleep,
+        )
+
     @property
     def endpoints(self) -> Endpoints:
         if self._endpoints is None:
@@ -337,6 +354,7 @@ class OAuthClient:
         response = self._post(
             self.endpoints.token_endpoint,
             retries=retries,
+            realm_id=realm_id,
             data=form,
             headers={"Accept": "application/json", HARD_EXPIRY_HEADER: "true"},
         )
@@ -354,17 +372,20 @@ class OAuthClient:
             raise OAuthError("malformed_response", "Intuit's token answer is not a JSON object")
         return body
 
-    def _post(self, url: str, *, retries: int, **kwargs: Any) -> requests.Response:
+    def _post(
+        self, url: str, *, retries: int, realm_id: str | None = None, **kwargs: Any
+    ) -> requests.Response:
         """POST with client auth; transport errors, 429 and 5xx are retried `retries` times with back-off.
         The last answer is returned whatever its status (the caller turns it into a typed error)."""
         auth = requests.auth.HTTPBasicAuth(self.client_id, self.__secret)
+        of = f" for realm {realm_id}" if realm_id else ""
 
         def attempt() -> requests.Response:
             try:
                 return self._session.post(url, auth=auth, timeout=self.timeout, **kwargs)
             except requests.RequestException as exc:
                 raise TransportError(
-                    "transport", f"could not reach Intuit's OAuth endpoint {url}: {type(exc).__name__}"
+                    "transport", f"could not reach the OAuth endpoint {url}{of}: {transport_reason(exc)}"
                 ) from None
 
         retrying = Retrying(
@@ -390,15 +411,15 @@ class OAuthClient:
         description = self._scrub(str(body.get("error_description") or ""), sensitive)
         realm = f"realm {realm_id}" if realm_id else "this realm"
         if error == "invalid_grant":
-            why = (
-                "the code expired, was already used or was issued for another redirect URI"
-                if what == "authorization code"
-                else "the connection was revoked, expired or its refresh token was already used"
-            )
+            if what == "authorization code":  # a code works once: consent again for a new one
+                why = "the code expired, was already used or was issued for another redirect URI"
+                advice = f"Start again for a new code: {reconnect_hint(realm_id)}"
+            else:
+                why = "the connection was revoked, expired or its refresh token was already used"
+                advice = f"Reconnect the company (consent again in the browser): {reconnect_hint(realm_id)}"
             exc: QboError = ReconnectRequired(
                 "invalid_grant",
-                f"Intuit refused the {what} of {realm} (invalid_grant): {why}. "
-                f"Reconnect the company: {reconnect_hint(realm_id)}",
+                f"Intuit refused the {what} of {realm} (invalid_grant): {why}. {advice}",
                 description,
                 status=status,
                 intuit_tid=tid,

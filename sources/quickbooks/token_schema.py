@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -40,7 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from sources.quickbooks.oauth import ACCOUNTING_SCOPE
+from sources.quickbooks.settings import ACCOUNTING_SCOPE, ENVIRONMENT_LABELS, environment_of
 
 log = logging.getLogger("sources.quickbooks.token_store")
 
@@ -73,6 +73,41 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class QboLocation:
+    """Where a realm was connected, kept with its tokens: every later command talks to that QBO (the API
+    and the OAuth endpoints its refresh token belongs to) unless told otherwise (`--qbo-base-url`)."""
+
+    environment: str  # sources.quickbooks.settings: production | intuit_sandbox | local_sandbox | other
+    api_base_url: str
+    discovery_url: str
+
+    @classmethod
+    def of(cls, api_base_url: str, discovery_url: str) -> QboLocation:
+        base = api_base_url.rstrip("/")
+        return cls(environment_of(base), base, discovery_url)
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> QboLocation | None:
+        """The row's location; None for a row stored before locations were kept."""
+        if not row.get("api_base_url") or not row.get("discovery_url"):
+            return None
+        environment = row.get("environment") or environment_of(row["api_base_url"])
+        return cls(environment, row["api_base_url"], row["discovery_url"])
+
+    @property
+    def label(self) -> str:
+        """As `qbo status` shows it: "local sandbox http://127.0.0.1:8765"."""
+        return f"{ENVIRONMENT_LABELS.get(self.environment, self.environment)} {self.api_base_url}"
+
+    def columns(self) -> dict[str, str]:
+        return {
+            "environment": self.environment,
+            "api_base_url": self.api_base_url,
+            "discovery_url": self.discovery_url,
+        }
 
 
 @dataclass(frozen=True)
@@ -121,6 +156,10 @@ tokens_table = Table(
     Column("refresh_token_hard_expires_at", TokenTime(), nullable=True),
     Column("status", String(32), nullable=False),  # active | reconnect_required
     Column("status_reason", Text, nullable=True),
+    # where the realm was connected (NULL in rows stored before it was kept: the configured QBO is used)
+    Column("environment", String(32), nullable=True),  # production | intuit_sandbox | local_sandbox | other
+    Column("api_base_url", Text, nullable=True),
+    Column("discovery_url", Text, nullable=True),  # the OAuth endpoints its tokens refresh at
     UniqueConstraint("id", name="uq_qbo_tokens_id"),
 )
 # what an upgrade cannot make up: a table without these is not a token table of this connector
@@ -197,6 +236,9 @@ def _backfilled(row: dict[str, Any], missing: Sequence[Column[Any]]) -> dict[str
         "refresh_token_hard_expires_at": None,  # unknown: Intuit sends it again on the next refresh
         "status": ACTIVE,
         "status_reason": None,
+        "environment": None,  # unknown: the configured QBO is used until the realm is reconnected
+        "api_base_url": None,
+        "discovery_url": None,
     }
     return row | {column.name: fills[column.name] for column in missing}
 

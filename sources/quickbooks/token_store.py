@@ -41,7 +41,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.fernet import InvalidToken
 from sqlalchemy import (
     create_engine,
     delete,
@@ -56,9 +56,11 @@ from sqlalchemy.pool import StaticPool
 
 from sources.quickbooks.errors import ReconnectRequired
 from sources.quickbooks.oauth import TokenSet, reconnect_hint
+from sources.quickbooks.token_keys import KeyProblem, fernet_of, generate_key
 from sources.quickbooks.token_schema import (  # re-exported: the store's tables are imported from here
     ACTIVE,
     TIME_COLUMNS,
+    QboLocation,
     TokenStoreError,
     Unreadable,
     UTCDateTime,
@@ -77,11 +79,13 @@ UNREADABLE = "unreadable"  # never stored: a row `list()` could not read (damage
 
 _IMMEDIATE = "qbo_sqlite_begin_immediate"
 _SEP = "\x1f"
-KEYS_SETTING = "sources.quickbooks.token_encryption_keys (env SOURCES__QUICKBOOKS__TOKEN_ENCRYPTION_KEYS)"
 __all__ = [
     "ACTIVE",
+    "KeyProblem",
+    "QboLocation",
     "TokenStoreError",
     "UTCDateTime",
+    "generate_key",
     "metadata",
     "tokens_table",
     "used_states_table",
@@ -107,6 +111,7 @@ class TokenRecord:
     refresh_token_hard_expires_at: datetime | None
     status: str
     status_reason: str | None
+    location: QboLocation | None = None  # where it was connected; None: stored before that was kept
 
     @property
     def needs_reconnect(self) -> bool:
@@ -129,6 +134,8 @@ class TokenRecord:
             "refreshTokenHardExpiresAt": _iso(self.refresh_token_hard_expires_at),
             "status": self.status,
             "statusReason": self.status_reason,
+            "environment": self.location.environment if self.location else None,
+            "apiBaseUrl": self.location.api_base_url if self.location else None,
         }
 
     @classmethod
@@ -154,6 +161,7 @@ class TokenRecord:
             refresh_token_hard_expires_at=row["refresh_token_hard_expires_at"],
             status=row["status"],
             status_reason=row["status_reason"],
+            location=QboLocation.from_row(row),
         )
 
 
@@ -181,42 +189,12 @@ def _readable(row: RowMapping, problem: str) -> TokenRecord:
         refresh_token_hard_expires_at=hard if isinstance(hard, datetime) else None,
         status=UNREADABLE,
         status_reason=problem,
+        location=QboLocation.from_row(row),
     )
 
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment is not None else None
-
-
-def generate_key() -> str:
-    """A new encryption key for the token store (put it first in the key list)."""
-    return Fernet.generate_key().decode("ascii")
-
-
-def _fernet(keys: Sequence[str | bytes] | str) -> MultiFernet:
-    """The keys as one MultiFernet; KeyProblem (one line: the setting, what is wrong, `qbo keygen`)."""
-    if isinstance(keys, str | bytes):
-        raw = keys.decode() if isinstance(keys, bytes) else keys
-        keys = [k for k in raw.replace(",", " ").split() if k]
-    if not keys:
-        raise KeyProblem(
-            f"no token encryption key configured: make one with `qbo keygen` and set {KEYS_SETTING}"
-        )
-    fernets = []
-    for n, key in enumerate(keys, 1):
-        try:
-            fernets.append(Fernet(key))
-        except (ValueError, TypeError):
-            raise KeyProblem(
-                f"token encryption key #{n} of {KEYS_SETTING} is not a Fernet key (32 url-safe "
-                "base64-encoded bytes): put back the key the tokens were stored with, or make a new one "
-                "with `qbo keygen`"
-            ) from None
-    return MultiFernet(fernets)
-
-
-class KeyProblem(TokenStoreError):
-    """The configured token encryption keys are missing or malformed (before any row is read)."""
 
 
 class LockedTokens:
@@ -246,9 +224,13 @@ class LockedTokens:
     def refresh_token(self) -> str:
         return self._store._decrypt(self._required()["refresh_token_encrypted"], self.realm_id, "refresh")
 
-    def write(self, tenant_id: str, tokens: TokenSet, now: datetime) -> TokenRecord:
-        """Insert or replace the tokens (rotated refresh token included); clears a reconnect mark."""
-        values = {
+    def write(
+        self, tenant_id: str, tokens: TokenSet, now: datetime, location: QboLocation | None = None
+    ) -> TokenRecord:
+        """Insert or replace the tokens (rotated refresh token included); clears a reconnect mark. A
+        (re)connection gives its `location`; a refresh gives none and the stored one stays."""
+        values: dict[str, Any] = location.columns() if location is not None else {}
+        values |= {
             "tenant_id": tenant_id,
             "access_token_encrypted": self._store._encrypt(tokens.access_token, self.realm_id, "access"),
             "refresh_token_encrypted": self._store._encrypt(tokens.refresh_token, self.realm_id, "refresh"),
@@ -336,7 +318,7 @@ class TokenStore:
         self.lock_timeout = lock_timeout
         self.engine = _engine(url, lock_timeout)
         try:
-            self._fernet = _fernet(keys)
+            self._fernet = fernet_of(keys)
         except KeyProblem as exc:
             raise KeyProblem(f"{exc}{self._realms_left_unreadable()}") from None
         self.dialect = self.engine.dialect.name
@@ -373,8 +355,8 @@ class TokenStore:
             return ""
         shown = ", ".join(realms[:5]) + (" ..." if len(realms) > 5 else "")
         return (
-            f"; the tokens of realm(s) {shown} cannot be read until then (with a new key, reconnect "
-            f"each: {reconnect_hint(realms[0])})"
+            f"; or put back the key the tokens of realm(s) {shown} were stored with (with a new key, "
+            f"reconnect each: {reconnect_hint(realms[0])})"
         )
 
     # the write lock -------------------------------------------------------------------------------
@@ -425,6 +407,15 @@ class TokenStore:
             found = conn.execute(select(table.c.tenant_id).where(table.c.realm_id == realm_id)).first()
         return str(found[0]) if found is not None else None
 
+    def location(self, realm_id: str) -> QboLocation | None:
+        """Where the realm was connected (None: not connected, or before locations were kept), read
+        without decrypting: a damaged row's problem is for whoever needs its tokens to say."""
+        table = tokens_table
+        with self._transaction(lock=False) as conn:
+            query = select(table.c.environment, table.c.api_base_url, table.c.discovery_url)
+            found = conn.execute(query.where(table.c.realm_id == realm_id)).mappings().first()
+        return QboLocation.from_row(found) if found is not None else None
+
     def spend_state(
         self, nonce: str, tenant_id: str, expires_at: datetime, *, now: datetime | None = None
     ) -> bool:
@@ -452,9 +443,16 @@ class TokenStore:
         )
 
     def save(
-        self, tenant_id: str, realm_id: str, tokens: TokenSet, *, now: datetime | None = None
+        self,
+        tenant_id: str,
+        realm_id: str,
+        tokens: TokenSet,
+        *,
+        now: datetime | None = None,
+        location: QboLocation | None = None,
     ) -> TokenRecord:
-        """Store a (re)connection's tokens. A realm already connected for another tenant is refused."""
+        """Store a (re)connection's tokens, and where it was made. A realm already connected for another
+        tenant is refused."""
         with self.locked(realm_id) as row:
             owner = row.owner  # read raw: a damaged row is replaced by its own tenant's reconnect
             if owner is not None and owner != tenant_id:
@@ -462,7 +460,7 @@ class TokenStore:
                     f"realm {realm_id} is connected for tenant {owner!r}, not {tenant_id!r}; "
                     f"disconnect it there first (qbo disconnect --realm {realm_id})"
                 )
-            record = row.write(tenant_id, tokens, now or datetime.now(UTC))
+            record = row.write(tenant_id, tokens, now or datetime.now(UTC), location)
         log.info("stored tokens of realm %s for tenant %s", realm_id, tenant_id)
         return record
 

@@ -32,7 +32,7 @@ from sources.quickbooks.errors import (
     ReconnectRequired,
 )
 from sources.quickbooks.oauth import ACCOUNTING_SCOPE, OAuthClient, TokenSet, reconnect_hint
-from sources.quickbooks.token_store import NotConnected, TokenRecord, TokenStore
+from sources.quickbooks.token_store import NotConnected, QboLocation, TokenRecord, TokenStore
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +60,12 @@ class TokenManager:
         *,
         refresh_margin: float = 300,
         clock: Callable[[], datetime] | None = None,
+        oauth_for: Callable[[TokenRecord], OAuthClient] | None = None,
     ) -> None:
         self.store = store
         self.oauth = oauth_client
+        # the OAuth endpoints a stored realm's tokens belong to (the connector: where it was connected)
+        self._oauth_for = oauth_for or (lambda _record: oauth_client)
         self.refresh_margin = timedelta(seconds=refresh_margin)
         self._clock = clock or (lambda: datetime.now(UTC))
         self._cache: dict[str, tuple[str, datetime]] = {}  # realm -> (access token, expiry); per process
@@ -125,7 +128,9 @@ class TokenManager:
                 )
             else:
                 try:
-                    tokens = self.oauth.refresh(row.refresh_token(), realm_id=realm_id, scopes=record.scopes)
+                    tokens = self._oauth_for(record).refresh(
+                        row.refresh_token(), realm_id=realm_id, scopes=record.scopes
+                    )
                 except ReconnectRequired as exc:  # the mark is committed with this transaction
                     row.mark_reconnect(f"Intuit refused the refresh token ({exc.code})", now)
                     failure = exc
@@ -198,17 +203,22 @@ class TokenManager:
         scopes: Sequence[str] = (ACCOUNTING_SCOPE,),
         api_base_url: str | None = None,
     ) -> TokenRecord:
-        """Finish the authorization-code flow: exchange the code and store the tokens. The record's
-        scopes are those Intuit's answer names, else `scopes`: the ones the consent URL asked for.
+        """Finish the authorization-code flow: exchange the code and store the tokens, with where they
+        were made (`api_base_url` and the OAuth client's discovery document: later commands talk to that
+        QBO). The record's scopes are those Intuit's answer names, else `scopes`: the ones the consent
+        URL asked for.
 
         A realm bound to another tenant is refused before the code is spent. With `api_base_url` (every
         caller but tests of the store), the tokens must open `realm_id`'s CompanyInfo before they are
         stored: the realmId of a redirect is only a claim."""
         self.check_owner(tenant_id, realm_id)
         tokens = self.oauth.exchange_code(code, realm_id, scopes=scopes)
+        location = None
         if api_base_url is not None:
             self._confirm_realm(tokens, realm_id, api_base_url)
-        return self.save(tenant_id, realm_id, tokens)
+            if self.oauth.discovery_url is not None:
+                location = QboLocation.of(api_base_url, self.oauth.discovery_url)
+        return self.save(tenant_id, realm_id, tokens, location)
 
     def check_owner(self, tenant_id: str, realm_id: str) -> None:
         """ConnectionRefused if the realm is connected for another tenant (naming neither it nor a token)."""
@@ -248,9 +258,11 @@ class TokenManager:
         log.info("connection to realm %s refused: %s", realm_id, reason)  # the caller reports it
         raise ConnectionRefused("realmId", reason, message)
 
-    def save(self, tenant_id: str, realm_id: str, tokens: TokenSet) -> TokenRecord:
+    def save(
+        self, tenant_id: str, realm_id: str, tokens: TokenSet, location: QboLocation | None = None
+    ) -> TokenRecord:
         self._forget(realm_id)
-        return self.store.save(tenant_id, realm_id, tokens)
+        return self.store.save(tenant_id, realm_id, tokens, location=location)
 
     def delete(self, realm_id: str) -> bool:
         self._forget(realm_id)
@@ -262,7 +274,7 @@ class TokenManager:
             if row.record is None:
                 return False
             try:
-                self.oauth.revoke(row.refresh_token())
+                self._oauth_for(row.record).revoke(row.refresh_token())
             except Exception as exc:  # best effort: the local delete happens anyway
                 log.warning("could not revoke the consent of realm %s at Intuit: %s", realm_id, exc)
             row.delete()

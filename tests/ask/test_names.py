@@ -138,8 +138,27 @@ def test_candidates_are_bounded() -> None:
 
 # ------------------------------------------------------------------------------------ on the demo company
 def _names(demo_run: DemoRun, table: str) -> list[str]:
+    """The names a person may mean: QBO renames a list record it deletes to "Name (deleted)"."""
     rows = demo_run.rows(f"SELECT display_name FROM staging.{table} WHERE NOT is_deleted ORDER BY 1")
-    return [r[0] for r in rows]
+    return [r[0] for r in rows if not r[0].endswith("(deleted)")]
+
+
+def test_deleted_list_records_are_never_offered(demo_run: DemoRun) -> None:
+    deleted = [
+        r[0]
+        for r in demo_run.rows(
+            "SELECT display_name FROM staging.stg_qbo__customers WHERE display_name LIKE '%(deleted)'"
+        )
+    ]
+    assert deleted, "the demo company has customers QBO deleted"
+    parser = RuleParser(NameIndex.from_warehouse(demo_run.warehouse))
+    for name in deleted:
+        offered: list[str] = []
+        try:
+            offered.append(parser.parse(f"invoices for {name}", TODAY).filters.customer_name or "")
+        except ParseError as refused:
+            offered += refused.candidates
+        assert not any(c.endswith("(deleted)") for c in offered), name
 
 
 def _words(name: str) -> list[str]:

@@ -4,6 +4,7 @@ rebased or become conflicts, one invalid record never stops the others, faults c
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -170,8 +171,11 @@ def test_a_push_killed_mid_batch_and_run_again_creates_no_duplicate(ready: Ready
     assert not rerun.stopped
     assert "finishing an interrupted push first" in " ".join(ready.output)
     assert sum(rerun.outcomes.values()) == len(left)  # each record once, those the interrupted push had
-    summary = next(line for line in reversed(ready.output) if "batch requests" in line)
-    assert f": {len(left)} records pushed: " in summary, summary
+    summary = next(line for line in reversed(ready.output) if " batch requests: " in line)
+    took = sum(rerun.counts[k] for k in ("create", "update", "void", "deactivate", "conflict", "desynced"))
+    by_qbo = sum(1 for r in rerun.refusals if r["outcome"] == "invalid")
+    assert took + by_qbo == len(left), summary  # each record once, in the words of the plan
+    assert tallied(summary)["created"] == rerun.counts["create"], summary
     results = ready.push_results()
     created = [r for r in results if r["operation"] == "create" and r["outcome"] == "ok"]
     keys = [(r["entity"], r["platform_id"]) for r in created]
@@ -309,22 +313,63 @@ def test_a_dry_run_calls_nothing_an_open_circuit_loses_nothing_and_a_void_waits_
 
     served = ready.admin("GET", f"realms/{ready.world.realm_id}/stats")["requests_total"]
     plan = qbo("push", "--dry-run")
-    assert "awaiting approval" in plan and "create invalid" in plan and "Invoice" in plan
+    assert "awaiting approval" in plan and "Invoice" in plan and "dry run: nothing was sent" in plan
     assert (
         ready.admin("GET", f"realms/{ready.world.realm_id}/stats")["requests_total"] == served
     )  # nothing called
     assert ready.push_results() == []
+    # what pre-flight refuses is named: the record, its error DTO (code, field, issue), where to look
+    long_id = next(
+        e["platform_id"] for e in ready.planted["edge_cases"] if e["case"] == "name_over_100_characters"
+    )
+    assert f"Customer {long_id} (create, refused by pre-flight): QBO_VALIDATION_FAILED" in plan
+    assert "displayName too_long" in plan and "`qbo push --refused`" in plan
+    assert "`qbo review list --queue issue`" in plan
+    would = tallied(plan.splitlines()[0])  # realm R: would create 16, update 100, refuse 1; not sent: ...
+    assert would["refuse"] == 1 and would["create"] > 0 and would["update"] > 0
+
     void = next(p for p in ready.planted["pending_approval"] if p["operation"] == "void")
-    assert f"Invoice {void['platform_id']}" in qbo("approve")  # listed as pending
-    ready.push()
+    listed = qbo("approve")
+    assert f"Invoice {void['platform_id']}" in listed  # listed as pending, with the command approving it
+    assert f"`qbo approve --entities Invoice --id {void['platform_id']}`" in listed
+    first = ready.push()
+    # the result in the plan's words and counts: every planned create and update is created, updated or
+    # refused by QBO; the refusals are named with their error
+    result = next(line for line in ready.output if " batch requests: " in line)
+    done = tallied(result)
+    by_qbo = [r for r in ready.push_results() if r["outcome"] == "invalid" and r["qbo_id"]]
+    assert by_qbo and done["refused"] == 1 + len(by_qbo), result
+    assert done["created"] + done["updated"] + len(by_qbo) == would["create"] + would["update"], result
+    assert f"({1} by pre-flight, {len(by_qbo)} by QBO)" in result
+    assert "2 awaiting approval" in result and first.counts["approval"] == 2
+    said = "\n".join(ready.output)
+    for refused in by_qbo:
+        assert f"{refused['entity']} {refused['platform_id']} ({refused['operation']}, QBO Id" in said
+        assert f"{refused['error']['code']}: " in said
+    # the push log lists them all, calling nothing; status repeats the result, and no stale error
+    listed = qbo("push", "--refused")
+    assert all(f"{r['entity']} {r['platform_id']} " in listed for r in by_qbo) and long_id in listed
+    status = qbo("status")
+    assert "last push: " in status and result.split(" batch requests: ")[1] in status
+    assert "last error" not in status  # the refusals are the push's news, not a failure of the realm
+
     assert (
         not ready.qbo("Invoice", void["qbo_id"]).get("PrivateNote", "").startswith("Voided")
     )  # not approved yet
     assert "approved: void" in qbo(
-        "approve", "--entity", "Invoice", "--id", void["platform_id"], "--by", "alice"
+        "approve", "--entities", "invoices", "--id", void["platform_id"], "--by", "alice"
     )
     ready.push()
     assert ready.qbo("Invoice", void["qbo_id"])["PrivateNote"].startswith("Voided")
+
+
+def tallied(line: str) -> dict[str, int]:
+    """`realm R: would create 3, update 2, refuse 1; not sent: 2 awaiting approval` -> {create: 3, ...}."""
+    said = line.split(": ", 1)[1].split("; not sent", maxsplit=1)[0]
+    found = {word: int(n) for word, n in re.findall(r"([a-z]+) (\d+)", said)}
+    return {
+        k: found.get(k, 0) for k in ("create", "update", "refuse", "created", "updated", "refused")
+    } | found
 
 
 def test_the_gateway_pushes_one_record_in_real_time_through_the_same_path(

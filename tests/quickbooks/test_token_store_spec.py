@@ -23,6 +23,7 @@ from sources.quickbooks.oauth import ACCOUNTING_SCOPE, TokenSet, parse_callback
 from sources.quickbooks.token_store import (
     ACTIVE,
     RECONNECT_REQUIRED,
+    QboLocation,
     TokenStore,
     TokenStoreError,
     generate_key,
@@ -72,7 +73,7 @@ SPEC_SCHEMA: dict[str, Any] = {
     ],
 }
 SPEC_FIELDS = list(SPEC_SCHEMA["properties"])
-EXTENSIONS = ["refreshTokenHardExpiresAt", "status", "statusReason"]
+EXTENSIONS = ["refreshTokenHardExpiresAt", "status", "statusReason", "environment", "apiBaseUrl"]
 
 # The layout of the token table before it had an `id` (the code up to this change), as SQLAlchemy
 # created it on each back end: copied from its CREATE TABLE, not derived from today's table.
@@ -450,3 +451,37 @@ def test_a_table_that_is_not_a_token_table_is_left_alone(db_url: str, raw: Engin
     with raw.connect() as conn:  # rolled back: nothing changed
         assert conn.execute(text("SELECT realm_id, tenant_id FROM qbo_tokens")).all() == [("1", "t")]
     assert {c["name"] for c in inspect(raw).get_columns("qbo_tokens")} == {"realm_id", "tenant_id"}
+
+
+def test_where_a_realm_was_connected_is_kept_by_the_refreshes_after_it(db_url: str) -> None:
+    """Issue 18 item 1: the QBO a (re)connection was made against is stored with it; a refresh (a
+    write without a location) keeps it, and a row of an older layout has none until reconnected."""
+    store = TokenStore(db_url, keys=[generate_key()])
+    soon = datetime.now(UTC) + timedelta(hours=1)
+
+    def tokens(n: int) -> TokenSet:
+        return TokenSet(
+            f"eyJ-access-{n}-0123456789", f"RT1-refresh-{n}-0123456789", soon, soon + timedelta(days=100)
+        )
+
+    try:
+        store.save(TENANT, REALM, tokens(1))
+        assert store.location(REALM) is None and store.to_spec(REALM)["environment"] is None  # type: ignore[index]
+        local = QboLocation.of(
+            "http://127.0.0.1:8765/", "http://127.0.0.1:8765/.well-known/openid_configuration"
+        )
+        assert (local.environment, local.api_base_url) == ("local_sandbox", "http://127.0.0.1:8765")
+        assert local.label == "local sandbox http://127.0.0.1:8765"
+        assert store.save(TENANT, REALM, tokens(2), location=local).location == local
+        with store.locked(REALM) as row:  # what a refresh writes
+            row.write(TENANT, tokens(3), datetime.now(UTC))
+        record = store.get(REALM)
+        assert record is not None and record.location == local == store.location(REALM)
+        assert record.to_spec()["apiBaseUrl"] == "http://127.0.0.1:8765"
+        assert (
+            QboLocation.of("https://sandbox-quickbooks.api.intuit.com", "d").environment == "intuit_sandbox"
+        )
+        assert QboLocation.of("https://quickbooks.api.intuit.com", "d").label.startswith("production ")
+        assert store.location("no-such-realm") is None
+    finally:
+        store.dispose()

@@ -6,7 +6,7 @@ import pytest
 
 from sandbox import faults
 from sandbox.query import Condition, Literal, Order, parse
-from sources.quickbooks.extract import quote
+from sources.quickbooks.query_text import quote
 
 
 def test_full_incremental_query_parses_with_every_clause() -> None:

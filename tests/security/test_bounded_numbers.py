@@ -20,9 +20,9 @@ from pydantic import BaseModel, ValidationError
 from pipelines.runtime.connector import Connector
 from pipelines.store.integration_store import IntegrationStore
 from service.app import create_app
+from sources.platform.bounds import BOUNDED
 from sources.platform.contract import SCHEMAS
 from sources.platform.dto import (
-    BOUNDED,
     MODELS,
     AppliedInvoice,
     BillLine,

@@ -157,7 +157,7 @@ def test_qbo_ask_answers_from_a_postgresql_warehouse(
     with pg_database(postgres_base) as empty:  # nothing synced into it yet
         unbuilt = CliRunner().invoke(app, ["--warehouse", empty, "--store", store, "ask", "list customers"])
     assert unbuilt.exit_code == 2
-    assert "no staging models" in unbuilt.output and "qbo transform" in unbuilt.output
+    assert "never synced" in unbuilt.output and "`qbo sync`" in unbuilt.output
     down = CliRunner().invoke(
         app, ["--warehouse", "postgresql://qbo:hunter22@127.0.0.1:1/wh", "--store", store, "ask", "x y z"]
     )

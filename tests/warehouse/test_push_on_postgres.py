@@ -178,7 +178,7 @@ def test_approve_of_a_pending_destructive_operation_lets_the_next_push_send_it(
     op = min(pending, key=lambda o: (o.operation != "void", o.key))  # the invoice's void, if it waits
     entity, platform_id, operation = op.entity, op.row["platform_id"], op.operation
     assert f"{entity} {platform_id} (tenant {op.row['tenant_id']}): {operation}" in listed.output
-    approved = runner.invoke(app, [*cli(run), "approve", "--entity", entity, "--id", platform_id])
+    approved = runner.invoke(app, [*cli(run), "approve", "--entities", entity, "--id", platform_id])
     assert approved.exit_code == 0, approved.output
     assert f"approved: {operation} of {entity} {platform_id}" in approved.output
     after = {o.key: o for o in plan(connector(run)).operations}[op.key]

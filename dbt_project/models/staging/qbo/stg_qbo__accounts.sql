@@ -10,4 +10,5 @@
     ["current_balance_with_sub_accounts", "current_balance_with_sub_accounts", "decimal(18,2)"],
     ["parent_ref__value", "parent_qbo_id", "varchar"],
     ["currency_ref__value", "currency", "varchar"],
+    ["currency_ref__name", "currency_name", "varchar"],
 ]) }}

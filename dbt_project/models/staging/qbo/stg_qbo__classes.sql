@@ -5,4 +5,5 @@
     ["active", "active", "boolean"],
     ["sub_class", "sub_class", "boolean"],
     ["parent_ref__value", "parent_qbo_id", "varchar"],
+    ["parent_ref__name", "parent_name", "varchar"],
 ]) }}

@@ -7,5 +7,7 @@
     ["remaining_credit", "remaining_credit", "decimal(18,2)"],
     ["private_note", "private_note", "varchar"],
     ["customer_ref__value", "customer_qbo_id", "varchar"],
+    ["customer_ref__name", "customer_name", "varchar"],
     ["currency_ref__value", "currency", "varchar"],
+    ["currency_ref__name", "currency_name", "varchar"],
 ]) }}

@@ -7,5 +7,7 @@
     ["level", "level", "bigint"],
     ["parent_ref__value", "parent_qbo_id", "varchar"],
     ["customer_type_ref__value", "customer_type_qbo_id", "varchar"],
+    ["customer_type_ref__name", "customer_type_name", "varchar"],
     ["sales_term_ref__name", "terms_name", "varchar"],
+    ["currency_ref__name", "currency_name", "varchar"],
 ]) }}

@@ -6,5 +6,7 @@
     ["txn_status", "txn_status", "varchar"],
     ["total_amt", "total_amount", "decimal(18,2)"],
     ["customer_ref__value", "customer_qbo_id", "varchar"],
+    ["customer_ref__name", "customer_name", "varchar"],
     ["currency_ref__value", "currency", "varchar"],
+    ["currency_ref__name", "currency_name", "varchar"],
 ]) }}

@@ -6,4 +6,5 @@
     ["adjustment", "adjustment", "boolean"],
     ["private_note", "private_note", "varchar"],
     ["currency_ref__value", "currency", "varchar"],
+    ["currency_ref__name", "currency_name", "varchar"],
 ]) }}

@@ -5,5 +5,7 @@
     ["po_status", "po_status", "varchar"],
     ["total_amt", "total_amount", "decimal(18,2)"],
     ["vendor_ref__value", "vendor_qbo_id", "varchar"],
+    ["vendor_ref__name", "vendor_name", "varchar"],
     ["currency_ref__value", "currency", "varchar"],
+    ["currency_ref__name", "currency_name", "varchar"],
 ]) }}
