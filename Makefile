@@ -21,8 +21,8 @@ setup: ## install uv if missing, then the locked environment (idempotent, second
 demo: setup ## the whole product against an embedded sandbox, no credentials
 	$(UV) run --frozen qbo demo
 
-test: setup ## the test suite (offline: sandbox on loopback, temp dirs)
-	$(UV) run --frozen pytest -n 2 --dist loadfile
+test: setup ## the test suite (offline: sandbox on loopback, temp dirs); 3 workers on 2 cores: much of it waits on processes
+	$(UV) run --frozen pytest -n 3 --dist loadfile
 
 lint: setup ## ruff, lint and format check
 	$(UV) run --frozen ruff check .
@@ -38,12 +38,8 @@ sandbox: setup ## serve the local QBO sandbox on 127.0.0.1:8765 with the demo co
 flows: setup ## serve the Prefect deployments of prefect.yaml (PREFECT_API_URL: a `prefect server start` server)
 	$(UV) run --frozen qbo schedule
 
-bench: setup ## performance figures (prints, never asserts)
-	$(UV) run --frozen python bench/sandbox_query_bench.py
-	$(UV) run --frozen python bench/sync_bench.py --company demo
-	$(UV) run --frozen python bench/transform_bench.py --company demo
-	$(UV) run --frozen python bench/push_bench.py --creates 600
-	$(UV) run --frozen python bench/webhook_bench.py
+bench: setup ## performance figures in one table beside issue 19's goals (BENCH=full: the heavy set)
+	$(UV) run --frozen python bench/table.py --set $(or $(BENCH),quick)
 
 docs: setup ## dbt's documentation of the demo warehouse (after `make demo`), one page: dbt_project/target/static_index.html
 	@test -f var/demo/warehouse.duckdb || { echo "no demo warehouse at var/demo/warehouse.duckdb: run \`make demo\` first" >&2; exit 2; }

@@ -25,7 +25,7 @@ from mcp import Client, StdioServerParameters
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
-from bench.harness import ROOT
+from bench.harness import ROOT, emit
 from sandbox.demo import tour
 
 QUESTIONS = [
@@ -121,11 +121,13 @@ def main() -> None:
         f"  qbo ask (a process each): p50 {statistics.median(cli) * 1000:,.0f} ms, "
         f"p95 {percentile(cli, 0.95) * 1000:,.0f} ms, max {max(cli) * 1000:,.0f} ms ({refused} refused)"
     )
+    emit("ask.cli.p50_ms", statistics.median(cli) * 1000, "ms")
     served, ready, refused = mcp_latencies(questions, env)
     print(
         f"  qbo mcp (one process, ready in {ready:.1f} s): p50 {statistics.median(served) * 1000:,.0f} ms, "
         f"p95 {percentile(served, 0.95) * 1000:,.0f} ms, max {max(served) * 1000:,.0f} ms ({refused} refused)"
     )
+    emit("ask.mcp.p50_ms", statistics.median(served) * 1000, "ms")
 
 
 if __name__ == "__main__":

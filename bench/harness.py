@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -18,6 +19,13 @@ from sandbox.store import Realm, Store
 
 ROOT = Path(__file__).resolve().parents[1]
 REALM_ID = str(FIRST_REALM)
+JSON_PREFIX = "BENCH-JSON "
+
+
+def emit(name: str, value: float, unit: str) -> None:
+    """One figure as a machine-readable line beside the human ones, so `bench/table.py` collects it
+    without parsing prose. `name` is a key of `bench/goals.py` (e.g. `sync.demo.full.seconds`)."""
+    print(JSON_PREFIX + json.dumps({"name": name, "value": round(float(value), 4), "unit": unit}), flush=True)
 
 
 def ensure_company(db: Path, company: str, seed: int, realm_id: str = REALM_ID) -> None:

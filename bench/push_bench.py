@@ -23,6 +23,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
+from bench.harness import emit
 from pipelines.platform_load import load_platform
 from pipelines.push.batch import push_all
 from pipelines.push.destination import MAX_BATCH
@@ -55,6 +56,7 @@ def main() -> None:
                             "realmId": w.realm_id,
                             "displayName": f"Bench Customer {n:06d}",
                             "email": f"bench{n}@example.org",
+                            "createdAt": f"{planted.as_of}T00:00:00Z",
                             "updatedAt": f"{planted.as_of}T00:00:00Z",
                         }
                     )
@@ -83,6 +85,8 @@ def main() -> None:
         f"  {done / minutes:,.0f} operations/min against a bound of {bound:,}/min "
         f"({limits.batch_per_minute} batch requests/min x {MAX_BATCH}): {done / minutes / bound:.0%} of it"
     )
+    emit("push.ops_per_min", done / minutes, "ops/min")
+    emit("push.bound_share", 100 * done / minutes / bound, "%")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.harness import REALM_ID, ROOT, ensure_company, sandbox_process
+from bench.harness import REALM_ID, ROOT, emit, ensure_company, sandbox_process
 from sandbox.background import connect
 from sandbox.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
@@ -103,6 +103,7 @@ def main() -> None:
         print("  client: HTTP time on loopback to the last byte (JSON parsing excluded);")
         print("  server: its Service-Time header; first: the first call, which may build the position")
         print("  index that deep STARTPOSITION pages are served from")
+        emit(f"sandbox.{args.company}.worst_page_ms", worst, "ms")
         rss, hwm = rss_kib(server.pid)
         print(
             f"\n  worst median page {worst:.1f} ms = {worst / TARGET_MS:.2f} x the {TARGET_MS:.0f} ms target"

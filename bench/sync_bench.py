@@ -30,7 +30,7 @@ os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 from dlt.pipeline.pipeline import Pipeline
 
-from bench.harness import REALM_ID, ROOT, ensure_company, sandbox_process
+from bench.harness import REALM_ID, ROOT, emit, ensure_company, sandbox_process
 from pipelines.sync import sync_realm
 from sandbox.background import connect
 from sandbox.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
@@ -112,7 +112,10 @@ def main() -> None:
                 f"{result.requests:>6,} HTTP requests ({result.retries} retried)"
             )
             print("        resident MiB at most: " + ", ".join(f"{k} {v:.0f}" for k, v in peaks.items()))
+            emit(f"sync.{args.company}.{label}.seconds", seconds, "s")
+            emit(f"sync.{args.company}.{label}.requests", result.requests, "requests")
         print(f"  peak memory of the syncing process: {peak_mib():.0f} MiB (after imports: {before:.0f} MiB)")
+        emit(f"sync.{args.company}.peak_mib", peak_mib(), "MiB")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
-from bench.harness import REALM_ID, ROOT, ensure_company, sandbox_process
+from bench.harness import REALM_ID, ROOT, emit, ensure_company, sandbox_process
 from pipelines.platform_load import load_platform
 from pipelines.sync import sync_realm
 from pipelines.transform.dbt_build import run_dbt
@@ -80,6 +80,7 @@ def main() -> None:
         (invoices,) = wh.execute("SELECT count(*) FROM staging.stg_qbo__invoices").fetchone()
     platform_invoices = generated.planted.counts["Invoice"]
     print(f"  {invoices:,} QBO and {platform_invoices:,} platform invoices: dbt build {result.seconds:.1f} s")
+    emit(f"transform.{args.company}.dbt_seconds", result.seconds, "s")
     slowest = sorted(result.timings.items(), key=lambda kv: -kv[1])[:8]
     print("  slowest nodes: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in slowest))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -34,7 +34,7 @@ os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 from cryptography.fernet import Fernet
 
-from bench.harness import ROOT
+from bench.harness import ROOT, emit
 from bench.webhook_load import BAD, WEBHOOK_PATH, deliveries, percentile, post_all, verify
 from pipelines.store.schema import engine_for
 from sandbox.background import free_port
@@ -119,9 +119,10 @@ def main() -> None:
             f"{backend} store ({where})"
         )
         with gateway_process(url, Path(tmp)) as (base, errors, server):
-            cpu_before = cpu_seconds(server.pid)
+            cpu_before, client_before = cpu_seconds(server.pid), time.process_time()
             outcomes, wall = post_all(base + WEBHOOK_PATH, batch, args.concurrency)
             gateway_cpu = cpu_seconds(server.pid) - cpu_before
+            client_cpu = time.process_time() - client_before
         logged = errors.read_text(errors="replace")
         engine = engine_for(url)
         try:
@@ -142,7 +143,7 @@ def main() -> None:
     )
     print(
         f"  gateway CPU {gateway_cpu:>8.1f} s = {gateway_cpu / wall:.0%} of one core "
-        f"({os.cpu_count()} cores here, shared with the client)"
+        f"({os.cpu_count()} cores here, shared with the client: {client_cpu:.1f} s)"
     )
     print(
         "  response ms "
@@ -167,6 +168,8 @@ def main() -> None:
             print(f"    {line[:200]}")
     for text in verdict.errors:
         print(f"  unexpected answer: {text[:300]}")
+    emit(f"webhook.{backend}.events_per_s", verdict.stored_rows / wall, "events/s")
+    emit(f"webhook.{backend}.p99_ms", percentile(times, 99) * 1000, "ms")
     if verdict.ok:
         print("  PASS: every valid event stored exactly once, no refused event stored, no delivery lost")
     else:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from functools import cache
 from typing import Annotated, Any
 
 from fastapi import Body, Depends, FastAPI, HTTPException, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -29,6 +30,7 @@ from pipelines.runtime.policy_config import mastering_policy
 from pipelines.runtime.settings import ConfigError
 from pipelines.store.outbox import MAX_PAGE
 from service.auth import ApiKeys, Caller
+from service.intake import FastPath, GroupWriter
 from service.review import mount as mount_review
 from sources.platform.dto import MODELS
 from sources.platform.errors import detail, error_dto, field_path, issue_of
@@ -126,7 +128,14 @@ def create_app(connector: Connector) -> FastAPI:
     def realtime() -> RealtimePush:  # the mastering policy is read once, at the first push
         return RealtimePush(connector, mastering_policy())
 
-    app = FastAPI(title="qbo-elt gateway", docs_url=None, redoc_url=None, openapi_url=None)
+    intake = GroupWriter(queue)  # concurrent deliveries share one commit (service/intake.py)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        intake.close()
+
+    app = FastAPI(title="qbo-elt gateway", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.connector = connector
     app.state.keys = keys
 
@@ -207,7 +216,6 @@ def create_app(connector: Connector) -> FastAPI:
             "You can close this window.",
         )
 
-    @app.post(f"{PREFIX}/webhook")
     async def webhook(request: Request) -> JSONResponse:
         """Intuit's notifications: size capped, then signed, then parsed (see `webhook_answer`)."""
         body = await webhook_body(request)
@@ -224,8 +232,12 @@ def create_app(connector: Connector) -> FastAPI:
             delivery = read_delivery(body)
         except WebhookPayloadError as exc:
             return error(400, "MALFORMED_NOTIFICATION", str(exc))
-        stored = await run_in_threadpool(queue.put, delivery.events)
+        stored = await intake.put(delivery.events)
         return webhook_answer(delivery, stored)
+
+    app.post(f"{PREFIX}/webhook")(webhook)
+    # the same endpoint ahead of the routing layers, which cost as much CPU as the intake itself
+    app.add_middleware(FastPath, method="POST", path=f"{PREFIX}/webhook", endpoint=webhook)
 
     @app.post(f"{PREFIX}/{{entity}}/sync", status_code=202)
     def sync(entity: str, body: SyncRequest, who: Authorized) -> dict[str, Any]:

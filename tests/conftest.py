@@ -19,6 +19,9 @@ for _var, _value in {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
 }.items():
     os.environ.setdefault(_var, _value)
+# no recorded project defaults: `make demo` (run by a test, or earlier by a person) must not become the
+# warehouse and store of every later test; tests of the recording point it at a folder of their own
+os.environ["QBO_DEFAULTS_FILE"] = "none"
 if os.environ.get("PYTEST_XDIST_WORKER"):  # `make test` runs two workers: each dbt writes its own target
     _worker = os.environ["PYTEST_XDIST_WORKER"]
     _dbt = Path(__file__).resolve().parents[1] / "dbt_project"

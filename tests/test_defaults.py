@@ -27,6 +27,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh project directory as the working directory, with no settings in the environment."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("DLT_PROJECT_DIR", raising=False)
+    monkeypatch.delenv("QBO_DEFAULTS_FILE", raising=False)  # var/defaults.toml of this folder
     for name in (
         *SETTING_ENV,
         "SOURCES__QUICKBOOKS__PIPELINES_DIR",

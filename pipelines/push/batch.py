@@ -93,22 +93,28 @@ def push_all(
         the_plan = plan(connector, chosen, entities)
     for line in the_plan.summary(lead="to push: "):
         echo(line)
-    for op in the_plan.by_status("invalid"):  # refused before sending: on record like QBO's refusals
+    refused = the_plan.by_status("invalid")  # refused before sending: on record like QBO's refusals
+    for op in refused:
         connector.store.errors.record_dto(op.error or {}, op.realm_id, op.entity, "push")
-        connector.store.push_log.record(
-            pushed_at=datetime.now(UTC),
-            tenant_id=op.row["tenant_id"],
-            realm_id=op.realm_id,
-            entity=op.entity,
-            platform_id=op.row["platform_id"],
-            qbo_id=op.row.get("qbo_id"),
-            operation=op.operation,
-            request_id=f"preflight:{op.row['payload_hash']}"[:64],
-            bid=op.row["platform_id"][:16],
-            payload_hash=op.row["payload_hash"],
-            outcome="invalid",
-            error=op.error,
-        )
+    connector.store.push_log.record_many(
+        [
+            {
+                "pushed_at": datetime.now(UTC),
+                "tenant_id": op.row["tenant_id"],
+                "realm_id": op.realm_id,
+                "entity": op.entity,
+                "platform_id": op.row["platform_id"],
+                "qbo_id": op.row.get("qbo_id"),
+                "operation": op.operation,
+                "request_id": f"preflight:{op.row['payload_hash']}"[:64],
+                "bid": op.row["platform_id"][:16],
+                "payload_hash": op.row["payload_hash"],
+                "outcome": "invalid",
+                "error": op.error,
+            }
+            for op in refused
+        ]
+    )
     results = []
     for realm_id in chosen:
         started = datetime.now(UTC)

@@ -85,6 +85,7 @@ class Sink:
     # (entity, tenant, platform id) -> its last outcome, doc, error and the payload it answered
     results: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
     answered: Callable[[int], None] = lambda _items: None  # after each batch QBO answered: its items
+    pending: list[dict[str, Any]] = field(default_factory=list)  # push log rows of the batch in hand
 
     @property
     def outcomes(self) -> dict[str, int]:
@@ -96,6 +97,15 @@ class Sink:
             self.send(items[start : start + MAX_BATCH])
 
     def send(self, items: list[dict[str, Any]], attempt: str = "") -> None:
+        """One /batch call and its answers, on record in the push log (one transaction) before it returns:
+        dlt counts the batch done only after that, so a killed push resends it with the same requestid."""
+        try:
+            self._send(items, attempt)
+        finally:
+            rows, self.pending = self.pending, []
+            self.store.push_log.record_many(rows)
+
+    def _send(self, items: list[dict[str, Any]], attempt: str = "") -> None:
         rid = request_id(items, attempt)
         try:
             answers = {
@@ -161,7 +171,7 @@ class Sink:
             body["SyncToken"] = current["SyncToken"]
             again.append({**item, "body": json.dumps(body, sort_keys=True)})
         if again:
-            self.send(again, attempt=f"rebase:{rid}")
+            self._send(again, attempt=f"rebase:{rid}")
 
     def changed_by_qbo(self, item: dict[str, Any], current: dict[str, Any]) -> list[str]:
         """The platform-mastered fields whose QBO value moved since the last sync."""
@@ -190,19 +200,21 @@ class Sink:
             "error": error,
             "payload_hash": item["payload_hash"],
         }
-        self.store.push_log.record(
-            pushed_at=datetime.now(UTC),
-            tenant_id=item["tenant_id"],
-            realm_id=self.client.realm_id,
-            entity=item["entity"],
-            platform_id=item["platform_id"],
-            qbo_id=(doc or {}).get("Id") or item.get("qbo_id"),
-            sync_token=(doc or {}).get("SyncToken"),
-            operation=item["operation"],
-            request_id=rid,
-            bid=bid,
-            payload_hash=item["payload_hash"],
-            outcome=outcome,
-            error=error,
-            doc=doc if outcome == "ok" else None,
+        self.pending.append(
+            {
+                "pushed_at": datetime.now(UTC),
+                "tenant_id": item["tenant_id"],
+                "realm_id": self.client.realm_id,
+                "entity": item["entity"],
+                "platform_id": item["platform_id"],
+                "qbo_id": (doc or {}).get("Id") or item.get("qbo_id"),
+                "sync_token": (doc or {}).get("SyncToken"),
+                "operation": item["operation"],
+                "request_id": rid,
+                "bid": bid,
+                "payload_hash": item["payload_hash"],
+                "outcome": outcome,
+                "error": error,
+                "doc": doc if outcome == "ok" else None,
+            }
         )

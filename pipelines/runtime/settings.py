@@ -30,6 +30,19 @@ from sources.quickbooks import settings as qbo
 SECTION = "sources.quickbooks"
 VAR = Path("var")
 DEFAULTS_FILE = VAR / "defaults.toml"
+# where the recorded defaults live instead (a path), or "none": neither read nor written (the test suite
+# sets it, so that `make demo` run by a test does not become every later test's warehouse)
+DEFAULTS_ENV = "QBO_DEFAULTS_FILE"
+
+
+def defaults_file() -> Path | None:
+    """The file of recorded defaults: `DEFAULTS_FILE`, or what QBO_DEFAULTS_FILE names; None when off."""
+    named = os.environ.get(DEFAULTS_ENV)
+    if named is None:
+        return DEFAULTS_FILE
+    return None if named.strip().lower() in ("", "none") else Path(named)
+
+
 _RECORDED = ("warehouse", "store_url", "pipelines_dir")
 
 
@@ -88,8 +101,11 @@ def warehouse_location(value: str | Path, where: str) -> tuple[Path, str | None]
     return VAR / "warehouse.duckdb", url
 
 
-def recorded_defaults(path: Path = DEFAULTS_FILE) -> dict[str, str]:
+def recorded_defaults(path: Path | None = None) -> dict[str, str]:
     """What `record_defaults` wrote (`recorded_by` and the keys of _RECORDED), or {} without the file."""
+    path = path or defaults_file()
+    if path is None:
+        return {}
     try:
         with open(path, "rb") as handle:
             table = tomllib.load(handle).get("defaults", {})
@@ -100,9 +116,13 @@ def recorded_defaults(path: Path = DEFAULTS_FILE) -> dict[str, str]:
     return {k: str(v) for k, v in table.items() if k in (*_RECORDED, "recorded_by") and v not in (None, "")}
 
 
-def record_defaults(recorded_by: str, path: Path = DEFAULTS_FILE, **values: str | Path | None) -> Path:
+def record_defaults(recorded_by: str, path: Path | None = None, **values: str | Path | None) -> Path | None:
     """Record the project's default warehouse, store and dlt state (atomically: a reader sees the old
-    file or the new one). Flags, the environment and .dlt/ settings still come first."""
+    file or the new one). Flags, the environment and .dlt/ settings still come first. None: recording
+    is off (QBO_DEFAULTS_FILE=none)."""
+    path = path or defaults_file()
+    if path is None:
+        return None
     unknown = set(values) - set(_RECORDED)
     if unknown:
         raise ValueError(f"cannot record {', '.join(sorted(unknown))}; only {', '.join(_RECORDED)}")
@@ -238,7 +258,7 @@ class Settings:
         source = "the default"
         recorded = recorded_defaults()
         if recorded.get("warehouse"):
-            chosen = (recorded["warehouse"], f"warehouse in {DEFAULTS_FILE}")
+            chosen = (recorded["warehouse"], f"warehouse in {defaults_file()}")
             source = f"recorded by {recorded.get('recorded_by', 'qbo demo')}"
         if recorded.get("store_url") and "store_url" not in values:
             values["store_url"] = recorded["store_url"]

@@ -22,13 +22,22 @@ class PushLog:
     def record(self, **values: Any) -> None:
         """One operation's outcome; recording the same (request_id, bid) again replaces it (a resent
         batch gets QBO's replayed answer)."""
+        self.record_many([values])
+
+    def record_many(self, rows: list[dict[str, Any]]) -> None:
+        """A batch's outcomes in one transaction: all of them or none are on record (a push killed while
+        writing resends the whole batch, whose requestid replays QBO's answers), and one commit per
+        /batch call instead of one per operation."""
+        if not rows:
+            return
+        c = push_results.c
         with self.engine.begin() as conn:
-            conn.execute(
-                delete(push_results).where(
-                    push_results.c.request_id == values["request_id"], push_results.c.bid == values["bid"]
+            for values in rows:
+                conn.execute(
+                    delete(push_results).where(c.request_id == values["request_id"], c.bid == values["bid"])
                 )
-            )
-            conn.execute(insert(push_results).values(**values))
+            for values in rows:
+                conn.execute(insert(push_results).values(**values))
 
     def results(self, *, landed: bool | None = None, realm_id: str | None = None) -> list[dict[str, Any]]:
         query = select(push_results).order_by(push_results.c.id)

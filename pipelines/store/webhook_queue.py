@@ -19,7 +19,7 @@ from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from pipelines.store.pruning import BATCH, prune_rows
@@ -44,32 +44,53 @@ class EventQueue:
 
     def put(self, events: Sequence[ChangeEvent]) -> int:
         """Store a delivery's events in one transaction; returns how many were new."""
-        if not events:
-            return 0
+        return self.put_many([events])[0]
+
+    def put_many(
+        self, deliveries: Sequence[Sequence[ChangeEvent]], connection: Connection | None = None
+    ) -> list[int]:
+        """Store several deliveries' events in one statement and one transaction (the gateway groups
+        concurrent deliveries: one commit, one fsync, for all of them); returns how many of each
+        delivery's events were new. An event two of them carry is new for the first only.
+        `connection`: one the caller keeps (the gateway's writer), else one from the pool."""
         now = datetime.now(UTC)
-        rows = [
-            {
-                "event_key": e.key,
-                "format": e.format,
-                "realm_id": e.realm_id,
-                "entity": e.entity,
-                "entity_id": e.entity_id,
-                "operation": e.operation,
-                "occurred_at": e.occurred_at,
-                "deleted_id": e.deleted_id,
-                "received_at": now,
-                "status": "pending",
-                "attempts": 0,
-            }
-            for e in {e.key: e for e in events}.values()
-        ]
+        rows: dict[str, dict[str, Any]] = {}
+        for events in deliveries:
+            for e in events:
+                if e.key not in rows:
+                    rows[e.key] = {
+                        "event_key": e.key,
+                        "format": e.format,
+                        "realm_id": e.realm_id,
+                        "entity": e.entity,
+                        "entity_id": e.entity_id,
+                        "operation": e.operation,
+                        "occurred_at": e.occurred_at,
+                        "deleted_id": e.deleted_id,
+                        "received_at": now,
+                        "status": "pending",
+                        "attempts": 0,
+                    }
+        if not rows:
+            return [0] * len(deliveries)
         statement = (
             self._insert(webhook_events)
             .on_conflict_do_nothing(index_elements=["event_key"])
-            .returning(webhook_events.c.id)
+            .returning(webhook_events.c.event_key)
         )
-        with self._writing, self.engine.begin() as conn:
-            return len(conn.execute(statement, rows).all())
+        with self._writing:
+            if connection is None:
+                with self.engine.begin() as conn:
+                    new = set(conn.execute(statement, list(rows.values())).scalars().all())
+            else:
+                with connection.begin():
+                    new = set(connection.execute(statement, list(rows.values())).scalars().all())
+        counts = []
+        for events in deliveries:
+            mine = new.intersection(e.key for e in events)
+            new -= mine
+            counts.append(len(mine))
+        return counts
 
     def claim(
         self, limit: int, lease: timedelta = LEASE, exclude: Collection[int] = ()

@@ -122,11 +122,12 @@ def run(
             store_url=settings.store_url,
             pipelines_dir=settings.pipelines_path,
         )
-        write(
-            f"\nqbo commands now read this warehouse and store by default ({recorded}; flags, the "
-            "environment and .dlt/ settings come first);\n"
-            "  try: uv run qbo ask 'top 5 customers by open balance'"
-        )
+        if recorded is not None:
+            write(
+                f"\nqbo commands now read this warehouse and store by default ({recorded}; flags, the "
+                "environment and .dlt/ settings come first);\n"
+                "  try: uv run qbo ask 'top 5 customers by open balance'"
+            )
     return counts
 
 

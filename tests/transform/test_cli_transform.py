@@ -82,11 +82,13 @@ def test_mistakes_are_named_with_what_to_do(warehouse: Path, tmp_path: Path) -> 
     assert code == 2 and "--as-of" in out
 
 
-def test_a_failing_model_is_summarised_not_hidden(warehouse: Path, tmp_path: Path) -> None:
-    broken = tmp_path / "empty.duckdb"
-    code, out = qbo(broken, "transform", "--select", "sync_drift")
-    assert code == 1
-    assert "dbt build FAILED" in out and "sync_drift" in out
+def test_a_warehouse_never_synced_is_refused_not_built(tmp_path: Path) -> None:
+    """A typo'd path is no silent success (issue 18 item 5): no empty warehouse built, no file made;
+    a failing model's summary is tests/transform/test_transform_feedback.py's."""
+    typo = tmp_path / "typo.duckdb"
+    code, out = qbo(typo, "transform", "--select", "sync_drift")
+    assert code == 2 and "no warehouse file" in out, out
+    assert not typo.exists()
 
 
 def test_a_refused_record_fixed_and_loaded_again_is_refused_no_more(
