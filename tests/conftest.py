@@ -113,3 +113,24 @@ def postgres_url(postgres_base: str) -> Iterator[str]:
     yield f"{postgres_base.replace('postgresql://', 'postgresql+psycopg://')}?options=-csearch_path%3D{schema}"
     with psycopg.connect(postgres_base, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+# the longest files first: `--dist loadfile` hands out files in collection order, so a long end-to-end
+# file collected last (tests/warehouse/ sorts last) would run alone at the end while the workers idle
+LONG_FIRST = (
+    "tests/warehouse/",
+    "tests/test_newcomer.py",
+    "tests/test_cli.py",
+    "tests/flows/",
+    "tests/push/",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    root = Path(__file__).resolve().parents[1]
+
+    def rank(item: pytest.Item) -> int:
+        where = Path(str(item.path)).resolve().relative_to(root).as_posix()
+        return next((n for n, prefix in enumerate(LONG_FIRST) if where.startswith(prefix)), len(LONG_FIRST))
+
+    items.sort(key=rank)  # stable: each file keeps its own order

@@ -40,10 +40,10 @@ def push(
     the_connector = connector(ctx)
     try:
         chosen = the_connector.realms(realm)
-        if not chosen:
+        if not chosen and not (dry_run or refused):
             fail("no realm to push to: none is connected, or each needs reconnecting (`qbo status`)", 2)
-        if dry_run or refused:
-            the_plan = batch.plan(the_connector, chosen, selected)
+        if dry_run or refused:  # they call nothing: the warehouse's realms plan without a connection
+            the_plan = batch.plan(the_connector, chosen or list(realm or []), selected)
             lines = [] if refused else the_plan.summary()
             for realm_id in the_plan.realms():
                 listed = the_plan.not_sent(realm_id, limit=None if refused else SHOWN)
