@@ -187,7 +187,7 @@ def test_approve_of_a_pending_destructive_operation_lets_the_next_push_send_it(
     assert op.body({})["Id"] == op.row["qbo_id"] and op.body({})["sparse"] is True
     dry = runner.invoke(app, [*cli(run), "push", "--dry-run"])
     assert dry.exit_code == 0, dry.output
-    assert re.search(rf"^\s+{entity}\s+(.*, )?1 {operation}(,|$)", dry.output, re.M), dry.output
+    assert re.search(rf"^\s+{entity}\s+(.*, )?{operation} 1(,|;|$)", dry.output, re.M), dry.output
 
 
 def test_a_push_on_a_postgresql_warehouse_not_yet_built_says_to_transform(
