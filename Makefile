@@ -21,8 +21,8 @@ setup: ## install uv if missing, then the locked environment (idempotent, second
 demo: setup ## the whole product against an embedded sandbox, no credentials
 	$(UV) run --frozen qbo demo
 
-test: setup ## the test suite (offline: sandbox on loopback, temp dirs); 3 workers on 2 cores: much of it waits on processes
-	$(UV) run --frozen pytest -n 3 --dist loadfile --durations=25
+test: setup ## the test suite (offline: sandbox on loopback, temp dirs); a worker per core, the longest files first
+	$(UV) run --frozen pytest -n 2 --dist loadfile --durations=25
 
 lint: setup ## ruff, lint and format check
 	$(UV) run --frozen ruff check .
