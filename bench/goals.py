@@ -75,8 +75,12 @@ FIGURES: tuple[Figure, ...] = (
         2,
         ("<=", 1.15),  # "<= 1.15 x max(the bound ..., the same sync's wall time with no latency)"
     ),
+    Figure("sync.medium.latency.seconds", "  its wall time (1-2 s a request)", "s", 2),
+    Figure("sync.medium.latency.requests", "  its HTTP requests", "requests", 2),
     Figure("sync.medium.latency.throttled_429", "  responses of 429 it met", "responses", 2, ("=", 0)),
     Figure("sync.demo.limits.seconds", "full sync, demo, under QBO's limits", "s", 2, None, (17.2, 17.2)),
+    Figure("sync.demo.limits.bound_ratio", "  wall time / bound (100-200 ms a request)", "x", 2),
+    Figure("sync.demo.limits.throttled_429", "  responses of 429 it met", "responses", 2, ("=", 0)),
     # goal 3: instant where a person waits
     Figure("start.help.seconds", "qbo --help (median)", "s", 3, ("<=", 0.5), (6.7, 6.7)),
     Figure("start.command.seconds", "slowest command's start (median)", "s", 3, ("<=", 0.5)),

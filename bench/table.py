@@ -34,6 +34,7 @@ POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 QUICK: tuple[tuple[str, ...], ...] = (
     ("bench/startup_bench.py",),
     ("bench/sync_bench.py", "--company", "demo"),
+    ("bench/limits_bench.py", "--company", "demo", "--latency-ms", "100-200", "--label", "limits"),
     ("bench/transform_bench.py", "--company", "demo"),
     ("bench/push_bench.py",),  # its 2,400 creates: a shorter push fits in the first minute's allowance
     ("bench/webhook_bench.py",),
@@ -43,6 +44,8 @@ FULL: tuple[tuple[str, ...], ...] = (
     ("bench/sync_bench.py", "--company", "demo"),
     ("bench/sync_bench.py", "--company", "medium"),
     ("bench/sync_bench.py", "--company", "large"),
+    ("bench/limits_bench.py", "--company", "demo", "--latency-ms", "100-200", "--label", "limits"),
+    ("bench/limits_bench.py", "--company", "medium", "--latency-ms", "1000-2000"),
     ("bench/sandbox_query_bench.py", "--company", "large"),
     ("bench/transform_bench.py", "--company", "large"),
     ("bench/push_bench.py",),
@@ -201,6 +204,10 @@ def _names_of(argv: tuple[str, ...]) -> set[str]:
             for kind in ("full.seconds", "full.requests", "idle.seconds", "idle.requests")
         ]
         + [f"sync.{company}.peak_mib"],
+        "limits_bench": [
+            f"sync.{company}.{options.get('--label', 'latency')}.{kind}"
+            for kind in ("seconds", "bound_ratio", "throttled_429", "requests")
+        ],
         "transform_bench": [f"transform.{company}.dbt_seconds"],
         "push_bench": ["push.ops_per_min", "push.bound_share"],
         "ask_bench": ["ask.cli.p50_ms", "ask.mcp.p50_ms"],

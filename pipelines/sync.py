@@ -46,6 +46,7 @@ from sources.quickbooks import quickbooks, table_name
 from sources.quickbooks.catalog import ENTITIES
 from sources.quickbooks.client import QboClient
 from sources.quickbooks.extract import DELETED
+from sources.quickbooks.settings import MAX_IN_FLIGHT
 
 if TYPE_CHECKING:
     from pipelines.runtime.connector import Connector
@@ -93,8 +94,10 @@ def sync_realm(
     full_refresh: bool = False,
     echo: Callable[[str], None] | None = None,
     load_lock: AbstractContextManager[Any] | None = None,
+    workers: int = MAX_IN_FLIGHT,
 ) -> SyncResult:
-    """Extract and load one realm; returns rows per entity and what it cost in HTTP requests.
+    """Extract and load one realm; returns rows per entity and what it cost in HTTP requests. A full
+    scan keeps `workers` requests in flight (within the realm's budget); 1 reads page by page.
 
     This is `pipeline.run` in its steps, so that only the steps that open the warehouse take
     `load_lock` (and the warehouse's lock file) and other realms can extract meanwhile. The whole run
@@ -128,8 +131,13 @@ def sync_realm(
             progress=lambda entity, read, done: bar.advance(
                 f"realm {realm_id}: {entity}", completed=read, unit="rows", done=done
             ),
+            workers=workers,
         )
-        pipeline.extract(source, loader_file_format=loader_file_format(warehouse))
+        try:
+            pipeline.extract(source, loader_file_format=loader_file_format(warehouse))
+        finally:
+            if "run" in report:
+                report["run"].close()
 
         def normalize_and_load() -> LoadInfo:
             pipeline.normalize()

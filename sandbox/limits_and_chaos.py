@@ -32,17 +32,33 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class Stats:
-    """Requests served per realm and endpoint, and the 429s among them."""
+    """Requests served per realm and endpoint, and the 429s among them; the most ever in flight at once
+    and in one window of the per-minute limit (whether limits are enforced or not): what a client that
+    keeps to QBO's limits must keep under."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.requests: dict[str, Counter[str]] = defaultdict(Counter)
         self.throttled: Counter[str] = Counter()
         self.injected: dict[str, Counter[str]] = defaultdict(Counter)
+        self.in_flight: Counter[str] = Counter()
+        self.peak_in_flight: Counter[str] = Counter()
+        self.arrivals: dict[str, deque[float]] = defaultdict(deque)
+        self.peak_per_window: Counter[str] = Counter()
 
-    def count(self, realm: str, label: str) -> None:
+    def count(self, realm: str, label: str, window: float = 60.0) -> None:
+        now = time.monotonic()
         with self._lock:
             self.requests[realm][label] += 1
+            self.in_flight[realm] += 1
+            self.peak_in_flight[realm] = max(self.peak_in_flight[realm], self.in_flight[realm])
+            arrivals = _trim(self.arrivals[realm], now, window)
+            arrivals.append(now)
+            self.peak_per_window[realm] = max(self.peak_per_window[realm], len(arrivals))
+
+    def done(self, realm: str) -> None:
+        with self._lock:
+            self.in_flight[realm] -= 1
 
     def count_throttled(self, realm: str) -> None:
         with self._lock:
@@ -60,6 +76,8 @@ class Stats:
                 "requests_total": sum(served.values()),
                 "throttled_429": self.throttled[realm],
                 "injected_faults": dict(self.injected[realm]),
+                "peak_in_flight": self.peak_in_flight[realm],
+                "peak_per_window": self.peak_per_window[realm],
             }
 
     def reset(self) -> None:
@@ -67,6 +85,9 @@ class Stats:
             self.requests.clear()
             self.throttled.clear()
             self.injected.clear()
+            self.peak_in_flight.clear()
+            self.arrivals.clear()
+            self.peak_per_window.clear()
 
 
 class RateLimiter:
@@ -209,11 +230,20 @@ class Gate:
 
         realm = path.split("/")[3] if path.count("/") >= 3 else ""
         query = scope.get("query_string", b"").decode("latin-1")
-        self.stats.count(realm, endpoint_label(scope["method"], path, query))
         config = self.config()
+        self.stats.count(realm, endpoint_label(scope["method"], path, query), config.limits.window_seconds)
+        try:
+            await self._admit(scope, receive, send, send_with_tid, realm, config)
+        finally:
+            self.stats.done(realm)
+
+    async def _admit(
+        self, scope: Scope, receive: Receive, send: Send, tagged: Send, realm: str, config: SandboxConfig
+    ) -> None:
+        """QBO's limits, then the chaos drawn for this request, then the API."""
         client = self._client(scope) or "anonymous"
         key = (client, realm)
-        is_batch = path.rstrip("/").endswith("/batch")
+        is_batch = scope["path"].rstrip("/").endswith("/batch")
         limited = config.limits.enabled
         limits = config.limits
         if limited and not self.limiter.enter(
@@ -225,7 +255,7 @@ class Gate:
             limits.window_seconds,
         ):
             self.stats.count_throttled(realm)
-            await _send_fault(send_with_tid, faults.throttled())
+            await _send_fault(tagged, faults.throttled())
             return
         try:
             delay = self.chaos.latency(config)
@@ -240,16 +270,16 @@ class Gate:
             if fault in ("429", "500", "503"):
                 if fault == "429":
                     self.stats.count_throttled(realm)
-                    await _send_fault(send_with_tid, faults.throttled())
+                    await _send_fault(tagged, faults.throttled())
                 else:
-                    await _send_fault(send_with_tid, faults.system_fault(int(fault)))
+                    await _send_fault(tagged, faults.system_fault(int(fault)))
                 return
             if fault == "slow":
                 await asyncio.sleep(config.faults.slow_seconds)
             if fault == "truncated":
-                await self._truncated(scope, receive, send, send_with_tid)
+                await self._truncated(scope, receive, send, tagged)
                 return
-            await self.app(scope, receive, send_with_tid)
+            await self.app(scope, receive, tagged)
         finally:
             if limited:
                 self.limiter.leave(key)

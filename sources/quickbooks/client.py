@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -141,6 +142,7 @@ def _gave_up_on_address(state: RetryCallState) -> bool:
 class RequestStats:
     requests: int = 0  # HTTP requests sent, retries included
     retries: int = 0
+    seconds: float = 0.0  # waited on them, summed over threads (with several in flight: above wall time)
     by_kind: dict[str, int] = field(default_factory=dict)
 
 
@@ -175,6 +177,7 @@ class QboClient:
         self.last_intuit_tid: str | None = None
         self.last_server_time: str | None = None  # the `time` member of the last answer: QBO's clock
         self._rng = random.Random(seed)
+        self._stats_lock = threading.Lock()
 
     @property
     def company_url(self) -> str:
@@ -183,10 +186,15 @@ class QboClient:
     # the API -------------------------------------------------------------------------------
     def query(self, text: str) -> dict[str, Any]:
         """The QueryResponse of one query (POSTed as application/text: no URL length limit)."""
+        return self.query_at(text)[0]
+
+    def query_at(self, text: str) -> tuple[dict[str, Any], str | None]:
+        """`query`, with the server's `time` of this answer: concurrent readers cannot trust
+        `last_server_time`, which the newest answer of any thread set."""
         body = self.request(
             "POST", "query", data=text.encode("utf-8"), content_type="application/text", kind="query"
         )
-        return body.get("QueryResponse") or {}
+        return body.get("QueryResponse") or {}, _time_of(body)
 
     def cdc(self, entities: list[str], changed_since: str) -> tuple[dict[str, list[dict[str, Any]]], str]:
         """Changed objects per entity since an ISO instant, and the server's `time` of the answer."""
@@ -203,11 +211,17 @@ class QboClient:
     def batch(self, items: list[dict[str, Any]], request_id: str | None = None) -> list[dict[str, Any]]:
         """One /batch call (at most 30 items). With `request_id`, QBO answers a repeat of the same request
         with the first answer instead of doing it again: retries and re-runs create nothing twice."""
+        return self.batch_at(items, request_id)[0]
+
+    def batch_at(
+        self, items: list[dict[str, Any]], request_id: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """`batch`, with the server's `time` of this answer (see `query_at`)."""
         params = {"requestid": request_id} if request_id else None
         body = self.request(
             "POST", "batch", params=params, json_body={"BatchItemRequest": items}, batch=True, kind="batch"
         )
-        return list(body.get("BatchItemResponse") or [])
+        return list(body.get("BatchItemResponse") or []), _time_of(body)
 
     def read(self, entity: str, entity_id: str) -> dict[str, Any]:
         body = self.request("GET", f"{entity.lower()}/{entity_id}", kind="read")
@@ -268,7 +282,8 @@ class QboClient:
                 state.attempt_number,
                 state.upcoming_sleep,
             )
-            self.stats.retries += 1
+            with self._stats_lock:
+                self.stats.retries += 1
 
         retrying = Retrying(  # a last-attempt 401 still refreshes; an unreachable address stops early
             retry=retry_if_exception(_worth_retrying),
@@ -297,8 +312,10 @@ class QboClient:
     ) -> requests.Response:
         slot = self.budget.slot(batch=batch) if self.budget else nullcontext()
         with slot:
-            self.stats.requests += 1
-            self.stats.by_kind[kind] = self.stats.by_kind.get(kind, 0) + 1
+            with self._stats_lock:  # a realm's scan sends from several threads
+                self.stats.requests += 1
+                self.stats.by_kind[kind] = self.stats.by_kind.get(kind, 0) + 1
+            sent = time.monotonic()
             try:
                 response = self.session.request(
                     method, url, params=params, data=data, headers=headers, timeout=self.timeout
@@ -313,6 +330,9 @@ class QboClient:
                 )
                 failure.unreachable = errors.unreachable(exc)
                 raise failure from None
+            finally:
+                with self._stats_lock:
+                    self.stats.seconds += time.monotonic() - sent
         self.last_intuit_tid = response.headers.get("intuit_tid")
         return response
 
@@ -334,6 +354,10 @@ class QboClient:
         if isinstance(body, dict) and body.get("time"):
             self.last_server_time = str(body["time"])
         return body
+
+
+def _time_of(body: Any) -> str | None:
+    return str(body["time"]) if isinstance(body, dict) and body.get("time") else None
 
 
 def _json_default(value: Any) -> Any:

@@ -15,6 +15,7 @@ REQUEST_TIMEOUT = 60.0
 
 MAX_RESULTS = 1000  # the largest page a query returns (§1)
 MAX_BATCH_ITEMS = 30  # items in one /batch call (§3)
+MAX_IN_FLIGHT = 10  # requests in flight per realm and app (§6): a scan's workers
 CDC_MAX_OBJECTS = 1000  # objects in one CDC answer (§2)
 CDC_LOOKBACK_DAYS = 30  # CDC refuses (or silently truncates) older changedSince (§2)
 CDC_SAFETY_DAYS = 29  # we re-scan rather than ask CDC for more than this

@@ -16,7 +16,7 @@ from typing import Any
 import dlt
 from dlt.extract.resource import DltResource
 
-from sources.quickbooks import table_name
+from sources.quickbooks import settings, table_name
 from sources.quickbooks.catalog import ENTITIES
 from sources.quickbooks.client import QboClient
 from sources.quickbooks.extract import (
@@ -25,13 +25,13 @@ from sources.quickbooks.extract import (
     EXTREME,
     EntityState,
     Extraction,
-    cursor_pages,
     deletion,
     fetch_ids,
     iso,
     normalise,
     parse_time,
 )
+from sources.quickbooks.scan import Scan
 
 COLUMNS: dict[str, dict[str, Any]] = {
     "realm_id": {"data_type": "text", "nullable": False},
@@ -40,7 +40,8 @@ COLUMNS: dict[str, dict[str, Any]] = {
     DELETED_AT: {"data_type": "timestamp", "nullable": True},
     EXTREME: {"data_type": "text", "nullable": True},  # numbers the warehouse could not hold as QBO sent them
     "meta_data__create_time": {"data_type": "timestamp", "nullable": True},
-    "meta_data__last_updated_time": {"data_type": "timestamp", "nullable": True},
+    # rows read twice in one run (updated mid-run, or read by two windows of a scan): the newest is kept
+    "meta_data__last_updated_time": {"data_type": "timestamp", "nullable": True, "dedup_sort": "desc"},
 }
 
 
@@ -64,10 +65,12 @@ def quickbooks(
     existing_ids: Callable[[str], set[str]] | None = None,
     report: dict[str, Extraction] | None = None,
     progress: Callable[[str, int, bool], None] | None = None,
+    workers: int = settings.MAX_IN_FLIGHT,
 ) -> Iterable[DltResource]:
     """Every QBO entity of one realm (or `entities`), incrementally, deletes included.
 
-    `report`, when given, receives the run's `Extraction` (rows counted, notes, HTTP cost)."""
+    `report`, when given, receives the run's `Extraction` (rows counted, notes, HTTP cost); `workers`
+    is how many requests its full scans keep in flight (1: page by page, as before issue 19)."""
     selected = list(entities or ENTITIES)
     unknown = [e for e in selected if e not in ENTITIES]
     if unknown:
@@ -86,14 +89,21 @@ def quickbooks(
                 for e in selected
             }
             shared["run"] = Extraction(
-                client, realm_id, selected, state, full_refresh, existing_ids, progress=progress
+                client,
+                realm_id,
+                selected,
+                state,
+                full_refresh,
+                existing_ids,
+                progress=progress,
+                workers=workers,
             )
         return shared["run"]
 
     def resource(entity: str) -> DltResource:
         def rows() -> Iterator[dict[str, Any]]:
             run = extraction()
-            yield from run.rows(entity)
+            yield from run.pages(entity)
             if run.run_started is not None:
                 dlt.current.source_state()["entities"][entity] = {
                     "checkpoint": iso(run.run_started),
@@ -109,14 +119,14 @@ def quickbooks(
 def quickbooks_window(
     realm_id: str, client: QboClient, entities: Sequence[str], since: datetime, until: datetime
 ) -> Iterable[DltResource]:
-    """The rows of `entities` last updated in [since, until): a backfill window.
-
-    It keeps no checkpoint (the live cursor is not touched) and merges into the same tables.
-    """
+    """The rows of `entities` last updated in [since, until): a backfill window, its entities read at
+    once (scan.py). It keeps no checkpoint (the live cursor is not touched) and merges into the same
+    tables."""
+    scan = Scan(client, entities, since=since, until=until)
 
     def resource(entity: str) -> DltResource:
         def rows() -> Iterator[dict[str, Any]]:
-            for page in cursor_pages(client, ENTITIES[entity], since, until):
+            for page in scan.pages(entity):
                 for doc in page:
                     yield normalise(entity, doc, realm_id)
 

@@ -6,6 +6,9 @@ import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
+from sources.quickbooks import settings
 from sources.quickbooks.budget import RequestBudget, open_backend
 from sources.quickbooks.client import QboClient, RetryPolicy, StaticTokens
 from tests.quickbooks.conftest import Realm
@@ -15,8 +18,9 @@ LIMITS = {"enabled": True, "per_minute": 10, "window_seconds": 2, "concurrent": 
 
 
 def test_several_realms_sync_under_qbo_limits_without_a_429(
-    make_realm: Callable[..., Realm], tmp_path: Path
+    make_realm: Callable[..., Realm], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(settings, "MAX_RESULTS", 5)  # pages of 5: a first sync of tiny takes many requests
     realms = [make_realm("tiny", realm_id=f"62{n:02d}") for n in range(2)]
     realms[0].admin("POST", "config", json={"limits": LIMITS})
     backend = open_backend(f"sqlite:///{tmp_path / 'budget.sqlite'}")
@@ -37,7 +41,10 @@ def test_several_realms_sync_under_qbo_limits_without_a_429(
     assert sum(b.stats()["waited_seconds"] for b in budgets) > 0
 
 
-def test_without_a_budget_the_same_sync_is_throttled(make_realm: Callable[..., Realm]) -> None:
+def test_without_a_budget_the_same_sync_is_throttled(
+    make_realm: Callable[..., Realm], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settings, "MAX_RESULTS", 5)
     realm = make_realm("tiny", realm_id="6299")
     realm.admin("POST", "config", json={"limits": LIMITS})
     token = realm.client.tokens
