@@ -11,6 +11,7 @@ var/bench/transform-<company>/warehouse.duckdb, and overlapped by generated plat
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
@@ -83,8 +84,25 @@ def main() -> None:
     emit(f"transform.{args.company}.dbt_seconds", result.seconds, "s")
     slowest = sorted(result.timings.items(), key=lambda kv: -kv[1])[:8]
     print("  slowest nodes: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in slowest))
+    print_slowest(work / "target" / "run_results.json")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"  peak memory of this process: {peak:.0f} MiB (before dbt: {before:.0f} MiB)")
+
+
+def print_slowest(run_results: Path, top: int = 10) -> None:
+    """The models that dominate the build, and the time each kind of node took (summed over dbt's
+    threads, so above the wall time): where the next second is to be won."""
+    results = json.loads(run_results.read_text(encoding="utf-8")).get("results", [])
+    seconds: dict[str, float] = {}
+    for node in results:
+        kind = node["unique_id"].split(".", 1)[0]
+        seconds[kind] = seconds.get(kind, 0.0) + float(node["execution_time"] or 0)
+    print("  node seconds by kind: " + ", ".join(f"{kind} {total:.1f} s" for kind, total in seconds.items()))
+    models = [n for n in results if n["unique_id"].startswith("model.")]
+    models.sort(key=lambda n: -float(n["execution_time"] or 0))
+    print(f"  slowest {top} models:")
+    for node in models[:top]:
+        print(f"    {float(node['execution_time'] or 0):6.1f} s  {node['unique_id'].split('.')[-1]}")
 
 
 if __name__ == "__main__":

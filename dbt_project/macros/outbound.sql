@@ -199,10 +199,17 @@ select
     platform_updated_at
 from payload
 {%- if e["lines"] %}
+{#- only the lines of records sent (payload's records are operations'): not every platform record's -#}
+{%- set sent_lines %}(
+    select * from {{ ref("int_sync__" ~ t ~ "_lines_platform") }} as sent
+    where exists (
+        select 1 from operations where operations.tenant_id = sent.tenant_id and operations.platform_id = sent.record_id
+    )
+) as sent_lines{% endset %}
 left join (
-    select tenant_id as line_tenant_id, record_id, {{ line_signature(e["lines"], "v__") }} as lines_signature
-    from {{ ref("int_sync__" ~ t ~ "_lines_platform") }}
-    group by tenant_id, record_id
+    select tenant_id as line_tenant_id, record_id, lines_signature
+    from ({{ line_signatures(e["lines"], sent_lines, ["tenant_id", "record_id"], {"lines_signature": "v__"}) }}
+    ) as signed
 ) as line_values on line_values.line_tenant_id = payload.tenant_id and line_values.record_id = payload.platform_id
 {%- endif %}
 {%- endmacro %}
