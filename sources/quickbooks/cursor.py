@@ -96,11 +96,11 @@ class Window:
 
     def split(self, now: datetime) -> Window | None:
         """Give away the upper half of what is left (up to `now` when unbounded): a new window from the
-        middle on, this one stopping there. Only when each half is expected to hold two pages or more:
+        middle on, this one stopping there. Only when each half is expected to hold a page or more:
         a split costs a request (its last, short page), and one into an empty range costs it for nothing.
         None when not worth it, or the rest is too narrow to halve."""
         expected = self.expected(now)
-        if expected is None or expected < 4 * self.page_size or self.since is None:
+        if expected is None or expected < 2 * self.page_size or self.since is None:
             return None
         upper = self.until or now
         if upper - self.since < _SMALLEST_SPLIT:

@@ -41,7 +41,7 @@ class _First:
 @dataclass
 class _Entity:
     windows: list[Window] = field(default_factory=list)
-    pages: deque[list[dict]] = field(default_factory=deque)
+    pages: deque[tuple[list[dict], bool]] = field(default_factory=deque)  # (rows, asked alone)
     asked: int = 0  # requests in flight for it
     started: bool = False  # its first page has been answered
 
@@ -78,7 +78,7 @@ class Scan:
         self._firsts = deque(_First(firsts[n : n + per_call]) for n in range(0, len(firsts), per_call))
         self._cond = threading.Condition()
         self._current: str | None = None
-        self._buffered = 0
+        self._buffered = 0  # answered pages of windows asked alone, not yet read (first pages aside)
         self._in_flight = 0
         self._error: BaseException | None = None
         self._closed = False
@@ -105,8 +105,8 @@ class Scan:
                         self._current = None
                         finished = True
                         return
-                    page = state.pages.popleft()
-                    self._buffered -= 1
+                    page, alone = state.pages.popleft()
+                    self._buffered -= alone
                     self._cond.notify_all()
                 yield page
         finally:
@@ -232,8 +232,9 @@ class Scan:
             self._out.discard(id(window))
             window.advance(rows)
             if rows:
-                state.pages.append(rows)
-                self._buffered += 1
+                alone = not isinstance(task, _First)
+                state.pages.append((rows, alone))
+                self._buffered += alone
 
     def _finished(self, state: _Entity) -> bool:
         return state.started and state.asked == 0 and all(w.done for w in state.windows)

@@ -6,6 +6,7 @@ drains and transforms afterwards, with every good record where it belongs."""
 from __future__ import annotations
 
 import copy
+import gc
 import json
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -56,11 +57,18 @@ def test_a_realm_that_took_every_hostile_input_still_syncs_drains_and_transforms
                 )
                 assert answer.status_code == 422, answer.text
                 assert answer.json()["details"][0]["field"] == "displayName"
-            for body in HOSTILE_BODIES:
-                answer = gateway.post(
-                    f"{PREFIX}/invoices", content=body, headers={**auth, "content-type": "application/json"}
-                )
-                assert 400 <= answer.status_code < 500, answer.text
+            # the parser refuses 50,000 brackets at the recursion limit; a garbage collection starting
+            # down there runs finalizers (and pytest's hook for their errors) with no stack left, and
+            # fails the test on whatever garbage an earlier step left: collected first, then held off
+            gc.collect()
+            gc.disable()
+            json_auth = {**auth, "content-type": "application/json"}
+            try:
+                for body in HOSTILE_BODIES:
+                    answer = gateway.post(f"{PREFIX}/invoices", content=body, headers=json_auth)
+                    assert 400 <= answer.status_code < 500, answer.text
+            finally:
+                gc.enable()
             webhook = json.dumps(
                 {
                     "eventNotifications": [
