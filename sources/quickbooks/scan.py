@@ -5,18 +5,17 @@ page waits the sum of QBO's latencies: 1-3 s a page on real QBO, an hour for a l
 - the first page of every entity is asked in `/batch` calls of up to 30 queries: most entities fit in
   one page and cost no request of their own;
 - an entity with more rows goes on as a cursor window (cursor.py); when workers would sit idle, the
-  window with the most time left is split in two, so one huge entity is read by several cursors over
+  window with the most rows left is split in two, so one huge entity is read by several cursors over
   disjoint ranges of LastUpdatedTime;
 - `workers` threads send (QBO allows 10 in flight per realm); every request still takes a slot of the
   realm's budget, which every process of the realm shares, so QBO's limits hold across processes;
-- pages wait in a bounded buffer for the dlt resource that emits them. The entity being emitted is
-  fetched first; others only while the buffer has room. Memory stays bounded, and no consumer waits on
-  a page that no worker may fetch.
+- pages wait in a bounded buffer for the dlt resource that emits them (a batch's first pages, one an
+  entity at most, aside). The entity being emitted is fetched first; others only while the buffer has
+  room. Memory stays bounded, and no consumer waits on a page that no worker may fetch.
 """
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -27,8 +26,6 @@ from sources.quickbooks import errors, settings
 from sources.quickbooks.catalog import ENTITIES
 from sources.quickbooks.client import QboClient
 from sources.quickbooks.cursor import Window, parse_time
-
-log = logging.getLogger("qbo.scan")
 
 
 @dataclass

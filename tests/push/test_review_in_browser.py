@@ -57,7 +57,8 @@ def test_decisions_made_in_the_browser_are_pushed_exactly(
 
     def open_record(base: str, queue: str, query: str, entry: dict[str, Any]) -> None:
         browser.get(f"{base}/review/queue/{queue}?{query}")
-        browser.find_element(By.CSS_SELECTOR, f"a[href*='/{entry['platform_id']}/{entry['qbo_id']}']").click()
+        # the record's page, not the queue's still on screen: its buttons are looked up next
+        submit(browser.find_element(By.CSS_SELECTOR, f"a[href*='/{entry['platform_id']}/{entry['qbo_id']}']"))
 
     with serving(create_app(Connector(settings))) as (base, _server):
         browser.get(f"{base}/review/")
