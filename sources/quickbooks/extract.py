@@ -157,17 +157,12 @@ def _plain(key: str, value: Any, realm_id: str) -> Any:
         ]
     if kind is bool:
         return value
-    if kind is Decimal or kind is int or kind is float:
-        flags: list[str] = []
-        number = _number(key, value, "", flags)
-        if flags:
-            raise _Flagged
-        return number
-    return _typed(key, value, key, [])
+    return _plain_item(key, value)
 
 
 def _plain_item(key: str, item: Any) -> Any:
-    """A list's element that is not an object: typed as `_typed` does (its objects are not stamped)."""
+    """A number, or a list's element that is not an object: typed as `_typed` does (objects in a list
+    inside a list are not stamped, as before)."""
     flags: list[str] = []
     typed = _typed(key, item, key, flags)
     if flags:
