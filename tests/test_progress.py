@@ -4,6 +4,8 @@ per page), nothing under --quiet; results stay on stdout."""
 from __future__ import annotations
 
 import io
+import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +13,7 @@ import pytest
 from rich.console import Console
 from rich.progress import Progress as RichProgress
 
-from pipelines.runtime.progress import Progress, dlt_collector, progress_of
+from pipelines.runtime.progress import Progress, dlt_collector, progress_of, to_stderr
 
 
 def test_plain_lines_are_throttled_and_the_end_of_a_task_is_said() -> None:
@@ -30,6 +32,29 @@ def test_plain_lines_count_steps_against_a_total() -> None:
     progress.advance("realm 1: push", 30, total=45, unit="operations")
     progress.advance("realm 1: push", 15, total=45, unit="operations", done=True)
     assert lines == ["realm 1: push: 30/45 operations", "realm 1: push: 45/45 operations done"]
+
+
+def test_lines_said_at_once_from_threads_stay_whole(capfd: pytest.CaptureFixture[str]) -> None:
+    """dbt reports nodes from its threads at once: each line reaches stderr whole, never run into
+    the next (as `dbt build: [2/366] stg_billsdbt build: [3/366] ...` did)."""
+    progress = Progress(status=to_stderr, every=0)
+    said = [f"dbt build: [{n}/800] stg_platform__model_{n}" for n in range(800)]
+
+    def say(lines: list[str]) -> None:
+        for line in lines:
+            progress.say(line)
+
+    threads = [threading.Thread(target=say, args=(said[k::4],)) for k in range(4)]
+    switching = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads switch as often as they can: between two writes too
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(switching)
+    assert sorted(capfd.readouterr().err.splitlines()) == sorted(said)
 
 
 def test_bars_on_a_terminal_keep_lines_above_them() -> None:

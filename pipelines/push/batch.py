@@ -118,23 +118,23 @@ def push_all(
     )
     results = []
     behind = LandBehind(connector, load_lock)  # lands the outcomes so far while a batch call waits
-    for realm_id in chosen:
-        started = datetime.now(UTC)
-        ops = [op for op in the_plan.operations if op.realm_id == realm_id and op.status == "send"]
-        try:
+    try:
+        for realm_id in chosen:
+            started = datetime.now(UTC)
+            ops = [op for op in the_plan.operations if op.realm_id == realm_id and op.status == "send"]
             result = push_realm(connector, realm_id, ops, echo, guard, behind)
-        finally:
-            behind.close()
-        results.append(result)
-        _tally(result, the_plan, ops)
-        for line in _result_lines(result, the_plan):
-            echo(line)
-        said = tally(result.counts, past=True, by_qbo=_by_qbo(result))  # what `qbo status` repeats
-        notes = [said] + ([f"stopped: {result.stopped}"] if result.stopped else [])
-        status = "failed" if result.stopped else "ok"
-        connector.store.runs.record(
-            realm_id, "push", started, status, dict(result.counts), result.requests, notes
-        )
+            results.append(result)
+            _tally(result, the_plan, ops)
+            for line in _result_lines(result, the_plan):
+                echo(line)
+            said = tally(result.counts, past=True, by_qbo=_by_qbo(result))  # what `qbo status` repeats
+            notes = [said] + ([f"stopped: {result.stopped}"] if result.stopped else [])
+            status = "failed" if result.stopped else "ok"
+            connector.store.runs.record(
+                realm_id, "push", started, status, dict(result.counts), result.requests, notes
+            )
+    finally:
+        behind.close()  # every realm's push lands behind its waits; none after this
     # what QBO took makes the decisions behind it final: no longer to be withdrawn
     # (those landed behind the push were made final then; an answer recorded while that landing ran
     # may have landed unmarked: every record this push got taken is marked here if it was not)

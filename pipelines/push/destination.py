@@ -84,7 +84,7 @@ class Sink:
     sent: int = 0  # /batch requests
     # (entity, tenant, platform id) -> its last outcome, doc, error and the payload it answered
     results: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
-    answered: Callable[[int], None] = lambda _items: None  # after each batch QBO answered: its items
+    answered: Callable[[int], None] = lambda _records: None  # after each batch: the records first answered
     pending: list[dict[str, Any]] = field(default_factory=list)  # push log rows of the batch in hand
 
     @property
@@ -99,11 +99,13 @@ class Sink:
     def send(self, items: list[dict[str, Any]], attempt: str = "") -> None:
         """One /batch call and its answers, on record in the push log (one transaction) before it returns:
         dlt counts the batch done only after that, so a killed push resends it with the same requestid."""
+        before = len(self.results)
         try:
             self._send(items, attempt)
         finally:
             rows, self.pending = self.pending, []
             self.store.push_log.record_many(rows)
+        self.answered(len(self.results) - before)  # records, not answers: a rebased update counts once
 
     def _send(self, items: list[dict[str, Any]], attempt: str = "") -> None:
         rid = request_id(items, attempt)
@@ -126,7 +128,6 @@ class Sink:
             raise
         self.failures = 0
         self.sent += 1
-        self.answered(len(items))
         stale: list[tuple[dict[str, Any], str, dict[str, Any]]] = []
         for n, item in enumerate(items):
             answer = answers.get(str(n)) or {}

@@ -30,8 +30,10 @@ STEPS = {"extract": "extracting from QBO", "normalize": "normalizing", "load": "
 
 
 def to_stderr(line: str) -> None:
-    """A progress line on stderr, flushed: a log tailing it sees it when it is said."""
-    print(line, file=sys.stderr, flush=True)
+    """A progress line on stderr, flushed: a log tailing it sees it when it is said. One write, line and
+    newline together: dbt's threads report nodes at once, and `print` writes them apart."""
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
 
 
 def _silent(_line: str) -> None:

@@ -343,6 +343,8 @@ def test_a_dry_run_calls_nothing_an_open_circuit_loses_nothing_and_a_void_waits_
     assert f"({1} by pre-flight, {len(by_qbo)} by QBO)" in result
     assert "2 awaiting approval" in result and first.counts["approval"] == 2
     said = "\n".join(ready.output)
+    counted = [(int(n), int(of)) for n, of in re.findall(r"push: (\d+)/(\d+) operations", said)]
+    assert counted and all(n <= of for n, of in counted) and counted[-1][0] == counted[-1][1], counted
     for refused in by_qbo:
         assert f"{refused['entity']} {refused['platform_id']} ({refused['operation']}, QBO Id" in said
         assert f"{refused['error']['code']}: " in said
