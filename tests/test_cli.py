@@ -216,6 +216,15 @@ def test_the_cli_starts_without_the_heavy_stacks() -> None:
     )
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert loaded.stdout.strip() == "", loaded.stdout
+    # the help itself is click's plain one: typer's rich help imported rich's markdown and traceback
+    helped = (
+        "import sys\nfrom pipelines.cli.app import app\n"
+        "try:\n    app(['review', '--help'], prog_name='qbo')\nexcept SystemExit:\n    pass\n"
+        f"heavy = {{m.split('.')[0] for m in sys.modules}} & set({sorted(heavy)!r})\n"
+        "print(','.join(sorted(heavy)), file=sys.stderr)"
+    )
+    shown = subprocess.run([sys.executable, "-c", helped], capture_output=True, text=True, check=True)
+    assert "Usage: qbo review [OPTIONS] COMMAND" in shown.stdout and shown.stderr.strip() == "", shown.stderr
     asked = (
         "import sys, pipelines.cli.ask, pipelines.ask.run, pipelines.ask.rule_parser, "
         "pipelines.store.integration_store; "

@@ -123,6 +123,6 @@ def group(app: typer.Typer, name: str, help_text: str) -> typer.Typer:
     for info in app.registered_groups:
         if info.name == name and info.typer_instance is not None:
             return info.typer_instance
-    sub = typer.Typer(help=help_text, no_args_is_help=True)
+    sub = typer.Typer(help=help_text, no_args_is_help=True, rich_markup_mode=None)  # as the app's
     app.add_typer(sub, name=name)
     return sub
