@@ -85,13 +85,14 @@ FIGURES: tuple[Figure, ...] = (
     Figure("start.help.seconds", "qbo --help (median)", "s", 3, ("<=", 0.5), (6.7, 6.7)),
     Figure("start.command.seconds", "slowest command's start (median)", "s", 3, ("<=", 0.5)),
     Figure(
-        "sync.demo.idle.seconds",
-        "idle sync, demo (in process, no start-up)",
+        "sync.demo.idle_process.seconds",
+        "qbo sync, idle, demo (a process, start-up included)",
         "s",
         3,
-        ("<=", 2.0),  # the goal is for `qbo sync` itself, start-up included: this is its floor
+        ("<=", 2.0),
         (5.9, 11.7),
     ),
+    Figure("sync.demo.idle.seconds", "  the same in process (no start-up)", "s", 3),
     Figure("sync.demo.idle.requests", "  HTTP requests, idle demo", "requests", 3, None, (2, 2)),
     Figure("ask.cli.p50_ms", "qbo ask, p50 of 50 questions", "ms", 3, ("<=", 1000), (8000, 24000)),
     Figure("ask.mcp.p50_ms", "  the same from a running qbo mcp", "ms", 3),

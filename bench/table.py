@@ -203,7 +203,8 @@ def _names_of(argv: tuple[str, ...]) -> set[str]:
             f"sync.{company}.{kind}"
             for kind in ("full.seconds", "full.requests", "idle.seconds", "idle.requests")
         ]
-        + [f"sync.{company}.peak_mib"],
+        + [f"sync.{company}.peak_mib"]
+        + ([f"sync.{company}.idle_process.seconds"] if company in ("tiny", "demo") else []),
         "limits_bench": [
             f"sync.{company}.{options.get('--label', 'latency')}.{kind}"
             for kind in ("seconds", "bound_ratio", "throttled_429", "requests")
@@ -255,8 +256,8 @@ def main() -> None:
     print(render(rows))
     print(
         "  x baseline: measured / issue 19's figure for today (a range gives both ends); peak MiB: the\n"
-        "  largest process of the bench that measured it; goals for `qbo sync` idle include start-up, the\n"
-        "  figure here does not; not run: the set has no bench for it (`make bench BENCH=full` for more)"
+        "  largest process of the bench that measured it; not run: the set has no bench for it\n"
+        "  (`make bench BENCH=full` for more)"
     )
     print(
         f"machine: {before['cores']} cores, {before['memory']}, Python {before['python']}, {before['cpu']}; "

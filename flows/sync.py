@@ -25,6 +25,7 @@ from flows.transform import transform_task
 from flows.writer import ensure_concurrency_limits, warehouse_writer
 from pipelines.backfill import backfill_all
 from pipelines.runtime.connector import Connector
+from pipelines.runtime.warehouse import import_data_stacks
 from pipelines.sync import SyncFailed, SyncResult, sync_connected_realm
 
 R = TypeVar("R")
@@ -65,6 +66,7 @@ def each_realm(
     if not realm_ids:
         return done, failed
     workers = max(1, min(parallel, len(realm_ids)))
+    import_data_stacks()  # before the threads: none of them may find pandas half-imported
     # dlt's steps stop between items on SIGINT/SIGTERM only when the main thread intercepts them
     with intercepted_signals(), ThreadPoolTaskRunner(max_workers=workers) as runner:
         futures = {

@@ -24,6 +24,7 @@ from pipelines.runtime.warehouse import (
     Warehouse,
     WarehouseAccess,
     finish_pending,
+    import_data_stacks,
     load,
     load_or_set_aside,
     loader_file_format,
@@ -165,6 +166,7 @@ def backfill_all(
         )
         return loaded
 
+    import_data_stacks()  # before the threads: none of them may find pandas half-imported
     with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(realms)))) as pool:
         futures = {  # each thread in a copy of this context: a scheduler's run context goes along
             realm_id: pool.submit(contextvars.copy_context().run, recorded, realm_id) for realm_id in realms

@@ -141,7 +141,10 @@ def test_bench_script_runs_and_prints_its_figures(tmp_path: Path) -> None:
 
 def test_sync_bench_runs_and_prints_its_figures(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "bench/sync_bench.py", "--company", "tiny", "--db", str(tmp_path / "bench.db")],
+        [
+            *(sys.executable, "bench/sync_bench.py", "--company", "tiny"),
+            *("--db", str(tmp_path / "bench.db"), "--process-rounds", "1"),
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -151,6 +154,9 @@ def test_sync_bench_runs_and_prints_its_figures(tmp_path: Path) -> None:
     assert "records/s" in result.stdout and "peak memory of the syncing process" in result.stdout
     idle = next(line for line in result.stdout.splitlines() if line.strip().startswith("idle"))
     assert " 2 HTTP requests" in idle
+    # and as a person runs it: connect, a first sync, an idle one, each a `qbo` process
+    assert "qbo sync as a process: first " in result.stdout and "(median of 1)" in result.stdout
+    assert '"name": "sync.tiny.idle_process.seconds"' in result.stdout
 
 
 @pytest.mark.slow

