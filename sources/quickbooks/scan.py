@@ -5,13 +5,16 @@ page waits the sum of QBO's latencies: 1-3 s a page on real QBO, an hour for a l
 - the first page of every entity is asked in `/batch` calls of up to 30 queries: most entities fit in
   one page and cost no request of their own;
 - an entity with more rows goes on as a cursor window (cursor.py); when workers would sit idle, the
-  window with the most rows left is split in two, so one huge entity is read by several cursors over
-  disjoint ranges of LastUpdatedTime;
+  entity's window with the most rows left is split in two, so one huge entity is read by several
+  cursors over disjoint ranges of LastUpdatedTime;
 - `workers` threads send (QBO allows 10 in flight per realm); every request still takes a slot of the
   realm's budget, which every process of the realm shares, so QBO's limits hold across processes;
 - pages wait in a bounded buffer for the dlt resource that emits them (a batch's first pages, one an
-  entity at most, aside). The entity being emitted is fetched first; others only while the buffer has
-  room. Memory stays bounded, and no consumer waits on a page that no worker may fetch.
+  entity at most, aside). Entities are served in the order the consumer reads them: the one being
+  emitted, then the next, and so on, each while the pages out and waiting for it and for those before
+  it leave room. The next entity is split and fetched while the current one's last pages are read, so
+  the consumer does not wait a round of latencies at each entity. Memory stays bounded, and no
+  consumer waits on a page that no worker may fetch.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ class _First:
 class _Entity:
     windows: list[Window] = field(default_factory=list)
     pages: deque[tuple[list[dict], bool]] = field(default_factory=deque)  # (rows, asked alone)
+    buffered: int = 0  # pages waiting that were asked alone (a batch's first pages do not count)
     asked: int = 0  # requests in flight for it
     started: bool = False  # its first page has been answered
 
@@ -66,7 +70,7 @@ class Scan:
         self.client = client
         self.order = list(entities)
         self.workers = workers
-        self.limit = buffered_pages if buffered_pages is not None else workers + 2
+        self.limit = buffered_pages if buffered_pages is not None else 2 * workers + 2
         self.started: datetime | None = None
         self._state = {e: _Entity() for e in self.order}
         size = page_size or settings.MAX_RESULTS
@@ -75,7 +79,6 @@ class Scan:
         self._firsts = deque(_First(firsts[n : n + per_call]) for n in range(0, len(firsts), per_call))
         self._cond = threading.Condition()
         self._current: str | None = None
-        self._buffered = 0  # answered pages of windows asked alone, not yet read (first pages aside)
         self._in_flight = 0
         self._error: BaseException | None = None
         self._closed = False
@@ -103,7 +106,7 @@ class Scan:
                         finished = True
                         return
                     page, alone = state.pages.popleft()
-                    self._buffered -= alone
+                    state.buffered -= alone
                     self._cond.notify_all()
                 yield page
         finally:
@@ -161,38 +164,42 @@ class Scan:
                 self._cond.wait()
 
     def _choose(self) -> _First | Window | None:
-        """First pages before anything else (the consumer's first); then the consumer's entity; then
-        others in order while the buffer has room. Idle workers split the window with most rows left."""
+        """First pages before anything else (the consumer's first); then windows of the entities in the
+        order the consumer reads them, each while the pages out and waiting for it and the entities
+        before it stay under the limit. An entity read by fewer cursors than there are workers has its
+        widest ready window split first: the next free worker takes the new one, whatever the others
+        are doing (a split waiting for idle workers left the entity being read on one cursor while the
+        workers fetched the entities after it)."""
         if self._firsts:
             mine = next((f for f in self._firsts if self._current in _names(f)), None)
             task = mine or self._firsts[0]
             self._firsts.remove(task)
             return task
-        ready = [w for w in self._ready() if self._may_fetch(w.spec.name)]
-        idle = self.workers - self._in_flight
         now = self._now()
-        while 0 < len(ready) < idle:
-            widest = max(ready, key=lambda w: w.expected(now) or 0.0)
-            rest = widest.split(now)
-            if rest is None:
-                break
-            self._state[rest.spec.name].windows.append(rest)
-            ready.append(rest)
-        if not ready:
-            return None
-        current = [w for w in ready if w.spec.name == self._current]
-        return current[0] if current else ready[0]
+        outstanding = 0
+        for entity in self._queue():
+            state = self._state[entity]
+            outstanding += state.buffered + state.asked
+            if outstanding >= self.limit:
+                return None
+            ready = [w for w in state.windows if not w.done and id(w) not in self._out]
+            live = sum(1 for w in state.windows if not w.done)
+            while ready and live < self.workers and outstanding + len(ready) < self.limit:
+                rest = max(ready, key=lambda w: w.expected(now) or 0.0).split(now)
+                if rest is None:
+                    break
+                state.windows.append(rest)
+                ready.append(rest)
+                live += 1
+            if ready:
+                return max(ready, key=lambda w: w.expected(now) or 0.0)
+        return None
 
-    def _ready(self) -> list[Window]:
-        """Windows with rows left and no request out, the consumer's entity first, then in order."""
-        names = sorted(self.order, key=lambda e: e != self._current)
-        return [w for e in names for w in self._state[e].windows if not w.done and id(w) not in self._out]
-
-    def _may_fetch(self, entity: str) -> bool:
-        state = self._state[entity]
-        if entity == self._current:
-            return len(state.pages) + state.asked < self.limit
-        return self._buffered + self._in_flight < self.limit
+    def _queue(self) -> list[str]:
+        """The entities in the order the consumer reads them: the one it reads now, those after it,
+        then those before it (a consumer reading out of order still gets every page)."""
+        at = self.order.index(self._current) if self._current is not None else 0
+        return self.order[at:] + self.order[:at]
 
     def _fetch(self, task: _First | Window) -> tuple[list[list[dict]], str | None]:
         """Each window's page (HTTP, outside the lock) and the answer's server time."""
@@ -231,7 +238,7 @@ class Scan:
             if rows:
                 alone = not isinstance(task, _First)
                 state.pages.append((rows, alone))
-                self._buffered += alone
+                state.buffered += alone
 
     def _finished(self, state: _Entity) -> bool:
         return state.started and state.asked == 0 and all(w.done for w in state.windows)
