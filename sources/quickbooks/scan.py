@@ -4,9 +4,9 @@ One entity's pages depend on one another (each starts where the last ended), so 
 page waits the sum of QBO's latencies: 1-3 s a page on real QBO, an hour for a large company. Here:
 - the first page of every entity is asked in `/batch` calls of up to 30 queries: most entities fit in
   one page and cost no request of their own;
-- an entity with more rows goes on as a cursor window (cursor.py); when workers would sit idle, the
-  entity's window with the most rows left is split in two, so one huge entity is read by several
-  cursors over disjoint ranges of LastUpdatedTime;
+- an entity with more rows goes on as a cursor window (cursor.py); while fewer cursors read it than
+  there are workers, its window with the most rows left is split in two, so one huge entity is read
+  by several cursors over disjoint ranges of LastUpdatedTime;
 - `workers` threads send (QBO allows 10 in flight per realm); every request still takes a slot of the
   realm's budget, which every process of the realm shares, so QBO's limits hold across processes;
 - pages wait in a bounded buffer for the dlt resource that emits them (a batch's first pages, one an
