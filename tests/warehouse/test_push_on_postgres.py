@@ -104,7 +104,32 @@ def test_the_round_trip_tour_states_the_same_figures_on_both_warehouses(
     pg, duck = figures(round_trips["postgres"]), figures(round_trips["duckdb"])
     assert any("batch requests" in line for line in pg), "\n".join(pg)
     assert any("changes feed" in line for line in pg)
-    assert pg == duck
+    assert pg == duck, where_they_differ(round_trips)
+
+
+def where_they_differ(runs: dict[str, DemoRun]) -> str:
+    """What each warehouse holds where the figures come from (a failure once in CI, not reproduced:
+    the last transform's review queue held 774 entries on PostgreSQL, 307 on DuckDB, with invoice lines
+    drifting): the counts that locate the difference, side by side."""
+    queries = {
+        "review queue": "SELECT queue, entity, count(*) FROM review.review_queue GROUP BY 1, 2 ORDER BY 1, 2",
+        "drift": "SELECT entity, field, action, count(*) FROM sync.sync_drift GROUP BY 1, 2, 3 "
+        "ORDER BY 1, 2, 3",
+        "QBO invoice lines": "SELECT count(*), count(DISTINCT _dlt_parent_id) FROM raw_qbo.invoice__line",
+        "QBO invoices": "SELECT count(*), count(DISTINCT id) FROM raw_qbo.invoice",
+        "push log landed": "SELECT outcome, count(*) FROM raw_push.push_log GROUP BY 1 ORDER BY 1",
+    }
+    said = []
+    for label, sql in queries.items():
+        found = {}
+        for name, run in runs.items():
+            try:
+                found[name] = run.rows(sql)
+            except Exception as exc:  # a diagnostic: one failing query must not hide the others
+                found[name] = [("error", str(exc)[:200])]
+        if found["postgres"] != found["duckdb"]:
+            said.append(f"{label}:\n  postgres {found['postgres']}\n  duckdb   {found['duckdb']}")
+    return "\n".join(said) or "the warehouses agree on every count: the difference is in the output only"
 
 
 def test_the_push_sends_the_same_operations_and_qbo_holds_what_it_took(
