@@ -35,6 +35,7 @@ os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 from dlt.pipeline.pipeline import Pipeline
 
 from bench.harness import REALM_ID, ROOT, emit, ensure_company, sandbox_process
+from pipelines.runtime.memory import fewer_malloc_arenas
 from pipelines.sync import sync_realm
 from sandbox.background import connect
 from sandbox.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
@@ -136,6 +137,7 @@ def idle_process(base: str, realm_id: str, work: Path, rounds: int) -> float:
 
 
 def main() -> None:
+    fewer_malloc_arenas()  # as `qbo` does first: the figures are those of `qbo sync`
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--company", default="demo", choices=("tiny", "demo", "medium", "large"))
     parser.add_argument("--db", type=Path, help="default: var/bench/sandbox-<company>.db")

@@ -238,3 +238,18 @@ def test_the_cli_starts_without_the_heavy_stacks() -> None:
     )
     loaded = subprocess.run([sys.executable, "-c", asked], capture_output=True, text=True, check=True)
     assert set(loaded.stdout.strip().split(",")) == {"duckdb", "sqlalchemy"}, loaded.stdout
+
+
+def test_malloc_arenas_are_capped_unless_the_environment_chose(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two arenas keep a medium sync's peak at ~750 MiB where glibc's per-thread ones left ~945 MiB
+    (bench/sync_bench.py); `qbo` sets them first thing, before any thread allocates."""
+    from pipelines.runtime.memory import fewer_malloc_arenas
+
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "8")
+    assert fewer_malloc_arenas() is False  # the person's choice stands
+    monkeypatch.delenv("MALLOC_ARENA_MAX")
+    probe = "from pipelines.runtime.memory import fewer_malloc_arenas; print(fewer_malloc_arenas())"
+    capped = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert capped.stdout.strip() == "True"  # glibc took it

@@ -15,6 +15,7 @@ import typer
 
 from pipelines.cli import admin, ask, platform, push, retention, review, sync, transform, webhooks
 from pipelines.cli.common import fail
+from pipelines.runtime.memory import fewer_malloc_arenas
 from pipelines.runtime.settings import ConfigError, Settings
 
 app = typer.Typer(
@@ -67,6 +68,7 @@ def run() -> None:
     """The `qbo` command. A warehouse another process has open, a lock another run holds, or a PostgreSQL
     warehouse that cannot be reached ends any command with one line naming the holder or the server
     (exit 1), never a traceback or a hint at credentials."""
+    fewer_malloc_arenas()  # before any thread allocates: later is too late
     try:
         app()
     except Exception as exc:
