@@ -3,18 +3,24 @@
     their types, with typed NULLs for those the table lacks, and no rows when the table is missing, so
     staging compiles for any company, empty ones included (what fivetran_utils.fill_staging_columns
     does, without the package). `columns` is a list of [raw column, alias, type]. A bounded decimal
-    that does not fit is null (macros/out_of_range.sql); `out_of_range` adds the column naming them. -#}
+    that does not fit is null (macros/out_of_range.sql); `out_of_range` adds the column naming them.
+    The columns come from the database, never from dbt's relation cache: dbt fills the cache with a
+    schema's tables one at a time while its other threads read it, so a model compiled meanwhile found
+    a raw table missing and staged no rows (on a loaded machine, now and then: every invoice's lines
+    drifted, and a push sent invoices without lines). A table without columns does not exist. -#}
 {% macro select_columns(relation, columns, out_of_range=false) -%}
     {%- set existing = [] -%}
-    {%- set found = none -%}
     {%- if execute -%}
-        {%- set found = load_relation(relation) -%}
-        {%- if found is not none -%}
-            {%- for column in adapter.get_columns_in_relation(found) -%}
-                {%- do existing.append(column.name | lower) -%}
-            {%- endfor -%}
-        {%- endif -%}
+        {%- set listed = run_query(
+            "select column_name from information_schema.columns where table_schema = '"
+            ~ relation.schema | replace("'", "''") ~ "' and table_name = '"
+            ~ relation.identifier | replace("'", "''") ~ "'"
+        ) -%}
+        {%- for name in listed.columns[0].values() -%}
+            {%- do existing.append(name | lower) -%}
+        {%- endfor -%}
     {%- endif %}
+    {%- set found = existing | length > 0 %}
     select
     {%- for column, alias, type in columns %}
         {% if column in existing -%}
@@ -26,7 +32,7 @@
     {%- if out_of_range %}
         {{ out_of_range_check(columns, existing) }} as out_of_range
     {%- endif %}
-    from {% if found is not none %}{{ relation }}{% else %}(select 1 as no_rows) as missing where 1 = 0{% endif %}
+    from {% if found %}{{ relation }}{% else %}(select 1 as no_rows) as missing where 1 = 0{% endif %}
 {%- endmacro %}
 
 {#- The columns every QBO entity table has: keys, SyncToken, times in UTC, the delete marks, and the

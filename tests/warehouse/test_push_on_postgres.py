@@ -108,9 +108,9 @@ def test_the_round_trip_tour_states_the_same_figures_on_both_warehouses(
 
 
 def where_they_differ(runs: dict[str, DemoRun]) -> str:
-    """What each warehouse holds where the figures come from (a failure once in CI, not reproduced:
-    the last transform's review queue held 774 entries on PostgreSQL, 307 on DuckDB, with invoice lines
-    drifting): the counts that locate the difference, side by side."""
+    """What each warehouse holds where the figures come from, side by side: the counts that locate a
+    difference (the one CI saw, every invoice's lines drifting on one warehouse, was dbt's relation
+    cache: tests/transform/test_staging_reads_the_database.py)."""
     queries = {
         "review queue": "SELECT queue, entity, count(*) FROM review.review_queue GROUP BY 1, 2 ORDER BY 1, 2",
         "drift": "SELECT entity, field, action, count(*) FROM sync.sync_drift GROUP BY 1, 2, 3 "
