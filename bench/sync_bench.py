@@ -52,9 +52,10 @@ def rss_mib() -> float:
 
 
 @contextmanager
-def step_peaks() -> Iterator[dict[str, float]]:
-    """The highest resident set seen during each dlt step, sampled every 50 ms."""
+def step_peaks() -> Iterator[tuple[dict[str, float], dict[str, float]]]:
+    """The highest resident set seen during each dlt step (sampled every 50 ms), and its seconds."""
     peaks: dict[str, float] = {}
+    seconds: dict[str, float] = {}
     current = ["other"]
     done = threading.Event()
 
@@ -65,10 +66,12 @@ def step_peaks() -> Iterator[dict[str, float]]:
     def labelled(step: str, method: Callable[..., Any]) -> Callable[..., Any]:
         def run(self: Pipeline, *args: Any, **kwargs: Any) -> Any:
             current[0] = step
+            started = time.perf_counter()
             try:
                 return method(self, *args, **kwargs)
             finally:
                 current[0] = "other"
+                seconds[step] = seconds.get(step, 0.0) + time.perf_counter() - started
 
         return run
 
@@ -78,7 +81,7 @@ def step_peaks() -> Iterator[dict[str, float]]:
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     try:
-        yield peaks
+        yield peaks, seconds
     finally:
         done.set()
         sampler.join()
@@ -165,7 +168,7 @@ def main() -> None:
         print(f"sync bench: {args.company} company, warehouse in {work}")
         for label in ("full", "idle"):
             started = time.perf_counter()
-            with step_peaks() as peaks:
+            with step_peaks() as (peaks, steps):
                 result = sync_realm(
                     client, warehouse=work / "warehouse.duckdb", pipelines_dir=work / "pipelines"
                 )
@@ -176,6 +179,10 @@ def main() -> None:
                 f"{result.requests:>6,} HTTP requests ({result.retries} retried)"
             )
             print("        resident MiB at most: " + ", ".join(f"{k} {v:.0f}" for k, v in peaks.items()))
+            print("        seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in steps.items()))
+            children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+            if children:  # a big extract is normalised by a process per core (normalize_workers)
+                print(f"        normalize processes: resident MiB at most {children:.0f} each")
             emit(f"sync.{args.company}.{label}.seconds", seconds, "s")
             emit(f"sync.{args.company}.{label}.requests", result.requests, "requests")
         print(f"  peak memory of the syncing process: {peak_mib():.0f} MiB (after imports: {before:.0f} MiB)")

@@ -37,6 +37,7 @@ from pipelines.runtime.warehouse import (
     load,
     load_or_set_aside,
     loader_file_format,
+    normalize_workers,
     qbo_pipeline,
     qbo_pipeline_name,
     root_cause,
@@ -140,18 +141,24 @@ def sync_realm(
                 report["run"].close()
 
         def normalize_and_load() -> LoadInfo:
-            pipeline.normalize()
+            pipeline.normalize(workers=normalize_workers(sum(extracted_rows(report).values())))
             with access:
                 return when_free(lambda: load(pipeline))
 
         info = load_or_set_aside(pipeline, access, normalize_and_load)
     run = report.get("run")
-    rows = {e: n for e, n in (run.counts if run else {}).items() if ":" not in e}
+    rows = extracted_rows(report)
     notes = list(run.notes) if run else []
     aside = [earlier] if earlier else []
     notes += [f"an earlier load failed and was set aside: {failure}" for failure in aside]
     requests, retries = client.stats.requests - before[0], client.stats.retries - before[1]
     return SyncResult(realm_id, rows, requests, retries, notes, info, aside)
+
+
+def extracted_rows(report: dict[str, Any]) -> dict[str, int]:
+    """Rows per entity the source's run extracted (its other counts, `entity:deleted` and the like, aside)."""
+    run = report.get("run")
+    return {e: n for e, n in (run.counts if run else {}).items() if ":" not in e}
 
 
 def entity_of(table: str | None) -> str | None:

@@ -94,6 +94,16 @@ DLT_LIMITS = {
 }
 
 
+NORMALIZE_IN_PARALLEL = 20_000  # extracted rows from which a normalize process per core pays its start-up
+
+
+def normalize_workers(rows: int) -> int:
+    """dlt's normalize processes for `rows` extracted rows: one per core (at most 4) for a big extract.
+    Normalising is pure Python that waits on nothing, a third of a medium company's first sync in one
+    process (dlt hands each process whole tables' files, so the biggest table bounds the gain)."""
+    return 1 if rows < NORMALIZE_IN_PARALLEL else max(1, min(os.cpu_count() or 1, 4))
+
+
 def loader_file_format(warehouse: Warehouse) -> Any:
     """Parquet streams into DuckDB; PostgreSQL takes INSERTs (its parquet loads need the ADBC driver)."""
     return "insert_values" if is_postgres(warehouse) else LOADER_FILE_FORMAT
