@@ -96,6 +96,32 @@ def _one(warehouse: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in db.execute(sql, list(params)).fetchall()]
 
 
+EDGES: list[Any] = [0, 1, -1, 7, 2**63 - 1, 2**63, -(2**63), -(2**63) - 1, 10**40, 12.5, float("nan"), True]
+EDGES += [10**29 - 1, 10**29, -(10**29)]  # decimal(38, 9) holds 29 digits before the point, exactly
+EDGES += [Decimal("99999999999999999999999999999.999999999"), Decimal("1E+29"), Decimal("NaN")]
+EDGES += [Decimal(t) for t in ("35.00", "-0.5", "1.123456789", "1.1234567891", "1.0000000000", "1E+5")]
+EDGES += [Decimal(t) for t in ("5E-9", "5E-10", "-Infinity", "-99999999999999999999999999999.9999999995")]
+
+
+@pytest.mark.parametrize("key", ["Amount", "LineNum", "Qty"])
+def test_the_fast_way_types_every_number_as_the_way_that_flags(key: str) -> None:
+    """A full sync types millions of numbers without building a flag's path (_plain); whatever it
+    gives must be what the flagging way (_typed) gives, and a value that way flags must go that way."""
+    from sources.quickbooks.extract import _Flagged, _plain, _typed
+
+    for value in EDGES:
+        flags: list[str] = []
+        expected = _typed(key, value, key, flags)
+        if flags:
+            with pytest.raises(_Flagged):
+                _plain(key, value, "1")
+        else:
+            got = _plain(key, value, "1")
+            assert (got, type(got)) == (expected, type(expected)), value
+            if isinstance(got, Decimal):
+                assert got.as_tuple() == expected.as_tuple(), value  # the same places, not only equal
+
+
 def test_sync_loads_every_record_flags_the_extreme_one_and_syncs_again(realm: Realm) -> None:
     tiny_id, huge_id = _plant_extreme_invoices(realm)
 
