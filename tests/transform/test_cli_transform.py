@@ -21,7 +21,8 @@ runner = CliRunner()
 
 
 def qbo(warehouse: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
-    result = runner.invoke(app, ["--warehouse", str(warehouse), *args], env=env)
+    store = f"sqlite:///{warehouse.parent / 'integration.sqlite'}"  # not the checkout's var/: the user's
+    result = runner.invoke(app, ["--warehouse", str(warehouse), "--store", store, *args], env=env)
     return result.exit_code, result.output
 
 
