@@ -181,7 +181,7 @@ def main() -> None:
             print("        resident MiB at most: " + ", ".join(f"{k} {v:.0f}" for k, v in peaks.items()))
             print("        seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in steps.items()))
             children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-            if children:  # a big extract is normalised by a process per core (normalize_workers)
+            if children and label == "full":  # a big extract is normalised by a process per core
                 print(f"        normalize processes: resident MiB at most {children:.0f} each")
             emit(f"sync.{args.company}.{label}.seconds", seconds, "s")
             emit(f"sync.{args.company}.{label}.requests", result.requests, "requests")

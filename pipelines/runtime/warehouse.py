@@ -82,8 +82,7 @@ PUSH_DATASET = "raw_push"  # the push log
 DLT_LIMITS = {
     # one resource at a time (its page and buffers), not a page of every entity at once
     "EXTRACT__NEXT_ITEM_MODE": "fifo",
-    # the extract step's writers read the sources' section (EXTRACT__DATA_WRITER__* is never read:
-    # its files were gzipped all along, 120 writes and about 7 s of a medium first sync)
+    # the extract step's writers read the sources' section: EXTRACT__DATA_WRITER__* is never read
     "SOURCES__DATA_WRITER__BUFFER_MAX_ITEMS": "1000",
     "SOURCES__DATA_WRITER__FILE_MAX_ITEMS": "100000",
     "NORMALIZE__DATA_WRITER__FILE_MAX_ITEMS": "100000",
