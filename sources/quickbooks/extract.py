@@ -87,11 +87,11 @@ _FLAGS_SHOWN = 20  # a record with thousands of extreme lines still gets a reada
 def normalise(entity: str, doc: dict[str, Any], realm_id: str) -> dict[str, Any]:
     """A QBO document as a warehouse row: realm_id, UTC timestamps, dates, decimals, delete marks."""
     if doc.get("status") == "Deleted":
-        return deletion(doc["Id"], realm_id, _last_updated(doc))
+        return deletion(doc["Id"], realm_id, last_updated(doc))
     flags: list[str] = []
     try:
         row = _plain_object(doc, realm_id, stamp=False)
-    except _Flagged:  # rare: again, keeping the path and original of each value it cannot hold
+    except Flagged:  # rare: again, keeping the path and original of each value it cannot hold
         row = _typed_object(doc, "", flags)
         _stamp_children(row, realm_id)
     meta = row.get("MetaData")
@@ -106,6 +106,16 @@ def normalise(entity: str, doc: dict[str, Any], realm_id: str) -> dict[str, Any]
         more = len(flags) - _FLAGS_SHOWN
         row[EXTREME] = "; ".join(flags[:_FLAGS_SHOWN]) + (f"; and {more} more" if more > 0 else "")
     return row
+
+
+# a page of QBO documents -> what the resource yields, and how many records hold a flagged value
+Shape = Callable[[str, list[dict[str, Any]], str], tuple[Any, int]]
+
+
+def normalised(entity: str, docs: list[dict[str, Any]], realm_id: str) -> tuple[list[dict[str, Any]], int]:
+    """The default `Shape`: each document as a warehouse row."""
+    rows = [normalise(entity, doc, realm_id) for doc in docs]
+    return rows, sum(1 for row in rows if EXTREME in row)
 
 
 def deletion(
@@ -125,7 +135,7 @@ def deletion(
     return row
 
 
-class _Flagged(Exception):
+class Flagged(Exception):
     """A value the warehouse cannot hold as QBO sent it: the record goes the way that names it."""
 
 
@@ -143,13 +153,6 @@ def _plain_object(node: dict[str, Any], realm_id: str, stamp: bool) -> dict[str,
 
 def _plain(key: str, value: Any, realm_id: str) -> Any:
     kind = type(value)
-    if kind is str:
-        if key in DATE_KEYS and len(value) == 10:
-            try:
-                return date.fromisoformat(value)
-            except ValueError:
-                return value
-        return value
     if kind is dict:
         return _plain_object(value, realm_id, stamp=False)
     if kind is list:
@@ -157,6 +160,19 @@ def _plain(key: str, value: Any, realm_id: str) -> Any:
             _plain_object(item, realm_id, stamp=True) if type(item) is dict else _plain_item(key, item)
             for item in value
         ]
+    return plain_scalar(key, value)
+
+
+def plain_scalar(key: str, value: Any) -> Any:
+    """A JSON scalar as `normalise` types it; Flagged if the warehouse cannot hold it as it is."""
+    kind = type(value)
+    if kind is str:
+        if key in DATE_KEYS and len(value) == 10:
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                return value
+        return value
     if kind is bool:
         return value
     if kind is int:
@@ -192,7 +208,7 @@ def _plain_item(key: str, item: Any) -> Any:
     flags: list[str] = []
     typed = _typed(key, item, key, flags)
     if flags:
-        raise _Flagged
+        raise Flagged
     return typed
 
 
@@ -209,7 +225,7 @@ def _stamp_children(node: dict[str, Any], realm_id: str) -> None:
                     _stamp_children(item, realm_id)
 
 
-def _last_updated(doc: dict[str, Any]) -> datetime | None:
+def last_updated(doc: dict[str, Any]) -> datetime | None:
     value = (doc.get("MetaData") or {}).get("LastUpdatedTime")
     return parse_time(value) if isinstance(value, str) else None
 
@@ -368,11 +384,12 @@ class Extraction:
         for page in self.pages(entity):
             yield from page
 
-    def pages(self, entity: str) -> Iterator[list[dict[str, Any]]]:
+    def pages(self, entity: str, shape: Shape | None = None) -> Iterator[Any]:
         """The entity's warehouse rows a page at a time: dlt takes a list as one item, and its cost per
-        item was a tenth of a full sync's extract step."""
+        item was a tenth of a full sync's extract step. `shape` makes a page of QBO documents into what
+        the resource yields (default: `normalised`, a list of rows)."""
         try:
-            yield from self._pages(entity)
+            yield from self._pages(entity, shape or normalised)
         except errors.QboError as exc:
             exc.entity = exc.entity or entity  # the error table says which entity failed
             raise
@@ -385,12 +402,12 @@ class Extraction:
             log.warning(note)
             self.notes.append(note)
 
-    def _pages(self, entity: str) -> Iterator[list[dict[str, Any]]]:
+    def _pages(self, entity: str, shape: Shape) -> Iterator[Any]:
         mode = self.mode(entity)
         if mode == "incremental":
-            changed = self._emit(entity, self._incremental_docs()[entity])
+            changed = self._incremental_docs()[entity]
             if changed:
-                yield changed
+                yield self._emit(entity, changed, shape)
             return
         if mode == "rescan" and not self.full_refresh:
             days = (self.now() - self.state[entity].checkpoint).days  # type: ignore[operator]
@@ -409,7 +426,7 @@ class Extraction:
             read += len(page)
             if rescan:
                 seen.update(doc["Id"] for doc in page)
-            yield self._emit(entity, page)
+            yield self._emit(entity, page, shape)
             if self.progress:
                 self.progress(entity, read, False)
         self._mark_start(scan.started)
@@ -421,13 +438,12 @@ class Extraction:
                 yield [deletion(entity_id, self.realm_id, None) for entity_id in sorted(gone)]
             self.counts[f"{entity}:deleted"] = len(gone)
 
-    def _emit(self, entity: str, docs: Iterable[dict]) -> list[dict[str, Any]]:
-        rows = [normalise(entity, doc, self.realm_id) for doc in docs]
-        self.counts[entity] = self.counts.get(entity, 0) + len(rows)
-        flagged = sum(1 for row in rows if EXTREME in row)
+    def _emit(self, entity: str, docs: list[dict], shape: Shape) -> Any:
+        item, flagged = shape(entity, docs, self.realm_id)
+        self.counts[entity] = self.counts.get(entity, 0) + len(docs)
         if flagged:
             self.counts[f"{entity}:extreme"] = self.counts.get(f"{entity}:extreme", 0) + flagged
-        return rows
+        return item
 
     def _mark_start(self, at: datetime | None = None) -> None:
         """The run's checkpoint is QBO's clock at its first answer (no client clock involved)."""

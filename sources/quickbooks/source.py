@@ -19,6 +19,7 @@ from dlt.extract.resource import DltResource
 from sources.quickbooks import settings, table_name
 from sources.quickbooks.catalog import ENTITIES
 from sources.quickbooks.client import QboClient
+from sources.quickbooks.columnar import CHILD_KEYS, ROOT_KEYS, Columnar, Tables, schema_types
 from sources.quickbooks.extract import (
     DELETED,
     DELETED_AT,
@@ -29,9 +30,12 @@ from sources.quickbooks.extract import (
     fetch_ids,
     iso,
     normalise,
+    normalised,
     parse_time,
 )
 from sources.quickbooks.scan import Scan
+
+MAX_NESTING = 3  # child tables of child tables of child tables; deeper objects stay JSON
 
 COLUMNS: dict[str, dict[str, Any]] = {
     "realm_id": {"data_type": "text", "nullable": False},
@@ -56,7 +60,7 @@ def entity_table(entity: str, rows: Callable[[], Iterator[dict[str, Any]]]) -> D
     )
 
 
-@dlt.source(name="quickbooks", max_table_nesting=3)
+@dlt.source(name="quickbooks", max_table_nesting=MAX_NESTING)
 def quickbooks(
     realm_id: str,
     client: QboClient,
@@ -66,11 +70,13 @@ def quickbooks(
     report: dict[str, Extraction] | None = None,
     progress: Callable[[str, int, bool], None] | None = None,
     workers: int = settings.MAX_IN_FLIGHT,
+    columnar: bool = False,
 ) -> Iterable[DltResource]:
     """Every QBO entity of one realm (or `entities`), incrementally, deletes included.
 
     `report`, when given, receives the run's `Extraction` (rows counted, notes, HTTP cost); `workers`
-    is how many requests its full scans keep in flight (1: page by page, as before issue 19)."""
+    is how many requests its full scans keep in flight (1: page by page, as before issue 19).
+    `columnar` hands dlt big pages as Arrow tables (columnar.py): for a warehouse loaded from parquet."""
     selected = list(entities or ENTITIES)
     unknown = [e for e in selected if e not in ENTITIES]
     if unknown:
@@ -101,9 +107,12 @@ def quickbooks(
         return shared["run"]
 
     def resource(entity: str) -> DltResource:
-        def rows() -> Iterator[dict[str, Any]]:
+        def rows() -> Iterator[Any]:
             run = extraction()
-            yield from run.pages(entity)
+            if columnar:
+                yield from columnar_pages(run, entity)
+            else:
+                yield from run.pages(entity)
             if run.run_started is not None:
                 dlt.current.source_state()["entities"][entity] = {
                     "checkpoint": iso(run.run_started),
@@ -115,7 +124,49 @@ def quickbooks(
     return [resource(entity) for entity in selected]
 
 
-@dlt.source(name="quickbooks", max_table_nesting=3)
+COLUMNAR_PAGE = 100  # documents from which a page goes to dlt as Arrow tables (below, dicts cost less)
+AS_TABLES = "as_tables"  # Extraction.counts' `<entity>:as_tables`: its records that went as Arrow tables
+
+
+def columnar_pages(run: Extraction, entity: str) -> Iterator[Any]:
+    """The entity's pages, big ones as Arrow tables (columnar.py), the others as rows. Run by the
+    resource being extracted: its child tables get their hints from it (dlt's copy of it, which is
+    not the object the source made)."""
+    resource = dlt.current.get_resource()
+    schema = dlt.current.source_schema()
+    root = str(resource.table_name)
+    load_id = dlt.current.load_package_state()["load_id"]
+    required = frozenset(name for name, column in COLUMNS.items() if column.get("nullable") is False)
+    tables = Columnar(schema, root, MAX_NESTING, load_id, schema_types(schema), required)
+    resource.apply_hints(columns=ROOT_KEYS)
+    children: set[str] = set()  # child tables given their hints
+
+    def shape(entity: str, docs: list[dict[str, Any]], realm_id: str) -> tuple[Any, int]:
+        return (tables if len(docs) >= COLUMNAR_PAGE else normalised)(entity, docs, realm_id)
+
+    for page in run.pages(entity, shape):
+        if not isinstance(page, Tables):
+            yield page
+            continue
+        run.counts[f"{entity}:{AS_TABLES}"] = run.counts.get(f"{entity}:{AS_TABLES}", 0) + page[0][1].num_rows
+        for name, arrow in page:
+            if name == root:
+                yield arrow
+                continue
+            if name not in children:  # its own hints, not the record's (no primary key, no Id)
+                children.add(name)
+                resource.apply_hints(
+                    table_name=name,
+                    parent_table_name=tables.parents[name],
+                    primary_key=[],
+                    columns={},
+                    create_table_variant=True,
+                )
+                resource.apply_hints(table_name=name, columns=CHILD_KEYS, create_table_variant=True)
+            yield dlt.mark.with_table_name(arrow, name)
+
+
+@dlt.source(name="quickbooks", max_table_nesting=MAX_NESTING)
 def quickbooks_window(
     realm_id: str, client: QboClient, entities: Sequence[str], since: datetime, until: datetime
 ) -> Iterable[DltResource]:
@@ -135,7 +186,7 @@ def quickbooks_window(
     return [resource(entity) for entity in entities]
 
 
-@dlt.source(name="quickbooks", max_table_nesting=3)
+@dlt.source(name="quickbooks", max_table_nesting=MAX_NESTING)
 def quickbooks_ids(
     realm_id: str,
     client: QboClient,
@@ -159,7 +210,7 @@ def quickbooks_ids(
     return [entity_table(entity, rows)]
 
 
-@dlt.source(name="quickbooks", max_table_nesting=3)
+@dlt.source(name="quickbooks", max_table_nesting=MAX_NESTING)
 def quickbooks_docs(realm_id: str, docs: Mapping[str, Sequence[dict[str, Any]]]) -> Iterable[DltResource]:
     """These QBO documents, as QBO answered a push with them: merged like synced rows, so the warehouse
     sees QBO as it now is before the next sync. No checkpoint moves."""

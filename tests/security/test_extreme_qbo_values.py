@@ -107,13 +107,13 @@ EDGES += [Decimal(t) for t in ("5E-9", "5E-10", "-Infinity", "-99999999999999999
 def test_the_fast_way_types_every_number_as_the_way_that_flags(key: str) -> None:
     """A full sync types millions of numbers without building a flag's path (_plain); whatever it
     gives must be what the flagging way (_typed) gives, and a value that way flags must go that way."""
-    from sources.quickbooks.extract import _Flagged, _plain, _typed
+    from sources.quickbooks.extract import Flagged, _plain, _typed
 
     for value in EDGES:
         flags: list[str] = []
         expected = _typed(key, value, key, flags)
         if flags:
-            with pytest.raises(_Flagged):
+            with pytest.raises(Flagged):
                 _plain(key, value, "1")
         else:
             got = _plain(key, value, "1")
