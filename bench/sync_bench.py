@@ -36,7 +36,6 @@ from dlt.pipeline.pipeline import Pipeline
 
 from bench.harness import REALM_ID, ROOT, emit, ensure_company, sandbox_process
 from pipelines.runtime.memory import fewer_malloc_arenas
-from pipelines.runtime.warehouse import normalize_workers
 from pipelines.sync import sync_realm
 from sandbox.background import connect
 from sandbox.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
@@ -181,7 +180,7 @@ def main() -> None:
             )
             print("        resident MiB at most: " + ", ".join(f"{k} {v:.0f}" for k, v in peaks.items()))
             print("        seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in steps.items()))
-            if normalize_workers(rows) > 1:  # a big extract is normalised by a process per core
+            if result.normalize_workers > 1:  # many rows to normalise: a process per core
                 children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
                 print(f"        normalize processes: resident MiB at most {children:.0f} each")
             emit(f"sync.{args.company}.{label}.seconds", seconds, "s")

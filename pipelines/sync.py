@@ -65,6 +65,7 @@ class SyncResult:
     notes: list[str] = field(default_factory=list)
     load_info: LoadInfo | None = None
     set_aside: list[LoadFailed] = field(default_factory=list)  # earlier packages the warehouse refused
+    normalize_workers: int = 1  # processes dlt normalised the rows in
 
 
 def live_ids(pipeline: Pipeline, realm_id: str, entity: str) -> set[str]:
@@ -142,8 +143,10 @@ def sync_realm(
             if "run" in report:
                 report["run"].close()
 
+        processes = normalize_workers(rows_to_normalise(report))
+
         def normalize_and_load() -> LoadInfo:
-            pipeline.normalize(workers=normalize_workers(rows_to_normalise(report)))
+            pipeline.normalize(workers=processes)
             with access:
                 return when_free(lambda: load(pipeline))
 
@@ -154,7 +157,7 @@ def sync_realm(
     aside = [earlier] if earlier else []
     notes += [f"an earlier load failed and was set aside: {failure}" for failure in aside]
     requests, retries = client.stats.requests - before[0], client.stats.retries - before[1]
-    return SyncResult(realm_id, rows, requests, retries, notes, info, aside)
+    return SyncResult(realm_id, rows, requests, retries, notes, info, aside, processes)
 
 
 def extracted_rows(report: dict[str, Any]) -> dict[str, int]:

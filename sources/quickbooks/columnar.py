@@ -58,7 +58,7 @@ ROW_ID, PARENT_ID, ROOT_ID, LIST_IDX, LOAD_ID = (
     "_dlt_load_id",
 )
 VALUE = "value"  # the column of a list's scalars
-_TIMES = ("CreateTime", "LastUpdatedTime")  # MetaData's, as UTC datetimes
+_META, _TIMES = "meta_data", ("CreateTime", "LastUpdatedTime")  # MetaData's times, as UTC datetimes
 EMPTY_KEY = "_empty"
 
 _TEXT = {"data_type": "text", "nullable": False}
@@ -103,6 +103,8 @@ class _Key:
     table: str  # its child table's fragment, if it holds a list
     as_json: bool  # the schema keeps it as JSON
     date: bool  # a key `normalise` reads dates from
+    time: bool  # one of the record's MetaData times
+    plain: bool  # neither: its text is kept as it is
 
 
 class Tables(list[tuple[str, pa.Table]]):
@@ -177,13 +179,9 @@ class Columnar:
         return out
 
     def _record(self, doc: dict[str, Any]) -> dict[str, Any]:
-        """What `normalise` does to a document's top level first: a delete mark, MetaData's times."""
+        """A deleted record as `normalise` marks it (MetaData's times are read in `_flatten`)."""
         if doc.get("status") == "Deleted":
             return deletion(doc["Id"], self._realm_id, last_updated(doc))
-        meta = doc.get("MetaData")
-        if type(meta) is dict and any(type(meta.get(k)) is str for k in _TIMES):
-            times = {k: parse_time(meta[k]) for k in _TIMES if type(meta.get(k)) is str}
-            return {**doc, "MetaData": {**meta, **times}}
         return doc
 
     def _row(
@@ -265,8 +263,10 @@ class Columnar:
                 if entry is None:
                     entry = keys[key] = self._key(table, path, key)
                 kind = type(value)
-                if kind is str and not entry.date:  # most values: as they are
+                if kind is str and entry.plain:  # most values: as they are
                     flat[entry.column] = value
+                elif kind is str and entry.time:  # MetaData's CreateTime, LastUpdatedTime: UTC datetimes
+                    flat[entry.column] = parse_time(value)
                 elif kind is dict or kind is list:
                     if depth <= 0 or entry.as_json:
                         raise Unsupported(f"{table}.{entry.column} is kept as JSON")
@@ -284,12 +284,15 @@ class Columnar:
         else:
             name = EMPTY_KEY
         column = self._table(*path, name) if path else name
+        time = table == self.root and path == (_META,) and key in _TIMES
         return _Key(
             name=name,
             column=column,
             table=helpers.normalize_table_identifier(self.schema, self.naming, key),
             as_json=helpers.is_nested_type(self.schema, table, column, 1),
             date=key in DATE_KEYS,
+            time=time,
+            plain=not (time or key in DATE_KEYS),
         )
 
     def _table(self, *fragments: str) -> str:

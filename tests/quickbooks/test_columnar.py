@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import duckdb
@@ -16,6 +17,7 @@ import pytest
 from dlt.common.schema import Schema
 
 from pipelines.runtime.warehouse import QBO_DATASET as DATASET
+from pipelines.sync import rows_to_normalise
 from sources.quickbooks import columnar, source
 from sources.quickbooks.columnar import Columnar, Tables
 from sources.quickbooks.extract import EXTREME
@@ -193,3 +195,10 @@ def test_a_text_column_dlt_reads_as_a_timestamp_is_one_in_utc() -> None:
     assert isinstance(page, Tables)
     moment = dict(page)["invoice"].column("delivery_info__delivery_time").to_pylist()[0]
     assert moment.isoformat() == "2026-12-06T00:30:00+00:00"
+
+
+def test_only_the_rows_that_went_as_rows_count_towards_normalising_in_parallel() -> None:
+    """dlt moves an Arrow page's files as they are: a normalize process per core pays only for rows."""
+    counts = {"Invoice": 90_000, "Invoice:as_tables": 90_000, "Customer": 40, "Invoice:extreme": 2}
+    assert rows_to_normalise({"run": SimpleNamespace(counts=counts)}) == 40
+    assert rows_to_normalise({}) == 0
