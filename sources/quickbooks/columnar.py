@@ -1,9 +1,10 @@
-"""A page of warehouse rows as Arrow tables, one per warehouse table, as dlt's normaliser would make them.
+"""A page of QBO documents as Arrow tables, one per warehouse table, as dlt's normaliser would make them.
 
 Why (issue 19): dlt normalises nested dicts row by row (flatten, coerce, hash, write), and a medium
 first sync spent more time there than in everything else. Arrow tables skip that step: dlt moves their
-parquet files as they are. So a full scan's page is flattened here, once, into the tables dlt's
-relational normaliser would have produced from it:
+parquet files as they are. So a big page's documents are typed as `normalise` types them and
+flattened here, in one pass, into the tables dlt's relational normaliser would have produced from the
+rows `normalise` makes:
 - the same table and column names (the schema's naming, `__` between fragments, the same shortening);
 - the same nesting: objects flattened into columns, lists of objects into child tables, up to the
   source's `max_table_nesting`; scalars in a list as `value` rows;
@@ -15,8 +16,8 @@ relational normaliser would have produced from it:
 Anything dlt would decide differently from the types alone is left to dlt: a page holding a value kept
 as JSON (nested deeper than `max_table_nesting`), a list of lists, a column whose values mix types, a
 type that differs from the schema's or from an earlier page's, or a new text column dlt's type
-detection would read as something else, is handed to dlt as dicts (`None` from `Columnar.page`).
-Such pages are rare in QBO's data, and what dlt does with them is what it did before.
+detection would read as something else, is handed to dlt as rows (`normalised`). Such pages are rare
+in QBO's data, and what dlt does with them is what it did before.
 """
 
 from __future__ import annotations
@@ -102,9 +103,8 @@ class _Key:
     column: str  # its column: the path's identifiers and its own, joined
     table: str  # its child table's fragment, if it holds a list
     as_json: bool  # the schema keeps it as JSON
-    date: bool  # a key `normalise` reads dates from
-    time: bool  # one of the record's MetaData times
-    plain: bool  # neither: its text is kept as it is
+    time: bool  # one of the record's MetaData times: its text is read as a UTC datetime
+    plain: bool  # neither that nor a key `normalise` reads dates from: its text is kept as it is
 
 
 class Tables(list[tuple[str, pa.Table]]):
@@ -157,7 +157,6 @@ class Columnar:
         out = Tables()
         for table, found in flat.items():
             columns = typed[table]
-            self._types.setdefault(table, {}).update({c: t for c, (t, _) in columns.items()})
             required = self._required.get(table, CHILD_KEYS.keys())
             arrow_schema = pa.schema([pa.field(c, a, c not in required) for c, (_, a) in columns.items()])
             arrow = pa.Table.from_pylist(found, schema=arrow_schema)
@@ -166,6 +165,8 @@ class Columnar:
             ):
                 return normalised(entity, docs, realm_id)
             out.append((table, arrow))
+        for table, columns in typed.items():  # the run's types, for the pages after it
+            self._types.setdefault(table, {}).update({c: t for c, (t, _) in columns.items()})
         return out, flagged
 
     # flattening, as dlt's relational normaliser does (dlt/common/normalizers/json/relational.py) ----
@@ -290,7 +291,6 @@ class Columnar:
             column=column,
             table=helpers.normalize_table_identifier(self.schema, self.naming, key),
             as_json=helpers.is_nested_type(self.schema, table, column, 1),
-            date=key in DATE_KEYS,
             time=time,
             plain=not (time or key in DATE_KEYS),
         )

@@ -5,7 +5,6 @@ for value, and the syncs after it must merge into it as into that one."""
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -22,7 +21,7 @@ from sources.quickbooks import columnar, source
 from sources.quickbooks.columnar import Columnar, Tables
 from sources.quickbooks.extract import EXTREME
 from tests.conftest import sample
-from tests.quickbooks.conftest import Realm
+from tests.quickbooks.conftest import Realm, rows_by_place
 
 
 def columns(path: Path) -> list[tuple[Any, ...]]:
@@ -32,43 +31,6 @@ def columns(path: Path) -> list[tuple[Any, ...]]:
             "WHERE table_schema = ? ORDER BY 1, 2",
             [DATASET],
         ).fetchall()
-
-
-def rows_by_place(path: Path) -> dict[str, Counter[tuple[str, ...]]]:
-    """Each table's rows without dlt's random keys: a record's rows by its Id, a child row by its
-    record's Id and its positions in each list down to it (so a line moved or lost shows)."""
-    place: dict[str, tuple[Any, ...]] = {}
-    found: dict[str, Counter[tuple[str, ...]]] = {}
-    with duckdb.connect(str(path), read_only=True) as db:
-        tables = sorted(
-            (t for (t,) in db.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = ? "
-                "AND table_name NOT LIKE '\\_dlt%' ESCAPE '\\'",
-                [DATASET],
-            ).fetchall()),
-            key=lambda t: t.count("__"),
-        )  # fmt: skip
-        for table in tables:
-            names = [
-                c for (c,) in db.execute(
-                    "SELECT column_name FROM information_schema.columns WHERE table_schema = ? "
-                    "AND table_name = ? ORDER BY column_name",
-                    [DATASET, table],
-                ).fetchall()
-            ]  # fmt: skip
-            nested = "_dlt_parent_id" in names
-            keys = "_dlt_parent_id, _dlt_list_idx" if nested else "id, NULL"
-            data = [c for c in names if not c.startswith("_dlt_")]
-            picked = ", ".join(f'"{c}"' for c in ["_dlt_id", *data])
-            counted: Counter[tuple[str, ...]] = Counter()
-            for row_id, parent, position, *values in db.execute(
-                f"SELECT {picked.split(', ', 1)[0]}, {keys}, {picked.split(', ', 1)[1]} "
-                f"FROM {DATASET}.{table}"
-            ).fetchall():
-                place[row_id] = (*place[parent], position) if nested else (parent,)
-                counted[(*map(str, place[row_id]), *map(str, values))] += 1
-            found[table] = counted
-    return found
 
 
 @pytest.fixture

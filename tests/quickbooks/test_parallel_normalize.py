@@ -5,52 +5,16 @@ the files in between are written plain."""
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 from dlt.pipeline.pipeline import Pipeline
 
 from pipelines.runtime import warehouse
-from pipelines.runtime.warehouse import QBO_DATASET as DATASET
 from sources.quickbooks import source
-from tests.quickbooks.conftest import Realm
-
-
-def contents(path: Path) -> dict[str, Counter[tuple[Any, ...]]]:
-    """Each table's rows without dlt's random keys; a nested row carries its record's Id instead."""
-    found = {}
-    with duckdb.connect(str(path), read_only=True) as db:
-        tables = [
-            t for (t,) in db.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = ? "
-                "AND table_name NOT LIKE '\\_dlt%' ESCAPE '\\'",
-                [DATASET],
-            ).fetchall()
-        ]  # fmt: skip
-        for table in tables:
-            columns = [
-                c for (c,) in db.execute(
-                    "SELECT column_name FROM information_schema.columns WHERE table_schema = ? "
-                    "AND table_name = ? ORDER BY column_name",
-                    [DATASET, table],
-                ).fetchall()
-                if not c.startswith("_dlt_")
-            ]  # fmt: skip
-            picked = ", ".join(f"t.{c}" for c in columns)
-            if "__" in table:  # nested: under which record
-                root = table.split("__")[0]
-                sql = (
-                    f"SELECT r.id, {picked} FROM {DATASET}.{table} t "
-                    f"JOIN {DATASET}.{root} r ON r._dlt_id = t._dlt_root_id"
-                )
-            else:
-                sql = f"SELECT {picked} FROM {DATASET}.{table} t"
-            found[table] = Counter(tuple(str(v) for v in row) for row in db.execute(sql).fetchall())
-    return found
+from tests.quickbooks.conftest import Realm, rows_by_place
 
 
 def test_a_parallel_normalise_loads_what_one_process_loads(
@@ -74,7 +38,7 @@ def test_a_parallel_normalise_loads_what_one_process_loads(
     second = many.sync()
     assert asked == [2]
     assert second.rows == first.rows and sum(first.rows.values()) > 1000
-    single, parallel = contents(one.warehouse), contents(many.warehouse)
+    single, parallel = rows_by_place(one.warehouse), rows_by_place(many.warehouse)
     assert len(single) > 40 and sum(len(rows) for rows in single.values()) > 5000
     assert {t: sum(r.values()) for t, r in parallel.items()} == {
         t: sum(r.values()) for t, r in single.items()
