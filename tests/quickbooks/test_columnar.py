@@ -98,6 +98,28 @@ def test_a_full_sync_as_arrow_tables_makes_the_warehouse_dlt_makes_of_rows(
     assert lines == len(rows.doc("Invoice", "1")["Line"])  # replaced, not kept beside the new ones
 
 
+def test_a_warehouse_made_of_rows_takes_a_re_scan_as_arrow_tables(
+    as_rows_and_as_tables: tuple[Realm, Realm, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A warehouse synced before pages went as Arrow tables: a full re-scan's tables merge into the
+    tables dlt made of rows (their types, their child tables) as its rows would."""
+    rows, tables, went_as_tables = as_rows_and_as_tables
+    with monkeypatch.context() as patch:
+        patch.setattr(source, "COLUMNAR_PAGE", 10**9)
+        rows.sync()
+        tables.sync()
+    invoice = rows.doc("Invoice", "2")
+    rows.mutate(entity="Invoice", id="2", op="update", changes={"Line": invoice["Line"][:1]})
+    with monkeypatch.context() as patch:
+        patch.setattr(source, "COLUMNAR_PAGE", 10**9)
+        rows.sync(full_refresh=True)
+    with monkeypatch.context() as patch:
+        patch.setattr(source, "COLUMNAR_PAGE", 1)
+        tables.sync(full_refresh=True)
+    assert {"Invoice", "Bill", "Payment"} <= set(went_as_tables)
+    assert_same_warehouse(rows, tables)
+
+
 def flatten(docs: list[dict[str, Any]]) -> tuple[Any, int]:
     schema = Schema("quickbooks")
     required = frozenset({"realm_id", "id"})
