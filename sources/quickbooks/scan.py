@@ -70,7 +70,10 @@ class Scan:
         self.client = client
         self.order = list(entities)
         self.workers = workers
-        self.limit = buffered_pages if buffered_pages is not None else 2 * workers + 2
+        # pages out and waiting: the workers' requests and 2 more. A page of 1,000 parsed invoices holds
+        # megabytes; twice as many cost a medium sync 65 MiB, and the consumer waited as long for pages
+        # under QBO's latency either way (bench/limits_bench.py)
+        self.limit = buffered_pages if buffered_pages is not None else workers + 2
         self.started: datetime | None = None
         self._state = {e: _Entity() for e in self.order}
         size = page_size or settings.MAX_RESULTS
