@@ -141,6 +141,11 @@ class Columnar:
         self.parents: dict[str, str] = {}  # child table -> its parent table
         self._realm_id = ""
 
+    @staticmethod
+    def made(item: Any) -> bool:
+        """Whether a page went as Arrow tables (`Tables`), not as rows."""
+        return isinstance(item, Tables)
+
     def __call__(self, entity: str, docs: list[dict[str, Any]], realm_id: str) -> tuple[Any, int]:
         """The page as `Tables`; or, when dlt must decide (see above), as `normalised` rows."""
         self._realm_id = realm_id

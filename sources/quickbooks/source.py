@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dlt
 from dlt.extract.resource import DltResource
@@ -19,7 +19,6 @@ from dlt.extract.resource import DltResource
 from sources.quickbooks import settings, table_name
 from sources.quickbooks.catalog import ENTITIES
 from sources.quickbooks.client import QboClient
-from sources.quickbooks.columnar import CHILD_KEYS, ROOT_KEYS, Columnar, Tables, schema_types
 from sources.quickbooks.extract import (
     DELETED,
     DELETED_AT,
@@ -34,6 +33,9 @@ from sources.quickbooks.extract import (
     parse_time,
 )
 from sources.quickbooks.scan import Scan
+
+if TYPE_CHECKING:
+    from sources.quickbooks.columnar import Columnar
 
 MAX_NESTING = 3  # child tables of child tables of child tables; deeper objects stay JSON
 
@@ -133,27 +135,29 @@ def columnar_pages(run: Extraction, entity: str) -> Iterator[Any]:
     resource being extracted: its child tables get their hints from it (dlt's copy of it, which is
     not the object the source made)."""
     resource = dlt.current.get_resource()
-    schema = dlt.current.source_schema()
-    root = str(resource.table_name)
-    load_id = dlt.current.load_package_state()["load_id"]
-    required = frozenset(name for name, column in COLUMNS.items() if column.get("nullable") is False)
-    tables = Columnar(schema, root, MAX_NESTING, load_id, schema_types(schema), required)
-    resource.apply_hints(columns=ROOT_KEYS)
+    made: list[Columnar] = []  # at the first big page: pyarrow loads then, and an idle sync never waits
     children: set[str] = set()  # child tables given their hints
 
     def shape(entity: str, docs: list[dict[str, Any]], realm_id: str) -> tuple[Any, int]:
-        return (tables if len(docs) >= COLUMNAR_PAGE else normalised)(entity, docs, realm_id)
+        if len(docs) < COLUMNAR_PAGE:
+            return normalised(entity, docs, realm_id)
+        if not made:
+            made.append(columnar_of(resource))
+        return made[0](entity, docs, realm_id)
 
     for page in run.pages(entity, shape):
-        if not isinstance(page, Tables):
+        if not made or not made[0].made(page):
             yield page
             continue
+        tables = made[0]
         run.counts[f"{entity}:{AS_TABLES}"] = run.counts.get(f"{entity}:{AS_TABLES}", 0) + page[0][1].num_rows
         for name, arrow in page:
-            if name == root:
+            if name == tables.root:
                 yield arrow
                 continue
             if name not in children:  # its own hints, not the record's (no primary key, no Id)
+                from sources.quickbooks.columnar import CHILD_KEYS
+
                 children.add(name)
                 resource.apply_hints(
                     table_name=name,
@@ -164,6 +168,17 @@ def columnar_pages(run: Extraction, entity: str) -> Iterator[Any]:
                 )
                 resource.apply_hints(table_name=name, columns=CHILD_KEYS, create_table_variant=True)
             yield dlt.mark.with_table_name(arrow, name)
+
+
+def columnar_of(resource: DltResource) -> Columnar:
+    """The resource's Arrow path, its record's keys hinted as dlt hints them for rows."""
+    from sources.quickbooks.columnar import ROOT_KEYS, Columnar, schema_types
+
+    schema = dlt.current.source_schema()
+    load_id = dlt.current.load_package_state()["load_id"]
+    required = frozenset(name for name, column in COLUMNS.items() if column.get("nullable") is False)
+    resource.apply_hints(columns=ROOT_KEYS)
+    return Columnar(schema, str(resource.table_name), MAX_NESTING, load_id, schema_types(schema), required)
 
 
 @dlt.source(name="quickbooks", max_table_nesting=MAX_NESTING)

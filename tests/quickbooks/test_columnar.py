@@ -5,6 +5,8 @@ for value, and the syncs after it must merge into it as into that one."""
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -186,3 +188,12 @@ def test_only_the_rows_that_went_as_rows_count_towards_normalising_in_parallel()
     counts = {"Invoice": 90_000, "Invoice:as_tables": 90_000, "Customer": 40, "Invoice:extreme": 2}
     assert rows_to_normalise({"run": SimpleNamespace(counts=counts)}) == 40
     assert rows_to_normalise({}) == 0
+
+
+def test_a_sync_loads_the_arrow_path_only_for_a_page_that_takes_it() -> None:
+    """pyarrow takes a quarter of a second to import: `qbo sync` starts without it, and an idle sync
+    (no page of 100 records) never loads it."""
+    arrow = {"pyarrow", "sources.quickbooks.columnar"}
+    probe = f"import sys, pipelines.sync; print(sorted({arrow!r} & set(sys.modules)))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]", loaded.stdout
