@@ -47,6 +47,7 @@ from dlt.normalize.exceptions import NormalizeJobFailed
 from dlt.pipeline.pipeline import Pipeline
 
 from pipelines.runtime.locks import POLL_SECONDS, LockBusy, hold, lock_wait_seconds, warehouse_lock_path
+from pipelines.runtime.settled import forget
 
 # re-exported: the loaders' one import of the warehouse
 from pipelines.runtime.warehouse_target import (  # noqa: F401
@@ -55,6 +56,7 @@ from pipelines.runtime.warehouse_target import (  # noqa: F401
     WarehouseUnreachable,
     chain,
     is_postgres,
+    qbo_pipeline_name,
     warehouse_label,
     warehouse_unreachable,
 )
@@ -178,11 +180,10 @@ def _load_on_one_connection(pipeline: Pipeline) -> LoadInfo:
         connection.close()
 
 
-def qbo_pipeline_name(realm_id: str) -> str:
-    return f"qbo_{realm_id}"
-
-
 def qbo_pipeline(realm_id: str, warehouse: Warehouse, pipelines_dir: Path) -> Pipeline:
+    """The realm's pipeline, opened to be run: the realm is no longer settled (settled.py) until a sync
+    leaves it so again. Callers hold its `pipeline_run` lock."""
+    forget(pipelines_dir, realm_id)
     return warehouse_pipeline(qbo_pipeline_name(realm_id), warehouse, pipelines_dir, QBO_DATASET)
 
 

@@ -90,6 +90,11 @@ def chain(exc: BaseException) -> list[BaseException]:
 QBO_RAW_SCHEMA = "raw_qbo"  # where a sync lands QBO's records (warehouse.QBO_DATASET)
 
 
+def qbo_pipeline_name(realm_id: str) -> str:
+    """The realm's dlt pipeline (its directory under the pipelines directory, its state)."""
+    return f"qbo_{realm_id}"
+
+
 class WarehouseNotSynced(LookupError):
     """A warehouse a reading command was pointed at holds no QBO data: a typo'd path or URL, or a
     warehouse never synced. Refused before anything opens it for writing, so no file is created."""

@@ -372,6 +372,11 @@ class Extraction:
     def run_started(self) -> datetime | None:
         return self._run_started
 
+    @property
+    def changes(self) -> dict[str, list[dict]]:
+        """QBO's answers to the run's CDC call and batch (nothing before they are asked, or for a scan)."""
+        return self._incremental or {}
+
     def mode(self, entity: str) -> str:
         checkpoint = self.state.get(entity, EntityState(None)).checkpoint
         if self.full_refresh or checkpoint is None:
@@ -405,7 +410,7 @@ class Extraction:
     def _pages(self, entity: str, shape: Shape) -> Iterator[Any]:
         mode = self.mode(entity)
         if mode == "incremental":
-            changed = self._incremental_docs()[entity]
+            changed = self.incremental_docs()[entity]
             if changed:
                 yield self._emit(entity, changed, shape)
             return
@@ -463,8 +468,9 @@ class Extraction:
         if self._scan is not None:
             self._scan.close()
 
-    def _incremental_docs(self) -> dict[str, list[dict]]:
-        """One CDC call for every CDC entity due, one batch of queries for the others."""
+    def incremental_docs(self) -> dict[str, list[dict]]:
+        """One CDC call for every CDC entity due, one batch of queries for the others: the records
+        changed since each entity's checkpoint (asked once; an idle sync asks nothing else)."""
         if self._incremental is not None:
             return self._incremental
         due = [e for e in self.entities if self.mode(e) == "incremental"]

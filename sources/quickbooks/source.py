@@ -73,12 +73,15 @@ def quickbooks(
     progress: Callable[[str, int, bool], None] | None = None,
     workers: int = settings.MAX_IN_FLIGHT,
     columnar: bool = False,
+    begun: Extraction | None = None,
 ) -> Iterable[DltResource]:
     """Every QBO entity of one realm (or `entities`), incrementally, deletes included.
 
     `report`, when given, receives the run's `Extraction` (rows counted, notes, HTTP cost); `workers`
     is how many requests its full scans keep in flight (1: page by page, as before issue 19).
-    `columnar` hands dlt big pages as Arrow tables (columnar.py): for a warehouse loaded from parquet."""
+    `columnar` hands dlt big pages as Arrow tables (columnar.py): for a warehouse loaded from parquet.
+    `begun` is a run already asked what changed (an idle sync's probe that found changes): it is taken
+    over if it started from this state's checkpoints, so QBO is not asked twice."""
     selected = list(entities or ENTITIES)
     unknown = [e for e in selected if e not in ENTITIES]
     if unknown:
@@ -96,16 +99,20 @@ def quickbooks(
                 )
                 for e in selected
             }
-            shared["run"] = Extraction(
-                client,
-                realm_id,
-                selected,
-                state,
-                full_refresh,
-                existing_ids,
-                progress=progress,
-                workers=workers,
-            )
+            if begun is not None and not full_refresh and begun.state == state:
+                begun.existing_ids, begun.progress, begun.workers = existing_ids, progress, workers
+                shared["run"] = begun
+            else:
+                shared["run"] = Extraction(
+                    client,
+                    realm_id,
+                    selected,
+                    state,
+                    full_refresh,
+                    existing_ids,
+                    progress=progress,
+                    workers=workers,
+                )
         return shared["run"]
 
     def resource(entity: str) -> DltResource:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +21,8 @@ from sandbox.background import RunningSandbox
 from sources.quickbooks import table_name
 from sources.quickbooks.catalog import ENTITIES
 from sources.quickbooks.client import QboClient, RetryPolicy, StaticTokens
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -69,6 +74,27 @@ class Realm:
     def assert_warehouse_equals_sandbox(self) -> None:
         for entity in ENTITIES:
             assert self.warehouse_rows(entity) == self.truth(entity), entity
+
+
+def sync_process(realm: Realm) -> subprocess.Popen[str]:
+    """`sync_child`: the realm synced by a process of its own (to be killed, or to count its imports)."""
+    token = realm.client.tokens.access_token(realm.realm_id)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.quickbooks.sync_child",
+            realm.server.base_url,
+            realm.realm_id,
+            str(realm.warehouse),
+            str(realm.pipelines_dir),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "QBO_TEST_ACCESS_TOKEN": token},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 @pytest.fixture

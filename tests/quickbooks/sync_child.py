@@ -14,3 +14,4 @@ if __name__ == "__main__":
     client = QboClient(realm_id, base_url, StaticTokens(os.environ["QBO_TEST_ACCESS_TOKEN"]))
     result = sync_realm(client, warehouse=Path(warehouse), pipelines_dir=Path(pipelines_dir))
     print(f"synced {sum(result.rows.values())} rows in {result.requests} requests")
+    print("imported:", " ".join(m for m in ("dlt", "duckdb", "pandas", "pyarrow") if m in sys.modules))

@@ -18,7 +18,7 @@ import pytest
 from dlt.common.schema import Schema
 
 from pipelines.runtime.warehouse import QBO_DATASET as DATASET
-from pipelines.sync import rows_to_normalise
+from pipelines.sync.load import rows_to_normalise
 from sources.quickbooks import columnar, source
 from sources.quickbooks.columnar import Columnar, Tables
 from sources.quickbooks.extract import EXTREME

@@ -19,8 +19,7 @@ from pipelines.runtime.settings import Settings
 from pipelines.runtime.warehouse import LoadFailed, WarehouseBusy, qbo_pipeline, qbo_pipeline_name
 from pipelines.sync import sync_connected_realm
 from sources.quickbooks import quickbooks
-from tests.quickbooks.conftest import Realm, make_realm  # noqa: F401  (the fixture)
-from tests.quickbooks.test_kill_and_rerun import child
+from tests.quickbooks.conftest import Realm, make_realm, sync_process  # noqa: F401  (the fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT_ENV = "SOURCES__QUICKBOOKS__LOCK_WAIT_SECONDS"
@@ -66,7 +65,7 @@ def test_two_processes_syncing_one_realm_into_one_warehouse_both_end_well(
     realm = make_realm("tiny")
     realm.admin("POST", "config", json={"latency": {"min_ms": 5, "max_ms": 20}})  # the runs overlap
     monkeypatch.setenv(WAIT_ENV, "300")
-    first, second = child(realm), child(realm)
+    first, second = sync_process(realm), sync_process(realm)
     outputs = [p.communicate(timeout=400) for p in (first, second)]
     for process, (out, err) in zip((first, second), outputs, strict=True):
         assert process.returncode == 0, err[-3000:]

@@ -11,6 +11,9 @@ Other processes are ordered by lock files (runtime/locks.py): one run per realm 
 directory is the realm's), one process in a DuckDB warehouse at a time; each waits a bounded time, then
 says who holds it. A package the warehouse refuses is set aside with the realm's checkpoint put back,
 and reported: it never wedges the realm's next runs.
+
+A realm left settled by its last sync (runtime/settled.py) is first asked what changed: when QBO says
+nothing, the sync ends there, without dlt (load.py, imported only when there is something to load).
 """
 
 from __future__ import annotations
@@ -23,35 +26,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dlt.common.pipeline import LoadInfo
-from dlt.pipeline.pipeline import Pipeline
-
+from pipelines.runtime import settled
 from pipelines.runtime.locks import LockBusy, pipeline_run
-from pipelines.runtime.progress import Progress, dlt_collector, progress_of
-from pipelines.runtime.warehouse import (
-    LoadFailed,
-    Warehouse,
-    WarehouseAccess,
-    WarehouseBusy,
-    finish_pending,
-    load,
-    load_or_set_aside,
-    loader_file_format,
-    normalize_workers,
-    qbo_pipeline,
-    qbo_pipeline_name,
-    root_cause,
-    when_free,
-)
-from sources.quickbooks import quickbooks, table_name
+from pipelines.runtime.progress import progress_of
+from pipelines.runtime.warehouse_target import Warehouse, qbo_pipeline_name
+from sources.quickbooks import table_name
 from sources.quickbooks.catalog import ENTITIES
 from sources.quickbooks.client import QboClient
-from sources.quickbooks.extract import DELETED
+from sources.quickbooks.extract import EntityState, Extraction
 from sources.quickbooks.settings import MAX_IN_FLIGHT
-from sources.quickbooks.source import AS_TABLES
 
 if TYPE_CHECKING:
+    from dlt.common.pipeline import LoadInfo
+
     from pipelines.runtime.connector import Connector
+    from pipelines.runtime.warehouse import LoadFailed
 
 log = logging.getLogger("qbo.sync")
 
@@ -63,29 +52,9 @@ class SyncResult:
     requests: int = 0
     retries: int = 0
     notes: list[str] = field(default_factory=list)
-    load_info: LoadInfo | None = None
+    load_info: LoadInfo | None = None  # None: nothing changed, so nothing was loaded
     set_aside: list[LoadFailed] = field(default_factory=list)  # earlier packages the warehouse refused
     normalize_workers: int = 1  # processes dlt normalised the rows in
-
-
-def live_ids(pipeline: Pipeline, realm_id: str, entity: str) -> set[str]:
-    """Ids of `entity` the warehouse holds as live for the realm (empty before the first load).
-
-    A pipeline that never extracted has no schema yet (a full refresh of a warehouse never synced):
-    it holds nothing, so a re-scan of it is a first sync, not a dlt `SchemaNotFoundError`.
-    """
-    table = table_name(entity)
-    if pipeline.first_run or pipeline.default_schema_name is None:
-        return set()
-    if table not in pipeline.default_schema.tables:
-        return set()
-    with pipeline.sql_client() as sql:
-        rows = sql.execute_sql(
-            f"SELECT id FROM {sql.make_qualified_table_name(table)} "
-            f"WHERE realm_id = %s AND NOT COALESCE({DELETED}, false)",
-            realm_id,
-        )
-    return {row[0] for row in rows or []}
 
 
 def sync_realm(
@@ -102,76 +71,50 @@ def sync_realm(
     """Extract and load one realm; returns rows per entity and what it cost in HTTP requests. A full
     scan keeps `workers` requests in flight (within the realm's budget); 1 reads page by page.
 
-    This is `pipeline.run` in its steps, so that only the steps that open the warehouse take
-    `load_lock` (and the warehouse's lock file) and other realms can extract meanwhile. The whole run
-    holds the realm's lock file: a second run of the realm waits for it, or says who holds it.
+    The whole run holds the realm's lock file: a second run of the realm waits for it, or says who
+    holds it. A settled realm whose CDC call and batch come back empty is done with those two requests;
+    otherwise their answers go on to dlt (load.py), which does not ask again.
     """
     realm_id = client.realm_id
-    access = WarehouseAccess(warehouse, load_lock)
+    before = client.stats.requests, client.stats.retries
     with pipeline_run(pipelines_dir, qbo_pipeline_name(realm_id)):
-        pipeline = qbo_pipeline(realm_id, warehouse, pipelines_dir)
-        earlier = finish_pending(pipeline, access)
-        if pipeline.config.restore_from_destination:  # as `run` does: local state lost -> the warehouse's
-            with access:
-                when_free(pipeline.sync_destination)
+        begun = None if full_refresh else probe(client, warehouse, pipelines_dir, entities)
+        if begun is not None and begun[1].nothing_new(begun[0].incremental_docs()):
+            result = SyncResult(realm_id, notes=list(begun[0].notes))
+        else:
+            from pipelines.sync.load import load_realm
 
-        def existing_ids(entity: str) -> set[str]:
-            with access:
-                return when_free(lambda: live_ids(pipeline, realm_id, entity))
-
-        before = client.stats.requests, client.stats.retries
-        bar = progress_of(echo)
-        if isinstance(echo, Progress):  # the command line's: each step as it starts, entities, load jobs
-            pipeline.collector = dlt_collector(bar, f"realm {realm_id}")
-        report: dict[str, Any] = {}
-        source = quickbooks(
-            realm_id,
-            client,
-            entities,
-            full_refresh,
-            existing_ids=existing_ids,
-            report=report,
-            progress=lambda entity, read, done: bar.advance(
-                f"realm {realm_id}: {entity}", completed=read, unit="rows", done=done
-            ),
-            workers=workers,
-            columnar=loader_file_format(warehouse) == "parquet",
-        )
-        try:
-            pipeline.extract(source, loader_file_format=loader_file_format(warehouse))
-        finally:
-            if "run" in report:
-                report["run"].close()
-
-        processes = normalize_workers(rows_to_normalise(report))
-
-        def normalize_and_load() -> LoadInfo:
-            pipeline.normalize(workers=processes)
-            with access:
-                return when_free(lambda: load(pipeline))
-
-        info = load_or_set_aside(pipeline, access, normalize_and_load)
-    run = report.get("run")
-    rows = extracted_rows(report)
-    notes = list(run.notes) if run else []
-    aside = [earlier] if earlier else []
-    notes += [f"an earlier load failed and was set aside: {failure}" for failure in aside]
-    requests, retries = client.stats.requests - before[0], client.stats.retries - before[1]
-    return SyncResult(realm_id, rows, requests, retries, notes, info, aside, processes)
+            result = load_realm(
+                client,
+                warehouse=warehouse,
+                pipelines_dir=pipelines_dir,
+                entities=entities,
+                full_refresh=full_refresh,
+                echo=echo,
+                load_lock=load_lock,
+                workers=workers,
+                begun=begun[0] if begun else None,
+            )
+    result.requests, result.retries = client.stats.requests - before[0], client.stats.retries - before[1]
+    return result
 
 
-def extracted_rows(report: dict[str, Any]) -> dict[str, int]:
-    """Rows per entity the source's run extracted (its other counts, `entity:deleted` and the like, aside)."""
-    run = report.get("run")
+def probe(
+    client: QboClient, warehouse: Warehouse, pipelines_dir: Path, entities: Sequence[str] | None
+) -> tuple[Extraction, settled.Settled] | None:
+    """An incremental run from where the realm is settled, not yet asked anything; None when it is not
+    settled (the sync goes through dlt, from dlt's own state)."""
+    selected = list(entities or ENTITIES)
+    found = settled.read(pipelines_dir, client.realm_id, warehouse, selected, datetime.now(UTC))
+    if found is None:
+        return None
+    state = {e: EntityState(found.checkpoints[e]) for e in selected}
+    return Extraction(client, client.realm_id, selected, state), found
+
+
+def extracted_rows(run: Extraction | None) -> dict[str, int]:
+    """Rows per entity a run extracted (its other counts, `entity:deleted` and the like, aside)."""
     return {e: n for e, n in (run.counts if run else {}).items() if ":" not in e}
-
-
-def rows_to_normalise(report: dict[str, Any]) -> int:
-    """Rows dlt normalises one by one: those extracted, less those that went as Arrow tables (dlt
-    moves their files as they are)."""
-    run = report.get("run")
-    as_tables = sum(n for k, n in (run.counts if run else {}).items() if k.endswith(f":{AS_TABLES}"))
-    return sum(extracted_rows(report).values()) - as_tables
 
 
 def entity_of(table: str | None) -> str | None:
@@ -184,6 +127,8 @@ def entity_of(table: str | None) -> str | None:
 
 def record_failure(connector: Connector, realm_id: str, cause: BaseException) -> None:
     """Into the errors table: the connector's own refusals as their error DTO, the rest as they are."""
+    from pipelines.runtime.warehouse import LoadFailed, WarehouseBusy
+
     to_dto = getattr(cause, "to_dto", None)
     if isinstance(cause, LoadFailed | WarehouseBusy | LockBusy) and to_dto is not None:
         entity = entity_of(cause.table) if isinstance(cause, LoadFailed) else None
@@ -215,6 +160,8 @@ def sync_connected_realm(
             load_lock=load_lock,
         )
     except Exception as exc:
+        from pipelines.runtime.warehouse import root_cause  # dlt's wrappings: a failure may import dlt
+
         cause = root_cause(exc)
         record_failure(connector, realm_id, cause)
         connector.store.runs.record(realm_id, "sync", started, "failed", {}, None, [str(cause)])
