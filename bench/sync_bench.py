@@ -178,8 +178,11 @@ def main() -> None:
                 f"  {label:<5} {rows:>10,} records in {seconds:8.1f} s = {rows / seconds:9,.0f} records/s, "
                 f"{result.requests:>6,} HTTP requests ({result.retries} retried)"
             )
-            print("        resident MiB at most: " + ", ".join(f"{k} {v:.0f}" for k, v in peaks.items()))
-            print("        seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in steps.items()))
+            if not steps:  # a settled realm that QBO had nothing new for: the sync ended before dlt
+                print("        no dlt step ran: nothing new since the last sync's checkpoints")
+            else:
+                print("        resident MiB at most: " + ", ".join(f"{k} {v:.0f}" for k, v in peaks.items()))
+                print("        seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in steps.items()))
             if result.normalize_workers > 1:  # many rows to normalise: a process per core
                 children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
                 print(f"        normalize processes: resident MiB at most {children:.0f} each")

@@ -154,6 +154,7 @@ def test_sync_bench_runs_and_prints_its_figures(tmp_path: Path) -> None:
     assert "records/s" in result.stdout and "peak memory of the syncing process" in result.stdout
     idle = next(line for line in result.stdout.splitlines() if line.strip().startswith("idle"))
     assert " 2 HTTP requests" in idle
+    assert "no dlt step ran" in result.stdout  # the idle sync ended after its two requests
     # and as a person runs it: connect, a first sync, an idle one, each a `qbo` process
     assert "qbo sync as a process: first " in result.stdout and "(median of 1)" in result.stdout
     assert '"name": "sync.tiny.idle_process.seconds"' in result.stdout
