@@ -78,9 +78,9 @@ def sync_realm(
     realm_id = client.realm_id
     before = client.stats.requests, client.stats.retries
     with pipeline_run(pipelines_dir, qbo_pipeline_name(realm_id)):
-        begun = None if full_refresh else probe(client, warehouse, pipelines_dir, entities)
-        if begun is not None and begun[1].nothing_new(begun[0].incremental_docs()):
-            result = SyncResult(realm_id, notes=list(begun[0].notes))
+        begun, found = (None, None) if full_refresh else probe(client, warehouse, pipelines_dir, entities)
+        if begun is not None and found is not None and found.nothing_new(begun.incremental_docs()):
+            result = SyncResult(realm_id, notes=list(begun.notes))
         else:
             from pipelines.sync.load import load_realm
 
@@ -93,7 +93,7 @@ def sync_realm(
                 echo=echo,
                 load_lock=load_lock,
                 workers=workers,
-                begun=begun[0] if begun else None,
+                begun=begun,
             )
     result.requests, result.retries = client.stats.requests - before[0], client.stats.retries - before[1]
     return result
@@ -101,13 +101,16 @@ def sync_realm(
 
 def probe(
     client: QboClient, warehouse: Warehouse, pipelines_dir: Path, entities: Sequence[str] | None
-) -> tuple[Extraction, settled.Settled] | None:
-    """An incremental run from where the realm is settled, not yet asked anything; None when it is not
-    settled (the sync goes through dlt, from dlt's own state)."""
+) -> tuple[Extraction, settled.Settled] | tuple[None, None]:
+    """An incremental run from where the realm is settled, not yet asked anything, and where that is;
+    (None, None) when it is not settled (the sync goes through dlt, from dlt's own state, and says
+    what an unknown entity name is)."""
     selected = list(entities or ENTITIES)
+    if any(e not in ENTITIES for e in selected):
+        return None, None
     found = settled.read(pipelines_dir, client.realm_id, warehouse, selected, datetime.now(UTC))
     if found is None:
-        return None
+        return None, None
     state = {e: EntityState(found.checkpoints[e]) for e in selected}
     return Extraction(client, client.realm_id, selected, state), found
 
