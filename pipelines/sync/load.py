@@ -104,8 +104,8 @@ def load_realm(
     finally:
         if "run" in report:
             report["run"].close()
-
-    processes = normalize_workers(rows_to_normalise(report))
+    run: Extraction | None = report.get("run")
+    processes = normalize_workers(rows_to_normalise(run))
 
     def normalize_and_load() -> LoadInfo:
         pipeline.normalize(workers=processes)
@@ -113,7 +113,6 @@ def load_realm(
             return when_free(lambda: load(pipeline))
 
     info = load_or_set_aside(pipeline, access, normalize_and_load)
-    run: Extraction | None = report.get("run")
     if not pipeline.has_pending_data:
         saved = pipeline.state.get("sources", {}).get("quickbooks", {}).get("entities", {})
         checkpoints = {e: parse_time(s["checkpoint"]) for e, s in saved.items() if s.get("checkpoint")}
@@ -131,9 +130,8 @@ def load_realm(
     )
 
 
-def rows_to_normalise(report: dict[str, Any]) -> int:
+def rows_to_normalise(run: Extraction | None) -> int:
     """Rows dlt normalises one by one: those extracted, less those that went as Arrow tables (dlt
     moves their files as they are)."""
-    run = report.get("run")
     as_tables = sum(n for k, n in (run.counts if run else {}).items() if k.endswith(f":{AS_TABLES}"))
     return sum(extracted_rows(run).values()) - as_tables

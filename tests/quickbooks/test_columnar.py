@@ -186,8 +186,8 @@ def test_a_text_column_dlt_reads_as_a_timestamp_is_one_in_utc() -> None:
 def test_only_the_rows_that_went_as_rows_count_towards_normalising_in_parallel() -> None:
     """dlt moves an Arrow page's files as they are: a normalize process per core pays only for rows."""
     counts = {"Invoice": 90_000, "Invoice:as_tables": 90_000, "Customer": 40, "Invoice:extreme": 2}
-    assert rows_to_normalise({"run": SimpleNamespace(counts=counts)}) == 40
-    assert rows_to_normalise({}) == 0
+    assert rows_to_normalise(SimpleNamespace(counts=counts)) == 40  # type: ignore[arg-type]
+    assert rows_to_normalise(None) == 0
 
 
 def test_a_sync_loads_the_arrow_path_only_for_a_page_that_takes_it() -> None:
