@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -163,7 +164,8 @@ def test_sync_bench_runs_and_prints_its_figures(tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_warehouses_bench_runs_and_prints_its_figures(tmp_path: Path) -> None:
-    """`bench/warehouses_bench.py --company medium --realms 4` at its smallest, on PostgreSQL."""
+    """`bench/warehouses_bench.py --company medium --realms 4` at its smallest, on PostgreSQL; its dbt
+    builds without the data tests (tests/transform and test_dbt_on_postgres run them)."""
     result = subprocess.run(
         [
             sys.executable,
@@ -181,6 +183,7 @@ def test_warehouses_bench_runs_and_prints_its_figures(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         timeout=600,
+        env={**os.environ, "DBT_EXCLUDE_RESOURCE_TYPES": "test unit_test"},
     )
     if "connection" in result.stderr and "5432" in result.stderr:
         pytest.skip("no PostgreSQL at 127.0.0.1:5432")

@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 from dbt.cli.main import dbtRunner
+from dbt.contracts.graph.manifest import Manifest
 from dbt_common.events.base_types import EventMsg
 
 from pipelines.mapping.policy import MasteringPolicy
@@ -32,6 +33,7 @@ from pipelines.mapping.rendering import render_dbt_macro
 from pipelines.runtime.progress import Progress, progress_of
 from pipelines.runtime.warehouse import WarehouseAccess
 from pipelines.runtime.warehouse_sql import TRANSFORM_LOCK, one_at_a_time
+from pipelines.transform.parsed import database_name, fingerprint, manifest_for
 from pipelines.transform.publish import land_decisions, publish, publish_review
 
 if TYPE_CHECKING:
@@ -184,31 +186,33 @@ def run_dbt(
     for key, value in QUIET.items():
         os.environ.setdefault(key, value)
     target: list[str] = []
-    if is_postgres(warehouse):
-        os.environ.update(postgres_profile(str(warehouse)))
+    profile = postgres_profile(str(warehouse)) if is_postgres(warehouse) else None
+    if profile is not None:
+        os.environ.update(profile)
         target = ["--target", "postgres"]
     else:
         os.environ["QBO_WAREHOUSE"] = str(Path(warehouse).resolve())
-    args = [
-        command,
+    dbt_vars_json = json.dumps(dbt_vars(policy, as_of))
+    common = [
         "--project-dir",
         str(project),
         "--profiles-dir",
         str(project),
         *target,
         "--vars",
-        json.dumps(dbt_vars(policy, as_of)),
+        dbt_vars_json,
         "--log-level",  # nothing of dbt's on the terminal: the summary says what failed (dbt.log all)
         "none",
     ]
     if target_path is not None:
-        args += ["--target-path", str(target_path)]
-    if select:
-        args += ["--select", *select]
+        common += ["--target-path", str(target_path)]
+    args = [command, *common, *(["--select", *select] if select else [])]
     started = time.perf_counter()
     bar = progress_of(echo)
+    key = (str(project), fingerprint(project), *target, database_name(warehouse, profile), dbt_vars_json)
     try:
-        outcome = dbtRunner(callbacks=[node_progress(bar, f"dbt {command}")]).invoke(args)
+        manifest = manifest_for(key, lambda: _parse(common))
+        outcome = dbtRunner(manifest=manifest, callbacks=[node_progress(bar, f"dbt {command}")]).invoke(args)
     finally:
         release_warehouse()
     seconds = time.perf_counter() - started
@@ -233,6 +237,13 @@ def run_dbt(
     result = TransformResult(bool(outcome.success), seconds, dict(statuses), failures, crash, timings)
     result.kinds = {kind: dict(counts) for kind, counts in kinds.items()}
     return result
+
+
+def _parse(common: list[str]) -> Manifest | None:
+    """dbt parse: the Manifest the command then runs without parsing; None if the project does not
+    parse (the command parses it again and says why, as without the cache)."""
+    outcome = dbtRunner().invoke(["parse", *common])
+    return outcome.result if outcome.success and isinstance(outcome.result, Manifest) else None
 
 
 def node_progress(bar: Progress, task: str) -> Callable[[EventMsg], None]:

@@ -55,6 +55,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     ):
         for name, value in settings_env(w.settings, TENANT).items():
             env.setenv(name, value)
+        env.setenv(
+            "DBT_EXCLUDE_RESOURCE_TYPES", "test unit_test"
+        )  # the models' data: tests/transform tests it
         resolved = Settings.resolve()
         assert resolved.warehouse == w.settings.warehouse  # the flows see these settings
         w.connector = Connector(resolved)

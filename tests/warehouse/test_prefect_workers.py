@@ -164,7 +164,12 @@ def test_two_workers_share_four_realms_in_one_hourly_tick(
     server.run("work-pool", "create", "qbo", "--type", "process")
     deployed = server.run("--no-prompt", "deploy", "--all")
     assert "hourly" in deployed and "sync-realm" in deployed
-    worker_env = {**server.env, **settings_env(w.settings, TENANT)}
+    # the flows' dbt builds leave out the data tests (tests/transform and test_dbt_on_postgres run them)
+    worker_env = {
+        **server.env,
+        **settings_env(w.settings, TENANT),
+        "DBT_EXCLUDE_RESOURCE_TYPES": "test unit_test",
+    }
     logs = [
         server.spawn(name, "worker", "start", "--pool", "qbo", "--name", name, "--limit", "3", env=worker_env)
         for name in ("worker-a", "worker-b")
