@@ -26,6 +26,10 @@ from pipelines.runtime.warehouse import Warehouse
 from pipelines.runtime.warehouse_sql import open_warehouse
 from sandbox.demo import tour as demo
 
+# dbt builds of the models alone, where the models' data is what a test looks at: tests/transform and
+# test_dbt_on_postgres run the data tests (dbt's own flag)
+MODELS_ONLY = {"DBT_EXCLUDE_RESOURCE_TYPES": "test unit_test"}
+
 
 @contextmanager
 def pg_database(base: str) -> Iterator[str]:

@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from sandbox.background import connect, free_port
+from tests.demo_runs import MODELS_ONLY
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -183,7 +184,7 @@ def test_warehouses_bench_runs_and_prints_its_figures(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         timeout=600,
-        env={**os.environ, "DBT_EXCLUDE_RESOURCE_TYPES": "test unit_test"},
+        env={**os.environ, **MODELS_ONLY},
     )
     if "connection" in result.stderr and "5432" in result.stderr:
         pytest.skip("no PostgreSQL at 127.0.0.1:5432")

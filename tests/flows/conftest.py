@@ -30,7 +30,7 @@ from pipelines.runtime.connector import Connector
 from pipelines.runtime.settings import Settings
 from sandbox.demo.world import World
 from sandbox.demo.world import world as demo_world
-from tests.demo_runs import settings_env
+from tests.demo_runs import MODELS_ONLY, settings_env
 
 REALMS = ("6101", "6102")  # two tiny companies, connected for the whole package
 TENANT = "flows-tenant"
@@ -53,11 +53,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         demo_world(workdir, write=lambda _: None, companies=companies, tenant=TENANT, connect=False) as w,
         pytest.MonkeyPatch.context() as env,
     ):
-        for name, value in settings_env(w.settings, TENANT).items():
+        for name, value in (settings_env(w.settings, TENANT) | MODELS_ONLY).items():
             env.setenv(name, value)
-        env.setenv(
-            "DBT_EXCLUDE_RESOURCE_TYPES", "test unit_test"
-        )  # the models' data: tests/transform tests it
         resolved = Settings.resolve()
         assert resolved.warehouse == w.settings.warehouse  # the flows see these settings
         w.connector = Connector(resolved)

@@ -12,6 +12,7 @@ import pytest
 from pipelines.store.review import StaleDecision, Target
 from pipelines.transform.dbt_build import transform
 from sandbox.demo.tour import DEMO_POLICY
+from tests.demo_runs import MODELS_ONLY
 from tests.push.conftest import Ready, prepare
 
 QBO_PATHS = {"memo": "PrivateNote", "due_date": "DueDate", "doc_number": "DocNumber", "txn_date": "TxnDate"}
@@ -32,7 +33,8 @@ def pushed_and_synced(workdir: Path) -> Iterator[Ready]:
     """The demo company pushed once, synced back and transformed (the queues published). Its dbt builds
     leave out the data tests (tests/transform runs them): what counts here is what the models hold."""
     with pytest.MonkeyPatch.context() as env:
-        env.setenv("DBT_EXCLUDE_RESOURCE_TYPES", "test unit_test")
+        for name, value in MODELS_ONLY.items():
+            env.setenv(name, value)
         for ready in prepare(workdir):
             ready.push()
             ready.sync()

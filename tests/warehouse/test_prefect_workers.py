@@ -27,7 +27,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from pipelines.runtime.connector import Connector
 from sandbox.background import free_port
 from sandbox.demo.world import World, world
-from tests.demo_runs import pg_database, settings_env
+from tests.demo_runs import MODELS_ONLY, pg_database, settings_env
 
 ROOT = Path(__file__).resolve().parents[2]
 PREFECT = str(Path(sys.executable).with_name("prefect"))
@@ -164,12 +164,7 @@ def test_two_workers_share_four_realms_in_one_hourly_tick(
     server.run("work-pool", "create", "qbo", "--type", "process")
     deployed = server.run("--no-prompt", "deploy", "--all")
     assert "hourly" in deployed and "sync-realm" in deployed
-    # the flows' dbt builds leave out the data tests (tests/transform and test_dbt_on_postgres run them)
-    worker_env = {
-        **server.env,
-        **settings_env(w.settings, TENANT),
-        "DBT_EXCLUDE_RESOURCE_TYPES": "test unit_test",
-    }
+    worker_env = {**server.env, **settings_env(w.settings, TENANT), **MODELS_ONLY}
     logs = [
         server.spawn(name, "worker", "start", "--pool", "qbo", "--name", name, "--limit", "3", env=worker_env)
         for name in ("worker-a", "worker-b")

@@ -24,7 +24,7 @@ from pipelines.cli.app import app
 from pipelines.push.batch import plan
 from pipelines.runtime.connector import Connector
 from sandbox.demo import tour
-from tests.demo_runs import DemoRun, pg_database
+from tests.demo_runs import MODELS_ONLY, DemoRun, pg_database
 
 # two whole tours, one per warehouse: about two minutes alone, more beside the rest of the suite
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -45,7 +45,8 @@ def round_trips(tmp_path_factory: pytest.TempPathFactory, postgres_base: str) ->
 
     with pg_database(postgres_base) as url:
         with pytest.MonkeyPatch.context() as patch:
-            patch.setenv("DBT_EXCLUDE_RESOURCE_TYPES", "test unit_test")
+            for name, value in MODELS_ONLY.items():
+                patch.setenv(name, value)
             runs = {
                 "duckdb": run(tmp_path_factory.mktemp("push_duck"), None),
                 "postgres": run(tmp_path_factory.mktemp("push_pg"), url),
